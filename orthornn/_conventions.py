@@ -1,0 +1,78 @@
+r"""Sign, ordering and branch conventions of orthornn, stated once.
+
+Every layer (symbolic, numeric, torch) imports its conventions from here; ``docs/conventions.md``
+explains them in prose. Changing a value here changes the library everywhere.
+
+Vectors are columns; arrays are batched over *leading* dimensions, so a batch of matrices
+has shape ``(..., n, n)`` and a batch of vectors ``(..., n)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "ANTIPARALLEL",
+    "COLLINEAR_TOL",
+    "ORTHOGONALITY_TOL",
+    "PHASE_INTERVAL",
+    "SKEW_TOL",
+    "ZERO_NORM",
+    "orthogonality_tolerance",
+    "wrap_phase",
+]
+
+#: Rotation(a, b) when ``a = 0`` or ``b = 0``: the identity (no plane is defined, nothing rotates).
+#: When ``b`` is a positive multiple of ``a`` (θ = 0): the identity.
+ZERO_NORM: Final = "identity"
+
+#: Rotation(a, b) when ``b`` is a negative multiple of ``a`` (θ = π): the rotation plane is not
+#: determined by (a, b). orthornn completes it deterministically with the *canonical partner*
+#: of ``â``: the unit vector along ``e_k - (â·e_k) â`` where ``k`` is the index of the smallest
+#: ``|â_k|`` (first such index on ties). The result is a rotation by π in span(â, partner): it
+#: maps â to -â, has det +1 and is never a reflection. See docs/conventions.md.
+ANTIPARALLEL: Final = "rotate-by-pi-in-canonical-plane"
+
+#: ``1 + â·b̂`` below which (relative to the dtype's eps) a pair counts as antiparallel.
+COLLINEAR_TOL: Final = {"float64": 1e-12, "float32": 1e-5}
+
+#: Half-open interval of principal eigenphases: (−π, π]. A −1 eigenvalue has phase +π, and the
+#: principal logarithm of a 2×2 block with angle π is ``[[0, −π], [π, 0]]`` (angle +π).
+PHASE_INTERVAL: Final = ("open", -math.pi, math.pi, "closed")
+
+#: ``‖RᵀR − I‖_max`` allowed before an input is rejected as not orthogonal, as a multiple of
+#: ``n·eps(dtype)``; see :func:`orthogonality_tolerance`.
+ORTHOGONALITY_TOL: Final = 1e3
+
+#: ``‖A + Aᵀ‖_max / max(1, ‖A‖_max)`` allowed before an input is rejected as not skew, as a
+#: multiple of ``eps(dtype)``.
+SKEW_TOL: Final = 1e3
+
+
+def orthogonality_tolerance(n: int, dtype: np.dtype | type) -> float:
+    """Largest accepted orthogonality defect ``‖MᵀM − I‖_max`` for an ``n×n`` matrix of ``dtype``.
+
+    It is ``ORTHOGONALITY_TOL · max(n, 1) · eps(dtype)``: 2.2e-13·n in float64, 1.2e-4·n in float32.
+
+    >>> orthogonality_tolerance(10, np.float64) < 1e-11
+    True
+    """
+    return float(ORTHOGONALITY_TOL * max(n, 1) * np.finfo(dtype).eps)
+
+
+def wrap_phase(phi: NDArray[np.floating] | float) -> NDArray[np.floating]:
+    r"""Wrap angles into the principal interval (−π, π].
+
+    .. math:: \operatorname{wrap}(\varphi) = \varphi - 2\pi \left\lceil \frac{\varphi - \pi}{2\pi} \right\rceil
+
+    >>> float(wrap_phase(-np.pi)) == np.pi and float(wrap_phase(3 * np.pi)) == np.pi
+    True
+    >>> float(wrap_phase(0.5))
+    0.5
+    """
+    phi = np.asarray(phi)
+    return phi - 2 * np.pi * np.ceil((phi - np.pi) / (2 * np.pi))

@@ -1,0 +1,54 @@
+"""``orthornn prove [PATH ...] [-k PATTERN] [--json FILE] [--markdown FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..symbolic import Status, discover, to_json, to_markdown
+from .usage import UsageError, check_writable
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``prove`` subcommand."""
+    p = sub.add_parser(
+        "prove",
+        help="run the machine-checked theorems in proofs/",
+        description="Discover and run theorem files; exit 0 iff every selected theorem is proved.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="theorem files or folders (default: ./proofs)")
+    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only theorems whose id contains PATTERN (or matches the glob)")
+    p.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
+    p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=Path, help="write a Markdown report")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the selected theorems, print a table, write the reports; 0 iff all proved."""
+    check_writable(args.json_file, "--json")
+    check_writable(args.markdown_file, "--markdown")
+    paths = args.paths or ["proofs"]
+    theorems = discover(paths, args.pattern)
+    if not theorems:
+        raise UsageError(f"no theorem id matches -k {args.pattern!r}")
+    width = max(len(t.id) for t in theorems)
+    print(f"{'theorem':<{width}}  {'status':<9}  {'seconds':>8}")
+    results = []
+    for th in theorems:
+        r = th.run()
+        results.append(r)
+        print(f"{r.id:<{width}}  {r.status.value:<9}  {r.seconds:8.2f}", flush=True)
+        if r.message:
+            print(f"{'':<{width}}  ↳ {r.message}", file=sys.stderr)
+    proved = sum(r.status is Status.PROVED for r in results)
+    total_s = sum(r.seconds for r in results)
+    print(f"{proved}/{len(results)} proved in {total_s:.1f} s")
+    if args.json_file is not None:
+        args.json_file.write_text(json.dumps(to_json(results), indent=2) + "\n")
+    if args.markdown_file is not None:
+        args.markdown_file.write_text(to_markdown(results))
+    return 0 if proved == len(results) else 1

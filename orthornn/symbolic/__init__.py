@@ -1,0 +1,30 @@
+"""Exact layer (sympy only): decision procedures, the theorem machinery, exact objects.
+
+Nothing here imports numpy-based numerics or torch; this is the specification the numeric
+and torch layers are tested against.
+"""
+
+from __future__ import annotations
+
+from .decide import Status, combine, decide_true, decide_zero
+from .discover import DiscoveryError, discover, load_theorems
+from .report import to_json, to_markdown
+from .theorem import Check, Derivation, Step, Theorem, TheoremResult, theorem
+
+__all__ = [
+    "Check",
+    "Derivation",
+    "DiscoveryError",
+    "Status",
+    "Step",
+    "Theorem",
+    "TheoremResult",
+    "combine",
+    "decide_true",
+    "decide_zero",
+    "discover",
+    "load_theorems",
+    "theorem",
+    "to_json",
+    "to_markdown",
+]

@@ -1,0 +1,18 @@
+"""Named tolerances for the whole suite (one table, not improvised per test)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Absolute tolerance for agreement of two computations of the same quantity.
+ATOL = {"float64": 1e-12, "float32": 1e-5}
+
+#: Orthogonality defect ‖MᵀM − I‖_max allowed per unit of dimension n (issue: ≤ 1e-14·N in float64).
+ORTHO_PER_N = {"float64": 1e-14, "float32": 1e-5}
+
+
+def dtype_name(x: object) -> str:
+    """'float64' or 'float32' for a numpy dtype, a torch dtype or an array of either."""
+    dt = getattr(x, "dtype", x)
+    s = str(dt)
+    return "float32" if "32" in s else "float64" if "64" in s else str(np.dtype(dt))
