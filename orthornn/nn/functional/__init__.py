@@ -1,0 +1,5 @@
+"""Differentiable torch twins of the numeric layer, with the same names and conventions."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
