@@ -6,6 +6,8 @@ Importing this package imports torch; ``import orthornn`` alone does not.
 
 from __future__ import annotations
 
+import torch  # noqa: F401  (this package is the torch layer)
+
 from . import functional
 
 __all__ = ["functional"]

@@ -92,7 +92,7 @@ def _is_zero_scalar(expr: sp.Expr) -> Status:
     if expr.is_zero is False:
         return Status.FAILED
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    for k in range(3):
+    for k in range(len(_PROBES)):
         point = {s: _probe_values(s, k + i) for i, s in enumerate(symbols)}
         try:
             value = sp.simplify(expr.xreplace(point))
