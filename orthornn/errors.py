@@ -8,10 +8,10 @@ the distinction.
 from __future__ import annotations
 
 __all__ = [
+    "NoRealLogarithmError",
     "NotFiniteError",
     "NotOrthogonalError",
     "NotSkewError",
-    "NoRealLogarithmError",
     "OrthornnError",
     "ShapeError",
 ]

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-__all__ = ["Status", "combine", "decide_zero", "decide_true"]
+__all__ = ["Status", "combine", "decide_true", "decide_zero"]
 
 
 class Status(str, Enum):

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from orthornn.symbolic import Derivation, DiscoveryError, Status, discover, theorem, to_json, to_markdown
+from orthornn.symbolic import (
+    Derivation,
+    DiscoveryError,
+    Status,
+    discover,
+    theorem,
+    to_json,
+    to_markdown,
+)
 
 x = sp.Symbol("x", real=True)
 
@@ -66,7 +74,7 @@ def test_matrix_shape_mismatch_fails():
 
 @pytest.mark.parametrize("bad", ["Rotation.x", "rotation", "rotation.", "1x.y"])
 def test_ids_are_validated(bad):
-    with pytest.raises(ValueError, match="family.name"):
+    with pytest.raises(ValueError, match=r"family\.name"):
         theorem(bad, "s")
 
 
