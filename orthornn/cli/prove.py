@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Discover and run theorem files; exit 0 iff every selected theorem is proved.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="theorem files or folders (default: ./proofs)")
-    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only theorems whose id contains PATTERN (or matches the glob)")
+    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only ids containing PATTERN (or matching the glob)")
     p.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
     p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=Path, help="write a Markdown report")
     p.set_defaults(handler=run)
