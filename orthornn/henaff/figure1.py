@@ -1,0 +1,108 @@
+r"""Figure 1 of Henaff et al.: how often the random copy construction succeeds, over (K, S).
+
+One *trial* draws a fresh construction (clock integers ``l``, symbol codes ``Ũ``) and a fresh
+sequence of S symbols uniform in K, and reads the S outputs at the recall steps
+``T+S+1 … T+2S`` (closed form, :func:`~orthornn.henaff.recall_scores`). The trial is a
+**success** when all S recalled symbols are the argmax over the ``K + 2`` output rows.
+Blank steps need no sampling: the counter makes them correct before the delimiter for every
+draw (``proofs/henaff.py``); the delimiter step itself is never blank (see ``docs/henaff.md``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..tasks._params import check_int
+from .copy import recall_scores, sample_clock, sample_sphere_columns
+
+__all__ = ["CopyTrials", "Figure1", "copy_trials", "figure1"]
+
+
+@dataclass(frozen=True)
+class CopyTrials:
+    """Outcome of ``trials`` independent constructions on one (K, S, T, d)."""
+
+    #: Fraction of trials with all S symbols recalled.
+    success: float
+    #: Fraction of recalled symbols that are correct (over all trials and recall steps).
+    recall: float
+    #: Number of trials.
+    trials: int
+
+
+def copy_trials(K: int, S: int, T: int, d: int, trials: int, rng: np.random.Generator) -> CopyTrials:
+    """Success rate and recall accuracy of ``trials`` random constructions (closed form).
+
+    >>> r = copy_trials(K=4, S=3, T=50, d=64, trials=100, rng=np.random.default_rng(0))
+    >>> r.success == 1.0 and r.recall == 1.0                  # short sequences, large d: exact
+    True
+    """
+    K, S, T = check_int("K", K, 2), check_int("S", S, 1), check_int("T", T, 1)
+    d, trials = check_int("d", d, 1), check_int("trials", trials, 1)
+    l = sample_clock(d, T + S, rng, size=(trials,))
+    Ut = sample_sphere_columns(2 * d, K, rng, size=(trials,))
+    symbols = rng.integers(0, K, size=(trials, S))
+    correct = recall_scores(l, Ut, symbols, S, T).argmax(axis=-1) == symbols
+    return CopyTrials(success=float(correct.all(axis=1).mean()), recall=float(correct.mean()), trials=trials)
+
+
+@dataclass(frozen=True)
+class Figure1:
+    """The success-rate grid of the copy construction (rows: K, columns: S)."""
+
+    K_values: tuple[int, ...]
+    S_values: tuple[int, ...]
+    #: ``success[a, b]``: fraction of trials with all symbols recalled, for K_values[a], S_values[b].
+    success: NDArray[np.float64]
+    #: ``recall[a, b]``: fraction of recalled symbols that are correct.
+    recall: NDArray[np.float64]
+    T: int
+    d: int
+    trials: int
+    seed: int
+    #: Wall time of the computation, seconds.
+    seconds: float
+
+
+def figure1(
+    K_values: Sequence[int],
+    S_values: Sequence[int],
+    T: int = 500,
+    d: int = 128,
+    trials: int = 500,
+    seed: int = 0,
+) -> Figure1:
+    r"""Success rate of the explicit copy solution over a grid of alphabet sizes and lengths.
+
+    .. math:: \text{success}(K, S) = \Pr\bigl[\arg\max_c\, y_{T+S+k, c} = i_k \ \ \forall k = 1…S\bigr]
+
+    estimated over ``trials`` independent constructions per cell; each cell has its own
+    random stream, spawned from ``seed`` (so cells are reproducible one by one).
+
+    References
+    ----------
+    Henaff, Szlam, LeCun (2016), §3.1.2 and Figure 1 (T = 500, d = 128, 500 trials).
+
+    Examples
+    --------
+    >>> f = figure1([2, 16], [2, 30], T=100, d=32, trials=200, seed=0)
+    >>> f.success.shape, bool(f.success[0, 0] >= f.success[1, 1])   # harder with K and S
+    ((2, 2), True)
+    """
+    Ks = tuple(check_int("K", k, 2) for k in K_values)
+    Ss = tuple(check_int("S", s, 1) for s in S_values)
+    seed = check_int("seed", seed, 0)
+    start = time.perf_counter()
+    streams = np.random.SeedSequence(seed).spawn(len(Ks) * len(Ss))
+    success = np.empty((len(Ks), len(Ss)))
+    recall = np.empty((len(Ks), len(Ss)))
+    for a, K in enumerate(Ks):
+        for b, S in enumerate(Ss):
+            r = copy_trials(K, S, T, d, trials, np.random.default_rng(streams[a * len(Ss) + b]))
+            success[a, b], recall[a, b] = r.success, r.recall
+    return Figure1(Ks, Ss, success, recall, T, d, trials, seed, time.perf_counter() - start)
