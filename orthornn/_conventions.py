@@ -17,7 +17,11 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ANTIPARALLEL",
+    "ANTIPARALLEL_SIN_EPS",
+    "BRANCH_TOL",
     "COLLINEAR_TOL",
+    "LOG_BRANCH",
+    "NEAR_GROUP_TOL",
     "ORTHOGONALITY_TOL",
     "PHASE_INTERVAL",
     "SKEW_TOL",
@@ -37,12 +41,38 @@ ZERO_NORM: Final = "identity"
 #: maps â to -â, has det +1 and is never a reflection. See docs/conventions.md.
 ANTIPARALLEL: Final = "rotate-by-pi-in-canonical-plane"
 
+#: Rotation(a, b) treats a pair as *exactly* antiparallel (and applies :data:`ANTIPARALLEL`) when
+#: ``â·b̂ < 0`` and ``sin θ = ‖b̂ − (â·b̂) â‖ ≤ ANTIPARALLEL_SIN_EPS · eps(dtype)``: below that the
+#: plane of (a, b) is rounding noise (``b = −3a`` in floating point has sin θ of a few eps), so
+#: snapping it to the canonical plane keeps ``R(αa, βb) = R(a, b)``. Above it the computed plane
+#: is used (it is exactly orthonormal, so R stays orthogonal to eps whatever its accuracy).
+#: Measured: exact multiples ``b = βa`` (β < 0) give sin θ ≤ 1.02·eps (docs/rotation.md), so 16
+#: leaves a 16× margin while moving ``R â`` by at most 16·eps from ``b̂``.
+ANTIPARALLEL_SIN_EPS: Final = 16.0
+
 #: ``1 + â·b̂`` below which (relative to the dtype's eps) a pair counts as antiparallel.
 COLLINEAR_TOL: Final = {"float64": 1e-12, "float32": 1e-5}
 
 #: Half-open interval of principal eigenphases: (−π, π]. A −1 eigenvalue has phase +π, and the
 #: principal logarithm of a 2×2 block with angle π is ``[[0, −π], [π, 0]]`` (angle +π).
 PHASE_INTERVAL: Final = ("open", -math.pi, math.pi, "closed")
+
+#: Principal real logarithm at an eigenvalue −1 (φ = π), where the log is NOT unique (every
+#: complex structure J on the −1 eigenspace E gives exp(πJ) = −I on E). ``so_log`` (numpy and
+#: torch) returns πJ for the canonical J of E: with w_1, w_2, … the orthonormal basis of E from
+#: pivoted Gram–Schmidt of the projections P_E e_i (largest residual first, positive coefficient
+#: on each pivot), J maps w_1 → w_2, w_3 → w_4, … (rotation by +π from w_{2j−1} toward w_{2j}).
+#: It depends only on E, not on the algorithm that found it. See docs/conventions.md, docs/lie.md.
+LOG_BRANCH: Final = "plus-pi-in-canonical-planes"
+
+#: Eigenphases with ``π − |φ| ≤ BRANCH_TOL · n · eps(dtype)`` count as exactly π (eigenvalue −1 to
+#: working precision) and follow :data:`LOG_BRANCH`; the snap moves R by at most that much.
+BRANCH_TOL: Final = 64.0
+
+#: torch ``so_log``/``so_power`` accept ``‖RᵀR − I‖_max`` up to this (absolute) and differentiate
+#: ``log ∘ polar``: three Newton–Schulz steps ``U ← U(3I − UᵀU)/2`` take a defect of 1e-2 below
+#: 1e-16. torch ``so_exp`` accepts a relative skew defect up to this and uses ``(A − Aᵀ)/2``.
+NEAR_GROUP_TOL: Final = 1e-2
 
 #: ``‖RᵀR − I‖_max`` allowed before an input is rejected as not orthogonal, as a multiple of
 #: ``n·eps(dtype)``; see :func:`orthogonality_tolerance`.

@@ -11,6 +11,15 @@ ATOL = {"float64": 1e-12, "float32": 1e-5}
 ORTHO_PER_N = {"float64": 1e-14, "float32": 1e-5}
 
 
+def near_pi_atol(dtype: str, cos_theta: float, sin_theta: float) -> float:
+    """ATOL for quantities that depend on the *plane* of a Rotation(a, b) (not just on R â = b̂).
+
+    For θ > π/2 the plane is fixed by ``b̂ − (â·b̂)â``, of length sin θ, so rounding moves it by
+    ~eps/sin θ: the condition number near θ = π is 1/sin θ (for any algorithm). Below that it is 1.
+    """
+    return ATOL[dtype] * (1.0 if cos_theta > 0 else max(1.0, 1.0 / max(sin_theta, 1e-16)))
+
+
 def dtype_name(x: object) -> str:
     """'float64' or 'float32' for a numpy dtype, a torch dtype or an array of either."""
     dt = getattr(x, "dtype", x)

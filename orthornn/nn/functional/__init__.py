@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .rotation import rotate, rotation
+
+__all__: list[str] = ["rotate", "rotation"]
