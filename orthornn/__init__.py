@@ -19,11 +19,15 @@ from .errors import (
     OrthornnError,
     ShapeError,
 )
+from .numeric.eunn import givens_decompose, rotation_phases
+from .numeric.givens import GivensMesh, apply_mesh, givens_compose
+from .numeric.lie import so_exp, so_log, so_power
 from .numeric.rotation import rotate, rotation
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GivensMesh",
     "NoRealLogarithmError",
     "NotFiniteError",
     "NotOrthogonalError",
@@ -31,6 +35,13 @@ __all__ = [
     "OrthornnError",
     "ShapeError",
     "__version__",
+    "apply_mesh",
+    "givens_compose",
+    "givens_decompose",
     "rotate",
     "rotation",
+    "rotation_phases",
+    "so_exp",
+    "so_log",
+    "so_power",
 ]

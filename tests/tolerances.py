@@ -10,6 +10,13 @@ ATOL = {"float64": 1e-12, "float32": 1e-5}
 #: Orthogonality defect ‖MᵀM − I‖_max allowed per unit of dimension n (issue: ≤ 1e-14·N in float64).
 ORTHO_PER_N = {"float64": 1e-14, "float32": 1e-5}
 
+#: ‖compose(decompose(U)) − U‖_max allowed per unit of n for Givens meshes (issue 4: ≤ 1e-12·n in float64).
+EUNN_ROUNDTRIP_PER_N = {"float64": 1e-12, "float32": 2e-5}
+
+#: ‖so_exp(so_log(R)) − R‖_max allowed per unit of n (issue 3: ≤ 1e-12·n in float64, angles at and
+#: near π included; float32 inputs are computed in float64 and rounded back to float32).
+LIE_ROUNDTRIP_PER_N = {"float64": 1e-12, "float32": 1e-6}
+
 
 def near_pi_atol(dtype: str, cos_theta: float, sin_theta: float) -> float:
     """ATOL for quantities that depend on the *plane* of a Rotation(a, b) (not just on R â = b̂).
