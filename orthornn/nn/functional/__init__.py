@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .lie import so_exp, so_log, so_power
 from .rotation import rotate, rotation
 
-__all__: list[str] = ["rotate", "rotation"]
+__all__: list[str] = ["rotate", "rotation", "so_exp", "so_log", "so_power"]
