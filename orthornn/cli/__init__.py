@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import OrthornnError
-from . import prove
+from . import prove, spectrum, train
 from .usage import Parser, UsageError
 
 __all__ = ["UsageError", "main"]
 
 #: Subcommand modules, in the order ``orthornn --help`` lists them.
-SUBCOMMANDS = [prove]
+SUBCOMMANDS = [prove, train, spectrum]
 
 
 def build_parser() -> argparse.ArgumentParser:

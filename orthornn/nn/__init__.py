@@ -9,5 +9,8 @@ from __future__ import annotations
 import torch  # noqa: F401  (this package is the torch layer)
 
 from . import functional
+from .baselines import GRU, LSTM
+from .ltrnn import LTRNN, L2PoolReadout
+from .rum import RUM, RUMCell, RUMState
 
-__all__ = ["functional"]
+__all__ = ["GRU", "LSTM", "LTRNN", "RUM", "L2PoolReadout", "RUMCell", "RUMState", "functional"]

@@ -1,0 +1,388 @@
+r"""The Recurrent Unit of Memory (RUM): a gated cell whose kernel is a learned Rotation.
+
+.. math::
+
+    (\tilde u_t, \tau_t) &= W_{xh} x_t + W_{hh} h_{t-1} + b_t, \qquad
+    u_t = \operatorname{sigmoid}(\tilde u_t), \qquad \varepsilon_t = W_{xe} x_t + b_e \\
+    R_t &= (R_{t-1})^\lambda \cdot \operatorname{Rotation}(\varepsilon_t, \tau_t), \qquad R_0 = I \\
+    \tilde h_t &= \operatorname{ReLU}(\varepsilon_t + R_t h_{t-1}), \qquad
+    h'_t = u_t \odot h_{t-1} + (1 - u_t) \odot \tilde h_t, \qquad
+    h_t = \eta\, h'_t / \lVert h'_t \rVert
+
+The rotation is never formed as a matrix:
+
+* ``λ = 0``: ``R_t h = Rotation(ε_t, τ_t) h`` is applied matrix-free (O(B·N) per step,
+  :func:`rotate_step`);
+* ``λ = 1``: ``R_t = R_{t−1} · Rotation(ε_t, τ_t)`` is a rank-2 update
+  (:func:`memory_update`), O(B·N²) per step, not a dense ``N×N×N`` product;
+* any other real ``λ`` (fixed or learnable): ``(R_{t−1})^λ`` through the differentiable
+  :func:`orthornn.nn.functional.so_power`, then the same rank-2 row update.
+
+References
+----------
+Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 (cell), §5.2 (real λ),
+appendix D (layer norm, zoneout).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import OrthornnError, ShapeError
+from . import functional as F_orth
+
+__all__ = ["FAST_PATH_MIN_1PC", "RUM", "RUMCell", "RUMState", "memory_update", "rotate_step", "time_normalize"]
+
+
+class RUMState(NamedTuple):
+    """Recurrent state of a RUM: hidden ``h`` of shape ``(B, N)`` and memory ``R`` of shape
+    ``(B, N, N)`` (``None`` when ``λ = 0``: the memory is then one Rotation per step)."""
+
+    h: Tensor
+    R: Tensor | None
+
+
+def time_normalize(h: Tensor, eta: float) -> Tensor:
+    r"""Time normalisation :math:`h \mapsto \eta\, h / \lVert h\rVert` over the last axis (RUM §3.2).
+
+    A zero vector (no direction to keep) maps to zero, with zero (finite) gradient.
+
+    >>> h = torch.tensor([[3.0, 4.0], [0.0, 0.0]])
+    >>> time_normalize(h, 2.0).tolist()
+    [[1.2, 1.6], [0.0, 0.0]]
+    """
+    ss = (h * h).sum(-1, keepdim=True)
+    positive = ss > 0
+    safe = torch.where(positive, ss, torch.ones_like(ss))
+    return torch.where(positive, h * (eta / torch.sqrt(safe)), torch.zeros_like(h))
+
+
+#: ``1 + â·b̂`` below which the fused RUM step hands a batch to the general
+#: :func:`orthornn.nn.functional.rotate` (antiparallel conventions); zero vectors likewise.
+FAST_PATH_MIN_1PC = 1e-3
+
+
+class _Frame(NamedTuple):
+    ahat: Tensor  # ε/‖ε‖, (B, N)
+    w: Tensor  # τ̂ − c ε̂ = sin θ · u_b, (B, N)
+    c: Tensor  # cos θ, (B, 1)
+
+
+def _frame(eps: Tensor, tau: Tensor) -> _Frame | None:
+    """The rotation frame of ``(ε, τ)``, or None if some pair is zero or nearly antiparallel."""
+    se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
+    ahat = eps * torch.rsqrt(torch.where(se > 0, se, 1.0))
+    bhat = tau * torch.rsqrt(torch.where(st > 0, st, 1.0))
+    c = (ahat * bhat).sum(-1, keepdim=True)
+    if bool(((se == 0) | (st == 0) | (1 + c < FAST_PATH_MIN_1PC)).any()):
+        return None
+    return _Frame(ahat, bhat - c * ahat, c)
+
+
+def rotate_step(eps: Tensor, tau: Tensor, h: Tensor) -> Tensor:
+    r"""``Rotation(ε, τ) h`` for batches (B, N): the fused RUM form of :func:`orthornn.nn.functional.rotate`.
+
+    .. math::
+
+        R h = h + w\Big(p - \frac{q}{1 + c}\Big) - \hat a\big(q + (1 - c)\,p\big),\qquad
+        w = \hat b - c\,\hat a,\ p = \hat a\cdot h,\ q = w\cdot h,\ c = \hat a\cdot\hat b
+
+    (from ``R = I + K + K²/(1 + c)`` with ``K = w âᵀ − â wᵀ``, ``K h = w p − â q`` and
+    ``K² h = −w q − (1 − c²) â p``). About fifteen elementwise operations instead of the
+    general function's branch-safe sequence; when a pair is zero or ``1 + c`` <
+    :data:`FAST_PATH_MIN_1PC` the whole batch goes to the general function, so the library's
+    conventions (identity for zero vectors, the canonical plane for antiparallel pairs) hold.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(1)
+    >>> eps, tau, h = torch.randn(3, 4, 6, generator=g, dtype=torch.float64)
+    >>> bool(torch.allclose(rotate_step(eps, tau, h), F_orth.rotate(eps, tau, h)))
+    True
+    >>> bool(torch.allclose(rotate_step(-tau, tau, h), F_orth.rotate(-tau, tau, h)))  # antiparallel
+    True
+    """
+    f = _frame(eps, tau)
+    if f is None:
+        return F_orth.rotate(eps, tau, h)
+    p = (f.ahat * h).sum(-1, keepdim=True)
+    q = (f.w * h).sum(-1, keepdim=True)
+    return h + f.w * (p - q / (1 + f.c)) - f.ahat * (q + (1 - f.c) * p)
+
+
+def memory_update(R: Tensor, eps: Tensor, tau: Tensor) -> Tensor:
+    r"""The associative-memory step :math:`R \cdot \operatorname{Rotation}(\varepsilon, \tau)` as a rank-2 update.
+
+    .. math::
+
+        \operatorname{Rotation}(\varepsilon, \tau) = I + x \hat a^T + y w^T,\quad
+        x = w - (1 - c)\hat a,\ y = -\Big(\hat a + \frac{w}{1 + c}\Big)
+        \;\Longrightarrow\;
+        R \cdot \operatorname{Rotation}(\varepsilon, \tau) = R + (R x)\, \hat a^T + (R y)\, w^T
+
+    with the frame of :func:`rotate_step`. Cost O(B·N²): two matrix-vector products (as
+    broadcast multiply-sums — a batched ``bmm`` with one column runs one tiny GEMM per batch
+    element) and two outer products; the ``N×N`` Rotation is never formed. Zero or nearly
+    antiparallel pairs use the general :func:`orthornn.nn.functional.rotate` on the rows of
+    ``R`` (row ``i`` of ``R·Rotation(ε, τ)`` is ``Rotation(τ, ε) r_i``).
+
+    Parameters
+    ----------
+    R : Tensor, shape (B, N, N)
+    eps, tau : Tensor, shape (B, N)
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> R = torch.linalg.qr(torch.randn(2, 5, 5, generator=g, dtype=torch.float64))[0]
+    >>> eps, tau = torch.randn(2, 2, 5, generator=g, dtype=torch.float64)
+    >>> dense = R @ F_orth.rotation(eps, tau)
+    >>> bool(torch.allclose(memory_update(R, eps, tau), dense))
+    True
+    """
+    f = _frame(eps, tau)
+    if f is None:
+        return F_orth.rotate(tau.unsqueeze(-2), eps.unsqueeze(-2), R)
+    x = f.w - (1 - f.c) * f.ahat
+    y = -(f.ahat + f.w / (1 + f.c))
+    Rx = (R * x.unsqueeze(-2)).sum(-1)
+    Ry = (R * y.unsqueeze(-2)).sum(-1)
+    return R + Rx.unsqueeze(-1) * f.ahat.unsqueeze(-2) + Ry.unsqueeze(-1) * f.w.unsqueeze(-2)
+
+
+def _check_lam(lam: float) -> float:
+    lam = float(lam)
+    if not math.isfinite(lam):
+        raise OrthornnError(f"lam must be a finite real number, got {lam}")
+    return lam
+
+
+class RUMCell(nn.Module):
+    r"""One step of the RUM recurrence (RUM §3.2).
+
+    .. math::
+
+        (\tilde u, \tau) = W_{xh} x + W_{hh} h + b,\quad \varepsilon = W_{xe} x + b_e,\quad
+        R' = R^\lambda\,\operatorname{Rotation}(\varepsilon, \tau),\quad
+        h' = u \odot h + (1-u) \odot \operatorname{ReLU}(\varepsilon + R' h)
+
+    followed by time normalisation to norm ``η`` (``eta=None``: off) and, in training mode,
+    hidden-state zoneout.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        ``N_x`` and ``N``.
+    lam : float
+        Associative power λ. ``0`` (no memory beyond one Rotation, O(B·N) per step), ``1``
+        (the paper's associative memory) or any real number (through ``so_power``).
+    learn_lam : bool
+        Make λ a trainable parameter (initialised at ``lam``); always uses ``so_power``.
+    eta : float or None
+        Time-normalisation norm η (``None``: off).
+    embed_bias : bool
+        Include the embedding bias ``b_e`` (the paper's; the official TF code dropped it).
+    layer_norm : bool
+        Layer-normalise the pre-activations of the update gate and of the target τ
+        (RUM appendix D).
+    zoneout : float
+        Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
+        each unit keeps its previous value with this probability; in evaluation the
+        expectation ``p·h_{t−1} + (1−p)·h_t`` is used.
+    device, dtype
+        Where and in which precision the parameters live.
+
+    Notes
+    -----
+    Initialisation: the kernels are Glorot-uniform; the gate and target biases ``b`` are 1
+    (RUM §3.2: a gate bias of 1 starts the cell remembering); ``b_e`` starts at 0.
+
+    References
+    ----------
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 and appendix D.
+
+    Examples
+    --------
+    >>> torch.manual_seed(0) is not None
+    True
+    >>> cell = RUMCell(3, 5, lam=1.0, eta=2.0, dtype=torch.float64)
+    >>> h, R = cell(torch.randn(4, 3, dtype=torch.float64))
+    >>> bool(torch.allclose(h.norm(dim=-1), torch.full((4,), 2.0, dtype=torch.float64)))
+    True
+    >>> eye = torch.eye(5, dtype=torch.float64).expand(4, 5, 5)
+    >>> bool(torch.allclose(R @ R.transpose(-1, -2), eye))
+    True
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        lam: float = 0.0,
+        learn_lam: bool = False,
+        eta: float | None = None,
+        embed_bias: bool = True,
+        layer_norm: bool = False,
+        zoneout: float = 0.0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if int(input_size) < 1 or int(hidden_size) < 1:
+            raise OrthornnError(f"input_size and hidden_size must be positive, got {input_size}, {hidden_size}")
+        if eta is not None and not (math.isfinite(eta) and eta > 0):
+            raise OrthornnError(f"eta must be a positive number or None, got {eta}")
+        if not 0.0 <= zoneout < 1.0:
+            raise OrthornnError(f"zoneout must be in [0, 1), got {zoneout}")
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.eta = None if eta is None else float(eta)
+        self.zoneout = float(zoneout)
+        n, nx = self.hidden_size, self.input_size
+        kw = {"device": device, "dtype": dtype}
+        #: ``[W_xh; W_xe]`` stacked, shape (3N, N_x): one GEMM projects every input.
+        self.weight_x = nn.Parameter(torch.empty(3 * n, nx, **kw))
+        #: ``W_hh``, shape (2N, N).
+        self.weight_h = nn.Parameter(torch.empty(2 * n, n, **kw))
+        #: ``b = (b_u, b_τ)``, shape (2N,).
+        self.bias = nn.Parameter(torch.ones(2 * n, **kw))
+        #: ``b_e``, shape (N,), or None.
+        self.bias_e = nn.Parameter(torch.zeros(n, **kw)) if embed_bias else None
+        lam = _check_lam(lam)
+        if learn_lam:
+            self.lam: Tensor | float = nn.Parameter(torch.tensor(lam, **kw))
+        else:
+            self.lam = lam
+        self.ln_u = nn.LayerNorm(n, **kw) if layer_norm else None
+        self.ln_tau = nn.LayerNorm(n, **kw) if layer_norm else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform kernels, gate/target biases 1, embedding bias 0."""
+        n, nx = self.hidden_size, self.input_size
+        with torch.no_grad():
+            bx = math.sqrt(6.0 / (nx + 2 * n))
+            self.weight_x[: 2 * n].uniform_(-bx, bx)
+            be = math.sqrt(6.0 / (nx + n))
+            self.weight_x[2 * n :].uniform_(-be, be)
+            bh = math.sqrt(6.0 / (3 * n))
+            self.weight_h.uniform_(-bh, bh)
+            self.bias.fill_(1.0)
+            if self.bias_e is not None:
+                self.bias_e.zero_()
+
+    @property
+    def has_memory(self) -> bool:
+        """Whether the state carries the matrix ``R`` (every λ except a fixed 0)."""
+        return isinstance(self.lam, Tensor) or self.lam != 0.0
+
+    def extra_repr(self) -> str:
+        lam = "learnable" if isinstance(self.lam, Tensor) else self.lam
+        return f"{self.input_size}, {self.hidden_size}, lam={lam}, eta={self.eta}"
+
+    def input_projection(self, x: Tensor) -> Tensor:
+        r"""``[W_xh x + b, W_xe x + b_e]`` over any leading axes: shape (..., 3N)."""
+        be = self.bias_e if self.bias_e is not None else self.bias.new_zeros(self.hidden_size)
+        return torch.nn.functional.linear(x, self.weight_x, torch.cat([self.bias, be]))
+
+    def initial_state(self, batch: int, *, like: Tensor) -> RUMState:
+        """``h_0 = 0`` and ``R_0 = I`` (``None`` when λ = 0), on ``like``'s device and dtype."""
+        h = like.new_zeros(batch, self.hidden_size)
+        R = None
+        if self.has_memory:
+            R = torch.eye(self.hidden_size, dtype=like.dtype, device=like.device)
+            R = R.expand(batch, -1, -1)
+        return RUMState(h, R)
+
+    def step(self, proj: Tensor, state: RUMState) -> RUMState:
+        """One step from a precomputed :meth:`input_projection` ``proj`` of shape (B, 3N)."""
+        n = self.hidden_size
+        h, R = state
+        g = torch.addmm(proj[:, : 2 * n], h, self.weight_h.t())
+        u_pre, tau = g[:, :n], g[:, n:]
+        eps = proj[:, 2 * n :]
+        if self.ln_u is not None and self.ln_tau is not None:
+            u_pre, tau = self.ln_u(u_pre), self.ln_tau(tau)
+        u = torch.sigmoid(u_pre)
+        if not self.has_memory:
+            rh = rotate_step(eps, tau, h)
+            R_new = None
+        else:
+            if R is None:
+                raise ShapeError("this RUM carries a memory R (lam != 0): the state needs R")
+            if isinstance(self.lam, Tensor) or self.lam != 1.0:
+                R = F_orth.so_power(R, self.lam)
+            R_new = memory_update(R, eps, tau)
+            rh = (R_new * h.unsqueeze(1)).sum(-1)
+        cand = torch.relu(eps + rh)
+        h_new = cand + u * (h - cand)
+        if self.eta is not None:
+            h_new = time_normalize(h_new, self.eta)
+        if self.zoneout > 0.0:
+            if self.training:
+                keep = torch.rand_like(h_new) < self.zoneout
+                h_new = torch.where(keep, h, h_new)
+            else:
+                h_new = self.zoneout * h + (1.0 - self.zoneout) * h_new
+        return RUMState(h_new, R_new)
+
+    def forward(self, x: Tensor, state: RUMState | None = None) -> RUMState:
+        """One step: ``x`` of shape (B, N_x); returns the new :class:`RUMState`."""
+        if x.dim() != 2 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"RUMCell input must be (B, {self.input_size}), got {tuple(x.shape)}")
+        if state is None:
+            state = self.initial_state(x.shape[0], like=x)
+        return self.step(self.input_projection(x), state)
+
+
+class RUM(nn.Module):
+    r"""A RUM layer over whole sequences, ``batch_first`` like ``torch.nn.RNN(batch_first=True)``.
+
+    .. math:: h_t, R_t = \operatorname{RUMCell}(x_t, (h_{t-1}, R_{t-1})), \qquad t = 1, \dots, T
+
+    ``forward(x, state=None) -> (output, state)`` with ``x`` of shape (B, T, N_x), ``output``
+    the hidden states (B, T, N) and ``state`` the final :class:`RUMState` ``(h, R)``. Passing the
+    state back in continues the sequence exactly, so chunked/truncated BPTT keeps the
+    associative memory across chunks. Keyword arguments are those of :class:`RUMCell`.
+
+    References
+    ----------
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2.
+
+    Examples
+    --------
+    Two chunks with the carried state give the one-shot result:
+
+    >>> _ = torch.manual_seed(0)
+    >>> rum = RUM(2, 4, lam=1.0, dtype=torch.float64)
+    >>> x = torch.randn(3, 6, 2, dtype=torch.float64)
+    >>> y, (h, R) = rum(x)
+    >>> y1, s1 = rum(x[:, :4]); y2, (h2, R2) = rum(x[:, 4:], s1)
+    >>> bool(torch.allclose(torch.cat([y1, y2], 1), y)) and bool(torch.allclose(R2, R))
+    True
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, **cell_kwargs: object) -> None:
+        super().__init__()
+        self.cell = RUMCell(input_size, hidden_size, **cell_kwargs)  # type: ignore[arg-type]
+        self.input_size, self.hidden_size = self.cell.input_size, self.cell.hidden_size
+
+    def forward(self, x: Tensor, state: RUMState | None = None) -> tuple[Tensor, RUMState]:
+        """Run the cell over ``x`` (B, T, N_x); return outputs (B, T, N) and the final state."""
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"RUM input must be (B, T, {self.input_size}), got {tuple(x.shape)}")
+        if state is None:
+            state = self.cell.initial_state(x.shape[0], like=x)
+        else:
+            state = RUMState(*state)
+        outputs = []
+        # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes
+        # backward O(T²))
+        for proj_t in self.cell.input_projection(x).unbind(1):
+            state = self.cell.step(proj_t, state)
+            outputs.append(state.h)
+        return torch.stack(outputs, 1), state

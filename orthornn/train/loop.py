@@ -1,0 +1,233 @@
+r"""The training loop: one engine for every (task, model) pair; returns a History, prints nothing.
+
+.. math:: \theta_{k+1} = \operatorname{opt}\big(\theta_k,\ \nabla_\theta \mathcal L(f_\theta(x_k), y_k)\big),
+          \qquad (x_k, y_k) = \operatorname{batch}(\text{seed}, k)
+
+Everything random is a function of ``(seed, step)``: the initial parameters (torch seeded with
+``seed``, built on the CPU then moved, so CPU and GPU runs start alike), the training batch
+of step ``k`` and the per-step noise (zoneout, orthogonality-penalty directions). With the
+optimiser state in the checkpoint, a run resumed at step ``k`` reproduces the uninterrupted
+run exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..errors import OrthornnError
+from .checkpoint import FORMAT, check_format, check_resumable, to_cpu
+from .config import TrainConfig
+from .data import TaskStream
+from .metrics import task_loss
+from .registry import build_model, count_parameters
+
+__all__ = ["History", "Trainer", "resolve_device", "train"]
+
+Record = dict[str, Any]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> ``cuda`` if available else ``cpu``; a CUDA device without CUDA is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise OrthornnError(f"device: {name!r} requested but CUDA is not available")
+    return dev
+
+
+def _step_seed(seed: int, step: int) -> int:
+    return (seed * 1_000_003 + step * 7_919 + 12_345) % (2**63 - 1)
+
+
+@dataclass
+class History:
+    """What a run produced: per-step training records, evaluation records and the summary."""
+
+    train: list[Record] = field(default_factory=list)
+    evals: list[Record] = field(default_factory=list)
+    summary: Record = field(default_factory=dict)
+    #: Why the run stopped early (a non-finite loss), or None.
+    stopped: str | None = None
+
+
+class Trainer:
+    """Builds the task stream, model and optimiser of a :class:`TrainConfig` and trains it.
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(task="adding", model="ltrnn", T=6, hidden=4, steps=3, batch=8,
+    ...                   init="identity", eval_every=3, dtype="float64")
+    >>> hist = Trainer(cfg).run()
+    >>> hist.summary["steps"], len(hist.train), hist.evals[-1]["step"]
+    (3, 3, 3)
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.dtype = getattr(torch, config.dtype)
+        self.stream = TaskStream(config, device=self.device, dtype=self.dtype)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            model = build_model(
+                config, self.stream.input_size, self.stream.output_size, device=torch.device("cpu"), dtype=self.dtype
+            )
+        self.model = model.to(self.device)
+        params = list(self.model.parameters())
+        if config.optimizer == "rmsprop":
+            self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(params, lr=config.lr, alpha=0.9)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=config.lr)
+        self.step = 0
+        self.elapsed = 0.0
+        self.best: Record | None = None
+        self.history = History()
+        self.n_parameters = count_parameters(self.model)
+
+    # -- one step -----------------------------------------------------------------------------
+    def _rng_devices(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    def train_step(self) -> Record | None:
+        """Take optimiser step ``self.step + 1``; its record, or None if the loss is not finite
+        (then nothing is updated)."""
+        c, k = self.config, self.step
+        t0 = time.perf_counter()
+        batch = self.stream.batch(k)
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(_step_seed(c.seed, k))
+            self.model.train()
+            scores, _ = self.model(batch.x)
+            loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y)
+            if not math.isfinite(metrics["loss"]):
+                return None
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if c.clip is not None:
+                metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip))
+            self.optimizer.step()
+            if c.ortho_lr > 0:
+                self._orthogonality_step()
+        self.step += 1
+        seconds = time.perf_counter() - t0
+        self.elapsed += seconds
+        return {"step": self.step, **metrics, "seconds": seconds}
+
+    def _orthogonality_step(self) -> None:
+        """Henaff §4.2: one SGD step on the soft orthogonality penalty of V (m = batch points)."""
+        core = getattr(self.model, "core", None)
+        if not hasattr(core, "orthogonality_penalty"):
+            raise OrthornnError(f"ortho_lr: model {self.config.model!r} has no orthogonality penalty (ltrnn only)")
+        V = core.weight_rec  # type: ignore[union-attr]
+        penalty = core.orthogonality_penalty(self.config.batch)  # type: ignore[union-attr]
+        (grad,) = torch.autograd.grad(penalty, V)
+        with torch.no_grad():
+            V.sub_(self.config.ortho_lr * grad)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> Record:
+        """Mean loss and metrics on the fixed held-out batches, with the memoryless baseline."""
+        c = self.config
+        self.model.eval()
+        sums: dict[str, float] = {}
+        for i in range(c.eval_batches):
+            b = self.stream.batch(i, "eval")
+            scores, _ = self.model(b.x)
+            _, m = task_loss(c.task, self.stream.task, scores, b.y)
+            for key, v in m.items():
+                sums[key] = sums.get(key, 0.0) + v / c.eval_batches
+        rec: Record = {"step": self.step, **sums, "baseline": self.stream.baseline}
+        if self.stream.baseline_accuracy is not None:
+            rec["baseline_accuracy"] = self.stream.baseline_accuracy
+        rec["beats_baseline"] = bool(rec["loss"] < self.stream.baseline)
+        return rec
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        on_record: Callable[[Record], None] | None = None,
+        on_eval: Callable[[Record], None] | None = None,
+        on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    ) -> History:
+        """Train up to ``config.steps``; callbacks receive each record and each checkpoint."""
+        c, hist = self.config, self.history
+        while self.step < c.steps:
+            rec = self.train_step()
+            if rec is None:
+                hist.stopped = (
+                    f"non-finite loss at step {self.step + 1}; stopped, parameters are those after step {self.step}"
+                )
+                break
+            hist.train.append(rec)
+            if on_record is not None:
+                on_record(rec)
+            if self.step % c.eval_every == 0 or self.step == c.steps:
+                ev = self.evaluate()
+                hist.evals.append(ev)
+                if self.best is None or ev["loss"] < self.best["loss"]:
+                    self.best = ev
+                if on_eval is not None:
+                    on_eval(ev)
+            if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or self.step == c.steps):
+                on_checkpoint(self.state_dict())
+        hist.summary = self.summary()
+        return hist
+
+    def summary(self) -> Record:
+        """Best and final evaluation, steps, wall time, parameter count, device."""
+        last = self.history.evals[-1] if self.history.evals else None
+        return {
+            "task": self.config.task,
+            "model": self.config.model,
+            "steps": self.step,
+            "best": self.best,
+            "final": last,
+            "baseline": self.stream.baseline,
+            "baseline_accuracy": self.stream.baseline_accuracy,
+            "wall_seconds": self.elapsed,
+            "parameters": self.n_parameters,
+            "device": str(self.device),
+            "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+            "stopped": self.history.stopped,
+        }
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A checkpoint (tensors on the CPU) from which :meth:`load_state_dict` continues exactly."""
+        return to_cpu(
+            {
+                "format": FORMAT,
+                "config": self.config.to_dict(),
+                "step": self.step,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "best": self.best,
+                "evals": list(self.history.evals),
+                "elapsed": self.elapsed,
+            }
+        )
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint of a compatible config (see :data:`RESUMABLE_CHANGES`)."""
+        check_format(state)
+        check_resumable(TrainConfig.from_dict(state["config"]), self.config)
+        if state["step"] > self.config.steps:
+            raise OrthornnError(f"steps: the checkpoint is at step {state['step']}, beyond steps={self.config.steps}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.best, self.elapsed = int(state["step"]), state["best"], float(state["elapsed"])
+        self.history.evals = list(state["evals"])
+
+
+def train(config: TrainConfig, **callbacks: Any) -> History:
+    """Train ``config`` from scratch: ``Trainer(config).run(**callbacks)``."""
+    return Trainer(config).run(**callbacks)

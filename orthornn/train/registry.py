@@ -1,0 +1,110 @@
+"""String registries of the tasks and models ``orthornn train`` can run.
+
+A model builder takes ``(config, input_size, output_size, device, dtype)`` and returns a
+module with ``forward(x) -> (scores, state)``; :data:`MODELS` also accepts new entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import OrthornnError
+from ..nn.baselines import GRU, LSTM
+from ..nn.ltrnn import LTRNN
+from ..nn.rum import RUM
+from ..tasks import AddingTask, CopyTask, RecallTask, VariableCopyTask
+from .config import TrainConfig
+
+__all__ = ["MODELS", "TASKS", "SequenceModel", "build_model", "build_task", "count_parameters"]
+
+Task = CopyTask | VariableCopyTask | AddingTask | RecallTask
+
+#: Task name -> builder from a config.
+TASKS: dict[str, Callable[[TrainConfig], Any]] = {
+    "copy": lambda c: CopyTask(c.T, c.S, c.K),
+    "varcopy": lambda c: VariableCopyTask(c.T, c.S, c.K),
+    "adding": lambda c: AddingTask(c.T),
+    "recall": lambda c: RecallTask(c.T),
+}
+
+
+def build_task(config: TrainConfig) -> Any:
+    """The task object named by ``config.task``."""
+    return TASKS[config.task](config)
+
+
+class SequenceModel(nn.Module):
+    """A recurrent core followed by a per-step linear readout: ``forward(x) -> (scores, state)``."""
+
+    def __init__(self, core: nn.Module, head: nn.Module | None) -> None:
+        super().__init__()
+        self.core, self.head = core, head
+
+    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        y, state = self.core(x, state)
+        return (y if self.head is None else self.head(y)), state
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable scalars of ``module`` (counted from the module, not optimiser slots).
+
+    >>> count_parameters(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def _rum(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    core = RUM(nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, **kw)
+    return SequenceModel(core, nn.Linear(c.hidden, ny, **kw))
+
+
+def _ltrnn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    act = c.activation if c.activation != "auto" else ("relu" if c.task == "adding" else "identity")
+    core = LTRNN(nx, c.hidden, ny, init=c.init, activation=act, pool=c.pool, clip=c.act_clip, **kw)
+    return SequenceModel(core, None)
+
+
+def _lstm(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    return SequenceModel(LSTM(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+
+
+def _gru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    return SequenceModel(GRU(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+
+
+def _eunn_family(name: str) -> Callable[..., nn.Module]:
+    def build(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+        try:
+            from ..nn import eunnrnn  # type: ignore[attr-defined]
+        except ImportError:
+            raise OrthornnError(
+                f"model: {name!r} needs the EUNN recurrent layers (orthornn.nn.eunnrnn), "
+                "which are not available in this version; choose rum, ltrnn, lstm or gru"
+            ) from None
+        cls = eunnrnn.EUNNRNN if name == "eunn" else eunnrnn.GORU
+        return SequenceModel(cls(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+
+    return build
+
+
+#: Model name -> builder ``(config, input_size, output_size, device=, dtype=) -> module``.
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "rum": _rum,
+    "ltrnn": _ltrnn,
+    "lstm": _lstm,
+    "gru": _gru,
+    "eunn": _eunn_family("eunn"),
+    "goru": _eunn_family("goru"),
+}
+
+
+def build_model(
+    config: TrainConfig, input_size: int, output_size: int, *, device: torch.device, dtype: torch.dtype
+) -> nn.Module:
+    """The model named by ``config.model`` (parameters drawn from torch's current RNG)."""
+    return MODELS[config.model](config, input_size, output_size, device=device, dtype=dtype)

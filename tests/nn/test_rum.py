@@ -1,0 +1,268 @@
+"""RUM cell and layer: against a dense reference built here from RUM eq. (1) and §3.2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from scipy.stats import special_ortho_group
+from tolerances import ATOL
+
+from orthornn.errors import OrthornnError, ShapeError
+from orthornn.nn import functional as F_orth
+from orthornn.nn.rum import FAST_PATH_MIN_1PC, RUM, RUMCell, RUMState, memory_update, rotate_step, time_normalize
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+def dense_rotation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """RUM eq. (1), built densely: I − u_a u_aᵀ − u_b u_bᵀ + [u_a u_b] M(θ) [u_a u_b]ᵀ."""
+    ua = a / a.norm(dim=-1, keepdim=True)
+    v = b - (ua * b).sum(-1, keepdim=True) * ua
+    ub = v / v.norm(dim=-1, keepdim=True)
+    cos = (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))
+    theta = torch.arccos(cos)
+    M = torch.stack(
+        [torch.stack([torch.cos(theta), -torch.sin(theta)], -1), torch.stack([torch.sin(theta), torch.cos(theta)], -1)],
+        -2,
+    )
+    F = torch.stack([ua, ub], -1)  # (B, N, 2)
+    n = a.shape[-1]
+    eye = torch.eye(n, dtype=a.dtype, device=a.device)
+    return eye - F @ F.transpose(-1, -2) + F @ M @ F.transpose(-1, -2)
+
+
+def reference_rum(cell: RUMCell, x: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The §3.2 equations written out with separate W_xh, W_hh, W_xe and a dense R_t."""
+    n = cell.hidden_size
+    W_xh, W_xe = cell.weight_x[: 2 * n], cell.weight_x[2 * n :]
+    W_hh, b = cell.weight_h, cell.bias
+    b_e = cell.bias_e if cell.bias_e is not None else torch.zeros(n, dtype=x.dtype)
+    B, T, _ = x.shape
+    h = torch.zeros(B, n, dtype=x.dtype)
+    R = torch.eye(n, dtype=x.dtype).expand(B, n, n)
+    hs = []
+    for t in range(T):
+        g = x[:, t] @ W_xh.T + h @ W_hh.T + b
+        u_pre, tau = g[:, :n], g[:, n:]
+        if cell.ln_u is not None:
+            u_pre, tau = cell.ln_u(u_pre), cell.ln_tau(tau)
+        u = torch.sigmoid(u_pre)
+        eps = x[:, t] @ W_xe.T + b_e
+        Rot = dense_rotation(eps, tau)
+        if lam not in (0, 1):  # independent: scipy's Schur–Padé fractional power
+            R = torch.stack(
+                [torch.as_tensor(scipy.linalg.fractional_matrix_power(r.detach().numpy(), lam).real) for r in R]
+            )
+        R = Rot if lam == 0 else R @ Rot
+        cand = torch.relu(eps + (R @ h.unsqueeze(-1)).squeeze(-1))
+        hp = u * h + (1 - u) * cand
+        h = hp if cell.eta is None else cell.eta * hp / hp.norm(dim=-1, keepdim=True)
+        hs.append(h)
+    return torch.stack(hs, 1), R
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+@pytest.mark.parametrize("eta", [None, 1.3])
+@pytest.mark.parametrize("embed_bias", [True, False])
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_rum_matches_dense_reference(lam, eta, embed_bias, layer_norm):
+    torch.manual_seed(1)
+    rum = RUM(3, 6, lam=lam, eta=eta, embed_bias=embed_bias, layer_norm=layer_norm)
+    with torch.no_grad():  # generic biases (the init has b = 1, b_e = 0)
+        rum.cell.bias.normal_()
+        if rum.cell.bias_e is not None:
+            rum.cell.bias_e.normal_()
+    x = torch.randn(4, 9, 3)
+    y, (h, R) = rum(x)
+    y_ref, R_ref = reference_rum(rum.cell, x, lam)
+    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
+    assert torch.equal(h, y[:, -1])
+    if lam == 0:
+        assert R is None
+    else:
+        torch.testing.assert_close(R, R_ref, atol=ATOL["float64"], rtol=0)
+
+
+def test_rank2_row_update_is_the_dense_product():
+    """The rank-2 memory update equals R_{t−1} @ Rotation(ε, τ) built densely from eq. (1)."""
+    rng = np.random.default_rng(3)
+    B, n = 5, 7
+    R = torch.as_tensor(special_ortho_group.rvs(n, size=B, random_state=rng))
+    eps, tau = torch.as_tensor(rng.normal(size=(2, B, n)))
+    updated = memory_update(R, eps, tau)
+    torch.testing.assert_close(updated, R @ dense_rotation(eps, tau), atol=ATOL["float64"], rtol=0)
+
+
+@pytest.mark.parametrize("lam", [0.5, -0.3, 1.7])
+def test_real_lam_matches_dense_reference_with_scipy_powers(lam):
+    torch.manual_seed(10)
+    rum = RUM(3, 5, lam=lam, eta=1.0)
+    x = torch.randn(2, 6, 3)
+    y, (_, R) = rum(x)
+    y_ref, R_ref = reference_rum(rum.cell, x, lam)
+    torch.testing.assert_close(y, y_ref.detach(), atol=1e-10, rtol=0)
+    torch.testing.assert_close(R, R_ref.detach(), atol=1e-10, rtol=0)
+
+
+def test_learnable_lam_at_one_is_the_fixed_memory_and_has_a_finite_gradient():
+    torch.manual_seed(11)
+    fixed = RUM(3, 5, lam=1.0)
+    learn = RUM(3, 5, lam=1.0, learn_lam=True)
+    learn.load_state_dict(fixed.state_dict(), strict=False)
+    x = torch.randn(2, 7, 3)
+    y_f, _ = fixed(x)
+    y_l, _ = learn(x)
+    torch.testing.assert_close(y_l, y_f, atol=1e-10, rtol=0)
+    y_l.square().sum().backward()
+    assert learn.cell.lam.grad is not None and torch.isfinite(learn.cell.lam.grad)
+    assert "cell.lam" in dict(learn.named_parameters())
+
+
+def _pairs(n: int, rng: np.random.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    a = torch.as_tensor(rng.normal(size=(3, n)))
+    b = torch.as_tensor(rng.normal(size=(3, n)))
+    perp = b - (a * b).sum(-1, keepdim=True) / (a * a).sum(-1, keepdim=True) * a
+    near = lambda d: -a + d * perp / perp.norm(dim=-1, keepdim=True) * a.norm(dim=-1, keepdim=True)  # noqa: E731
+    zero = a.clone()
+    zero[1] = 0
+    return {
+        "generic": (a, b),
+        "parallel": (a, 2.5 * a),
+        "antiparallel": (a, -0.5 * a),
+        "zero": (zero, b),
+        "near-antiparallel, fast side": (a, near(0.1)),
+        "near-antiparallel, general side": (a, near(0.01)),  # 1 + c ≈ 5e-5 < FAST_PATH_MIN_1PC
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+)
+def test_fused_steps_agree_with_the_general_rotation(case):
+    """rotate_step / memory_update equal functional.rotate / R @ rotation, degenerate pairs included."""
+    rng = np.random.default_rng(8)
+    eps, tau = _pairs(6, rng)[case]
+    if case.startswith("near"):
+        one_plus_c = 1 + torch.nn.functional.cosine_similarity(eps, tau)
+        assert bool(((one_plus_c < FAST_PATH_MIN_1PC) == case.endswith("general side")).all())
+    h = torch.as_tensor(rng.normal(size=(3, 6)))
+    R = torch.as_tensor(special_ortho_group.rvs(6, size=3, random_state=rng))
+    torch.testing.assert_close(rotate_step(eps, tau, h), F_orth.rotate(eps, tau, h), atol=1e-11, rtol=0)
+    torch.testing.assert_close(memory_update(R, eps, tau), R @ F_orth.rotation(eps, tau), atol=1e-11, rtol=0)
+
+
+def test_gradcheck_fused_steps():
+    rng = np.random.default_rng(9)
+    eps, tau, h = (torch.as_tensor(rng.normal(size=(2, 5))).requires_grad_() for _ in range(3))
+    R = torch.as_tensor(special_ortho_group.rvs(5, size=2, random_state=rng)).requires_grad_()
+    assert torch.autograd.gradcheck(rotate_step, (eps, tau, h))
+    assert torch.autograd.gradcheck(memory_update, (R, eps, tau))
+
+
+def test_initialisation_and_state_shapes():
+    cell = RUMCell(3, 5, lam=1.0)
+    assert torch.equal(cell.bias, torch.ones(10))  # gate and target biases start at 1
+    assert torch.equal(cell.bias_e, torch.zeros(5))
+    rum = RUM(3, 5, lam=1.0)
+    y, (h, R) = rum(torch.randn(2, 4, 3))
+    assert y.shape == (2, 4, 5) and h.shape == (2, 5) and R.shape == (2, 5, 5)
+    _y0, (h0, R0) = RUM(3, 5, lam=0.0)(torch.randn(2, 4, 3))
+    assert R0 is None and h0.shape == (2, 5)
+    assert RUMCell(3, 5, embed_bias=False).bias_e is None
+
+
+def test_memory_stays_orthogonal_over_long_sequences():
+    torch.manual_seed(2)
+    rum = RUM(2, 8, lam=1.0)
+    _, (_, R) = rum(torch.randn(3, 300, 2))
+    eye = torch.eye(8).expand(3, 8, 8)
+    assert (R @ R.transpose(-1, -2) - eye).abs().max() < 300 * ATOL["float64"]
+    assert torch.allclose(torch.linalg.det(R), torch.ones(3))
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+def test_chunked_forward_with_carried_state_equals_one_shot(lam):
+    torch.manual_seed(4)
+    rum = RUM(3, 5, lam=lam, eta=2.0)
+    x = torch.randn(2, 12, 3)
+    y, (h, R) = rum(x)
+    parts, state = [], None
+    for chunk in x.split([5, 1, 6], dim=1):
+        yc, state = rum(chunk, state)
+        parts.append(yc)
+    torch.testing.assert_close(torch.cat(parts, 1), y, atol=ATOL["float64"], rtol=0)
+    torch.testing.assert_close(state.h, h, atol=ATOL["float64"], rtol=0)
+    if lam:
+        torch.testing.assert_close(state.R, R, atol=ATOL["float64"], rtol=0)
+    # gradients through the carried state are those of the one-shot run
+    g1 = torch.autograd.grad(y.square().sum(), rum.cell.weight_h)[0]
+    g2 = torch.autograd.grad(torch.cat(parts, 1).square().sum(), rum.cell.weight_h)[0]
+    torch.testing.assert_close(g1, g2, atol=ATOL["float64"], rtol=0)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+@pytest.mark.parametrize("eta", [None, 0.7])
+def test_gradcheck_tiny_rum(lam, eta):
+    torch.manual_seed(5)
+    rum = RUM(2, 3, lam=lam, eta=eta)
+    names = [n for n, _ in rum.named_parameters()]
+    x = torch.randn(2, 4, 2, requires_grad=True)
+
+    def f(x, *params):
+        out, state = torch.func.functional_call(rum, dict(zip(names, params, strict=True)), (x,))
+        return out if state.R is None else (out, state.R)
+
+    params = [p.detach().clone().requires_grad_() for p in rum.parameters()]
+    assert torch.autograd.gradcheck(f, (x, *params))
+
+
+def test_time_normalize_zero_vector_is_finite():
+    h = torch.zeros(2, 3, requires_grad=True)
+    out = time_normalize(h, 1.0)
+    out.sum().backward()
+    assert torch.equal(out, torch.zeros(2, 3)) and torch.isfinite(h.grad).all()
+    torch.testing.assert_close(time_normalize(torch.tensor([[3.0, 4.0]]), 5.0), torch.tensor([[3.0, 4.0]]))
+
+
+def test_zoneout_train_keeps_or_updates_each_unit_and_eval_uses_expectation():
+    torch.manual_seed(6)
+    cell = RUMCell(3, 50, zoneout=0.5)
+    x, state = torch.randn(4, 3), RUMState(torch.randn(4, 50), None)
+    cell.eval()
+    plain = RUMCell(3, 50)
+    plain.load_state_dict(cell.state_dict())
+    new = plain(x, state).h
+    torch.testing.assert_close(cell(x, state).h, 0.5 * state.h + 0.5 * new)
+    cell.train()
+    out = cell(x, state).h
+    kept, updated = out == state.h, out == new
+    assert bool((kept | updated).all()) and bool(kept.any()) and bool(updated.any())
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(OrthornnError, match="eta"):
+        RUMCell(2, 3, eta=0.0)
+    with pytest.raises(OrthornnError, match="lam"):
+        RUMCell(2, 3, lam=float("nan"))
+    with pytest.raises(OrthornnError, match="zoneout"):
+        RUMCell(2, 3, zoneout=1.0)
+    with pytest.raises(ShapeError, match=r"\(B, T, 2\)"):
+        RUM(2, 3)(torch.randn(4, 3))
+    rum = RUM(2, 3, lam=1.0)
+    with pytest.raises(ShapeError, match="needs R"):
+        rum(torch.randn(1, 2, 2), RUMState(torch.zeros(1, 3), None))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_runs_on_device_and_dtype(device, dtype):
+    torch.manual_seed(7)
+    rum = RUM(3, 4, lam=1.0, eta=1.0, device=device, dtype=dtype)
+    x = torch.randn(2, 5, 3, device=device, dtype=dtype)
+    y, (_h, R) = rum(x)
+    assert y.device.type == device and y.dtype == dtype and R.device.type == device
+    y.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in rum.parameters())
