@@ -164,3 +164,33 @@ def test_runs_on_device(device):
     rnn = LTRNN(3, 4, 2, pool=2, device=device, dtype=torch.float32)
     y, _h = rnn(torch.randn(2, 5, 3, device=device, dtype=torch.float32))
     assert y.device.type == device and y.dtype == torch.float32 and y.shape == (2, 5, 2)
+
+
+def test_from_explicit_reproduces_henaffs_copy_solution(rng):
+    """Oracle: the torch LT-RNN loaded with the explicit construction equals the numpy forward
+    and recalls the symbols."""
+    from orthornn.henaff import copy_solution, ltrnn_forward
+    from orthornn.tasks import CopyTask
+
+    task = CopyTask(T=60, S=5, K=8)
+    sol = copy_solution(K=8, S=5, T=60, d=64, rng=rng)
+    ids, targets = task.sample(32, rng)
+    rnn = LTRNN.from_explicit(sol.U, sol.V, sol.W)
+    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).double()
+    y, _ = rnn(x)
+    ref = ltrnn_forward(ids, sol.U, sol.V, sol.W).outputs
+    scale = float(np.abs(ref).max())
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=0, atol=ATOL["float64"] * scale)
+    acc = task.accuracy(y.detach().numpy()[..., : task.n_classes], targets)
+    assert acc.recall > 0.95
+
+
+def test_from_explicit_reproduces_henaffs_adding_solution(rng):
+    from orthornn.henaff import adding_solution
+    from orthornn.tasks import AddingTask
+
+    sol = adding_solution()
+    x, target = AddingTask(T=300).sample(50, rng)
+    rnn = LTRNN.from_explicit(sol.U, sol.V, sol.W, b=sol.b, activation="relu")
+    y, _ = rnn(torch.as_tensor(x))
+    assert np.abs(y[:, -1, 0].detach().numpy() - target).max() <= 1e-12
