@@ -187,7 +187,8 @@ def eigenvalues(M: ArrayLike) -> ComplexArray:
     """
     arr = as_float_array(M, "M", min_ndim=2)
     check_square(arr, "M")
-    lam = np.linalg.eigvals(arr)
+    ctype = np.complex64 if arr.dtype == np.float32 else np.complex128
+    lam = np.linalg.eigvals(arr).astype(ctype, copy=False)  # numpy returns real when all are real
     phase = wrap_phase(np.angle(lam))
     order = np.lexsort((np.abs(lam), phase), axis=-1)
     return np.take_along_axis(lam, order, axis=-1)

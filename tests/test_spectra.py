@@ -147,7 +147,9 @@ def test_eigenvalues_general_route_matches_numpy_and_sorts_by_phase():
     phase = np.where(phase == -np.pi, np.pi, phase)
     assert np.all(np.diff(phase, axis=-1) >= -1e-15)
     neg = eigenvalues(np.diag([-2.0, 1.0]))
+    assert neg.dtype == np.complex128  # complex even when every eigenvalue is real
     assert neg.tolist() == [1.0, -2.0]  # phase 0 first, then +π
+    assert eigenvalues(np.eye(2, dtype=np.float32)).dtype == np.complex64
 
 
 # --------------------------------------------------------------------------------------------
