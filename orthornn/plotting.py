@@ -200,7 +200,7 @@ def plot_phase_histogram(
 def plot_spectrum_comparison(
     trained: ArrayLike,
     explicit: ArrayLike,
-    axes: Sequence[Axes] | matplotlib.figure.Figure | None = None,
+    axes: Sequence[Axes] | matplotlib.figure.FigureBase | None = None,
     *,
     roots: int | None = None,
     bins: int = 64,
@@ -217,8 +217,9 @@ def plot_spectrum_comparison(
     ----------
     trained, explicit : array_like
         Eigenphases (any shapes; flattened).
-    axes : pair of Axes, or Figure, optional
-        Where to draw; a Figure gets two new side-by-side subplots; ``None`` a new pyplot figure.
+    axes : pair of Axes, or Figure / SubFigure, optional
+        Where to draw; a (sub)figure gets two new side-by-side subplots; ``None`` a new pyplot
+        figure.
     roots : int, optional
     bins : int
     labels : (str, str)
@@ -240,7 +241,7 @@ def plot_spectrum_comparison(
         import matplotlib.pyplot as plt
 
         axes = plt.figure(figsize=(10, 4))
-    if isinstance(axes, matplotlib.figure.Figure):
+    if isinstance(axes, matplotlib.figure.FigureBase):  # a Figure or a SubFigure
         pair = axes.subplots(1, 2, sharey=True)
         left, right = pair[0], pair[1]
     else:
