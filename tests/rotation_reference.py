@@ -41,9 +41,9 @@ def eq1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def canonical_antiparallel(a: np.ndarray) -> np.ndarray:
-    """The documented θ = π convention: I − 2ââᵀ − 2ppᵀ, p ∥ e_k − â_k â, k = first argmin |â_k|."""
+    """The documented θ = π convention: I − 2ââᵀ − 2ppᵀ, p ∥ e_k − â_k â, k = first argmin |a_k|."""
     ah = unit(a)
-    k = int(np.argmin(np.abs(ah)))
+    k = int(np.argmin(np.abs(a)))
     p = -ah[k] * ah
     p[k] += 1
     p /= np.linalg.norm(p)

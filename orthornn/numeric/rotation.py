@@ -14,7 +14,7 @@ and :func:`rotate` write it as a rank-two update of the identity,
 
 .. math:: R = I + x\,\hat a^\top + y\,v^\top,
 
-computed once by :func:`_rank_two` (so the two functions share every branch decision):
+computed once by :func:`_plane` (so the two functions share every branch decision):
 
 * ``c > 0`` (θ < π/2, including θ → 0): the division-free form with :math:`v = w = \hat b -
   c\hat a` (not normalised), :math:`x = w - \frac{s^2}{1+c}\hat a`, :math:`y = -\hat a -
@@ -54,13 +54,19 @@ __all__ = ["rotate", "rotation"]
 FloatArray = NDArray[np.floating]
 
 
-class _RankTwo(NamedTuple):
-    """``R = I + x âᵀ + y vᵀ`` for a batch ``(..., n)``; ``antiparallel`` marks θ = π pairs."""
+class _Plane(NamedTuple):
+    """``R = I + α(v âᵀ − â vᵀ) − β â âᵀ − γ v vᵀ`` for a batch; ``α, β, γ`` have shape ``(..., 1)``.
+
+    ``(α, β, γ)`` is ``(1, s²/(1+c), 1/(1+c))`` with ``v = w`` (division-free branch, c > 0),
+    ``(s, 1−c, 1−c)`` with ``v = u_b`` (frame branch), ``(0, 2, 2)`` with ``v = p`` (antiparallel),
+    ``(0, 0, 0)`` for a zero vector. ``antiparallel`` marks the θ = π rows.
+    """
 
     ahat: FloatArray
     v: FloatArray
-    x: FloatArray
-    y: FloatArray
+    alpha: FloatArray
+    beta: FloatArray
+    gamma: FloatArray
     antiparallel: NDArray[np.bool_]
 
 
@@ -74,29 +80,30 @@ def _unit(z: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
     zero = big == 0
     y = z / np.where(zero, 1, big)
     norm = np.sqrt(_dot(y, y))[..., None]
-    return y / np.where(zero, 1, norm), zero[..., 0]
+    return y * (1 / np.where(zero, 1, norm)), zero[..., 0]
 
 
-def _canonical_partner(ahat: FloatArray) -> FloatArray:
-    """Unit vector along ``e_k − â_k â``, ``k = argmin |â_k|`` (first on ties); 0 if ``n = 1``."""
-    k = np.argmin(np.abs(ahat), axis=-1)[..., None]
+def _canonical_partner(a: FloatArray, ahat: FloatArray) -> FloatArray:
+    """Unit vector along ``e_k − â_k â``, ``k = argmin |a_k|`` (first on ties); 0 if ``n = 1``."""
+    k = np.argmin(np.abs(a), axis=-1)[..., None]
     p = -np.take_along_axis(ahat, k, axis=-1) * ahat
     np.put_along_axis(p, k, np.take_along_axis(p, k, axis=-1) + 1, axis=-1)
     norm = np.sqrt(_dot(p, p))[..., None]
     return p / np.where(norm > 0, norm, 1)
 
 
-def _rank_two(a: FloatArray, b: FloatArray) -> _RankTwo:
-    """Branch decisions and rank-two factors of ``R(a, b)`` for broadcast batches ``(..., n)``."""
+def _plane(a: FloatArray, b: FloatArray) -> _Plane:
+    """Branch decisions and plane of ``R(a, b)`` for broadcast batches ``(..., n)``."""
     ahat, a_zero = _unit(a)
     bhat, b_zero = _unit(b)
     valid = ~(a_zero | b_zero)
     c = _dot(ahat, bhat)
     w = bhat - c[..., None] * ahat
-    w = w - _dot(ahat, w)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
+    w -= _dot(ahat, w)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
     s2 = _dot(w, w)
-    r = np.sqrt(np.where(valid, c * c + s2, 1))  # renormalise (c, s) to c² + s² = 1
-    c, w, s2 = c / r, w / r[..., None], s2 / (r * r)
+    r2 = np.where(valid, c * c + s2, 1)
+    r = np.sqrt(r2)  # renormalise (c, s) to c² + s² = 1; w/r is applied through v below
+    c, s2 = c / r, s2 / r2
 
     tol = ANTIPARALLEL_SIN_EPS * np.finfo(a.dtype).eps
     near = c > 0
@@ -105,14 +112,14 @@ def _rank_two(a: FloatArray, b: FloatArray) -> _RankTwo:
     s = np.sqrt(np.where(frame, s2, 1))
     one_plus_c = 1 + np.where(near, c, 0)
 
-    v = np.where(near[..., None], w, np.where(antiparallel[..., None], _canonical_partner(ahat), w / s[..., None]))
+    v = w * np.where(near, 1 / r, np.where(frame, 1 / (r * s), 0))[..., None]  # w, u_b or 0
+    if antiparallel.any():
+        v = np.where(antiparallel[..., None], _canonical_partner(a, ahat), v)
     alpha = np.where(near, 1, np.where(antiparallel, 0, s))
     beta = np.where(near, s2 / one_plus_c, np.where(antiparallel, 2, 1 - c))
     gamma = np.where(near, 1 / one_plus_c, np.where(antiparallel, 2, 1 - c))
-    alpha, beta, gamma = (np.where(valid, t, 0)[..., None] for t in (alpha, beta, gamma))
-    x = alpha * v - beta * ahat
-    y = -(alpha * ahat + gamma * v)
-    return _RankTwo(ahat, v, x.astype(a.dtype, copy=False), y.astype(a.dtype, copy=False), antiparallel)
+    alpha, beta, gamma = (np.where(valid, t, 0)[..., None].astype(a.dtype, copy=False) for t in (alpha, beta, gamma))
+    return _Plane(ahat, v, alpha, beta, gamma, antiparallel)
 
 
 def _vectors(arrays: list[ArrayLike], names: list[str]) -> list[FloatArray]:
@@ -123,8 +130,8 @@ def _vectors(arrays: list[ArrayLike], names: list[str]) -> list[FloatArray]:
     return vecs
 
 
-def _factors(a: FloatArray, b: FloatArray) -> _RankTwo:
-    f = _rank_two(a, b)
+def _checked_plane(a: FloatArray, b: FloatArray) -> _Plane:
+    f = _plane(a, b)
     if a.shape[-1] == 1 and f.antiparallel.any():
         raise OrthornnError(
             "rotation of R^1 requested for antiparallel a, b (opposite signs): SO(1) = {1} has no "
@@ -190,10 +197,12 @@ def rotation(a: ArrayLike, b: ArrayLike) -> FloatArray:
     True
     """
     a_, b_ = _vectors([a, b], ["a", "b"])
-    f = _factors(a_, b_)
+    f = _checked_plane(a_, b_)
     n = a_.shape[-1]
-    R = f.x[..., :, None] * f.ahat[..., None, :]
-    R += f.y[..., :, None] * f.v[..., None, :]
+    x = f.alpha * f.v - f.beta * f.ahat  # R = I + x âᵀ + y vᵀ
+    y = -(f.alpha * f.ahat + f.gamma * f.v)
+    R = x[..., :, None] * f.ahat[..., None, :]
+    R += y[..., :, None] * f.v[..., None, :]
     diag = np.arange(n)
     R[..., diag, diag] += 1
     return R
@@ -240,5 +249,6 @@ def rotate(a: ArrayLike, b: ArrayLike, h: ArrayLike) -> FloatArray:
     True
     """
     a_, b_, h_ = _vectors([a, b, h], ["a", "b", "h"])
-    f = _factors(a_, b_)
-    return h_ + f.x * _dot(f.ahat, h_)[..., None] + f.y * _dot(f.v, h_)[..., None]
+    f = _checked_plane(a_, b_)
+    p, q = _dot(f.ahat, h_)[..., None], _dot(f.v, h_)[..., None]
+    return h_ + f.ahat * (-f.beta * p - f.alpha * q) + f.v * (f.alpha * p - f.gamma * q)

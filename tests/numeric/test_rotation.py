@@ -164,12 +164,14 @@ def symbolic_eq1(n: int):
 @pytest.mark.parametrize("n", [2, 3, 4])
 @given(data=st.data())
 def test_equals_lambdified_exact_matrix(n, data):
-    kind = data.draw(st.sampled_from(["generic", "nearly_collinear", "nearly_antiparallel"]))
+    # Evaluated in floats, the exact formula is itself ill-conditioned near θ = π (its error grows
+    # like eps/sin²θ there), so it is an oracle for generic and nearly collinear pairs only.
+    kind = data.draw(st.sampled_from(["generic", "nearly_collinear"]))
     a, b = data.draw(vector_pairs(n, kind))
-    c, s = cos_sin(a, b)
+    _, s = cos_sin(a, b)
     assume(s > 1e-6)  # the exact formula divides by ‖v‖; evaluated in floats it needs a plane
     want = np.asarray(symbolic_eq1(n)(a, b), dtype=np.float64)
-    np.testing.assert_allclose(rotation(a, b), want, rtol=0, atol=near_pi_atol("float64", c, s))
+    np.testing.assert_allclose(rotation(a, b), want, rtol=0, atol=ATOL["float64"])
 
 
 # ---------------------------------------------------------------- degenerate inputs

@@ -1,7 +1,7 @@
 r"""The Rotation operation of RUM (eq. 1) in torch: differentiable, batched, device-agnostic.
 
 The twin of :mod:`orthornn.numeric.rotation`, with the same conventions and the same algorithm:
-``R = I + x âᵀ + y vᵀ`` with the division-free form for ``c > 0``, the orthonormal-frame form
+``R = I + α(v âᵀ − â vᵀ) − β â âᵀ − γ v vᵀ`` with the division-free form for ``c > 0``, the orthonormal-frame form
 for ``c ≤ 0`` and the canonical plane for exactly antiparallel pairs (see that module and
 ``docs/rotation.md``). Every branch is evaluated on *safe* arguments (``torch.where`` selects
 a harmless value before any ``sqrt`` or division), so the branch that is not taken never
@@ -25,13 +25,17 @@ from ...errors import OrthornnError, ShapeError
 __all__ = ["rotate", "rotation"]
 
 
-class _RankTwo(NamedTuple):
-    """``R = I + x âᵀ + y vᵀ`` for a batch ``(..., n)``; ``antiparallel`` marks θ = π pairs."""
+class _Plane(NamedTuple):
+    """``R = I + α(v âᵀ − â vᵀ) − β â âᵀ − γ v vᵀ`` for a batch; ``α, β, γ`` have shape ``(..., 1)``.
+
+    As in :class:`orthornn.numeric.rotation._Plane`; ``antiparallel`` marks the θ = π rows.
+    """
 
     ahat: Tensor
     v: Tensor
-    x: Tensor
-    y: Tensor
+    alpha: Tensor
+    beta: Tensor
+    gamma: Tensor
     antiparallel: Tensor
 
 
@@ -43,19 +47,21 @@ def _unit(z: Tensor) -> tuple[Tensor, Tensor]:
     """``z/‖z‖`` scaled by ``max|z|`` first, and the mask ``z == 0``.
 
     The scale is detached: ``R`` is invariant under positive scaling, so its derivatives through
-    the scale vanish identically, at every order.
+    the scale vanish identically, at every order. (``max|z|`` is taken as ``max(max z, −min z)``:
+    float64 ``abs`` is several times slower than two reductions on CPU.)
     """
-    big = z.detach().abs().amax(-1, keepdim=True)
+    zd = z.detach()
+    big = torch.maximum(zd.amax(-1, keepdim=True), -zd.amin(-1, keepdim=True))
     zero = big == 0
     y = z / torch.where(zero, 1, big)
     norm = torch.sqrt(torch.where(zero, 1, (y * y).sum(-1, keepdim=True)))
-    return y / norm, zero[..., 0]
+    return y * (1 / norm), zero[..., 0]
 
 
-def _canonical_partner(ahat: Tensor) -> Tensor:
-    """Unit vector along ``e_k − â_k â``, ``k = argmin |â_k|`` (first on ties); 0 if ``n = 1``."""
+def _canonical_partner(a: Tensor, ahat: Tensor) -> Tensor:
+    """Unit vector along ``e_k − â_k â``, ``k = argmin |a_k|`` (first on ties); 0 if ``n = 1``."""
     n = ahat.shape[-1]
-    k = _first_argmin(ahat.detach().abs())
+    k = _first_argmin(a.detach().abs())
     e_k = (torch.arange(n, device=ahat.device) == k).to(ahat.dtype)
     p = e_k - torch.gather(ahat, -1, k) * ahat
     n2 = (p * p).sum(-1, keepdim=True)
@@ -70,11 +76,16 @@ def _first_argmin(z: Tensor) -> Tensor:
     n = z.shape[-1]
     idx = torch.arange(n, device=z.device).expand_as(z)
     is_min = z == z.amin(-1, keepdim=True)
-    return torch.where(is_min, idx, n).amin(-1, keepdim=True)
+    return torch.where(is_min, idx, n).amin(-1, keepdim=True).clamp(max=n - 1)  # NaN rows: n - 1
 
 
-def _rank_two(a: Tensor, b: Tensor) -> _RankTwo:
-    """Branch decisions and rank-two factors of ``R(a, b)`` for broadcast batches ``(..., n)``."""
+def _needed(mask: Tensor) -> bool:
+    """Whether a branch must be evaluated: ``mask.any()`` on CPU (free), always elsewhere (no sync)."""
+    return mask.device.type != "cpu" or bool(mask.any())
+
+
+def _plane(a: Tensor, b: Tensor) -> _Plane:
+    """Branch decisions and plane of ``R(a, b)`` for broadcast batches ``(..., n)``."""
     ahat, a_zero = _unit(a)
     bhat, b_zero = _unit(b)
     valid = ~(a_zero | b_zero)
@@ -82,8 +93,9 @@ def _rank_two(a: Tensor, b: Tensor) -> _RankTwo:
     w = bhat - c[..., None] * ahat
     w = w - _dot(ahat, w)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
     s2 = _dot(w, w)
-    r = torch.sqrt(torch.where(valid, c * c + s2, 1))  # renormalise (c, s) to c² + s² = 1
-    c, w, s2 = c / r, w / r[..., None], s2 / (r * r)
+    r2 = torch.where(valid, c * c + s2, 1)
+    r = torch.sqrt(r2)  # renormalise (c, s) to c² + s² = 1; w/r is applied through v below
+    c, s2 = c / r, s2 / r2
 
     tol = ANTIPARALLEL_SIN_EPS * torch.finfo(a.dtype).eps
     near = c > 0
@@ -92,15 +104,14 @@ def _rank_two(a: Tensor, b: Tensor) -> _RankTwo:
     s = torch.sqrt(torch.where(frame, s2, 1))
     one_plus_c = 1 + torch.where(near, c, 0)
 
-    partner = _canonical_partner(ahat)
-    v = torch.where(near[..., None], w, torch.where(antiparallel[..., None], partner, w / s[..., None]))
+    v = w * torch.where(near, 1 / r, torch.where(frame, 1 / (r * s), 0))[..., None]  # w, u_b or 0
+    if _needed(antiparallel):
+        v = torch.where(antiparallel[..., None], _canonical_partner(a, ahat), v)
     alpha = torch.where(near, 1, torch.where(antiparallel, 0, s))
     beta = torch.where(near, s2 / one_plus_c, torch.where(antiparallel, 2, 1 - c))
     gamma = torch.where(near, 1 / one_plus_c, torch.where(antiparallel, 2, 1 - c))
     alpha, beta, gamma = (torch.where(valid, t, 0)[..., None] for t in (alpha, beta, gamma))
-    x = alpha * v - beta * ahat
-    y = -(alpha * ahat + gamma * v)
-    return _RankTwo(ahat, v, x, y, antiparallel)
+    return _Plane(ahat, v, alpha, beta, gamma, antiparallel)
 
 
 def _vectors(tensors: Sequence[Tensor], names: Sequence[str]) -> list[Tensor]:
@@ -131,8 +142,8 @@ def _vectors(tensors: Sequence[Tensor], names: Sequence[str]) -> list[Tensor]:
     return [t.to(dtype).expand(*batch, n) for t in tensors]
 
 
-def _factors(a: Tensor, b: Tensor) -> _RankTwo:
-    f = _rank_two(a, b)
+def _checked_plane(a: Tensor, b: Tensor) -> _Plane:
+    f = _plane(a, b)
     if a.shape[-1] == 1 and bool(f.antiparallel.any()):  # a synchronisation, but only for n = 1
         raise OrthornnError(
             "rotation of R^1 requested for antiparallel a, b (opposite signs): SO(1) = {1} has no "
@@ -191,10 +202,12 @@ def rotation(a: Tensor, b: Tensor) -> Tensor:
     True
     """
     a_, b_ = _vectors([a, b], ["a", "b"])
-    f = _factors(a_, b_)
+    f = _checked_plane(a_, b_)
     n = a_.shape[-1]
+    x = f.alpha * f.v - f.beta * f.ahat  # R = I + x âᵀ + y vᵀ
+    y = -(f.alpha * f.ahat + f.gamma * f.v)
     eye = torch.eye(n, dtype=a_.dtype, device=a_.device)
-    return eye + f.x[..., :, None] * f.ahat[..., None, :] + f.y[..., :, None] * f.v[..., None, :]
+    return eye + x[..., :, None] * f.ahat[..., None, :] + y[..., :, None] * f.v[..., None, :]
 
 
 def rotate(a: Tensor, b: Tensor, h: Tensor) -> Tensor:
@@ -237,5 +250,6 @@ def rotate(a: Tensor, b: Tensor, h: Tensor) -> Tensor:
     True
     """
     a_, b_, h_ = _vectors([a, b, h], ["a", "b", "h"])
-    f = _factors(a_, b_)
-    return h_ + f.x * _dot(f.ahat, h_)[..., None] + f.y * _dot(f.v, h_)[..., None]
+    f = _checked_plane(a_, b_)
+    p, q = _dot(f.ahat, h_)[..., None], _dot(f.v, h_)[..., None]
+    return h_ + f.ahat * (-f.beta * p - f.alpha * q) + f.v * (f.alpha * p - f.gamma * q)
