@@ -108,7 +108,7 @@ def _eigenbasis(Z: Tensor, phi: Tensor) -> tuple[Tensor, Tensor]:
     if n % 2:
         z = Z[..., :, n - 1 :]
         cols.append(torch.complex(z, torch.zeros_like(z)))
-        phases.append(torch.zeros_like(phi[..., :1]))
+        phases.append(phi.new_zeros((*phi.shape[:-1], 1)))
     return torch.cat(cols, dim=-1), torch.cat(phases, dim=-1)
 
 

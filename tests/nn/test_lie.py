@@ -1,0 +1,196 @@
+"""Torch twins so_log / so_exp / so_power: agreement with numpy, gradcheck (generic and
+degenerate spectra), the branch cut, errors, devices.
+
+gradcheck runs in float64 on log∘polar (the torch functions are defined on a neighbourhood
+of SO(n); see orthornn/nn/functional/lie.py), so its off-manifold perturbations are legal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tolerances import ATOL
+from torch.autograd import gradcheck
+
+import orthornn
+from orthornn import NoRealLogarithmError, NotFiniteError, NotOrthogonalError, NotSkewError, ShapeError
+from orthornn.nn.functional import rotation, so_exp, so_log, so_power
+from orthornn.testing import dimensions, special_orthogonal_matrices
+
+
+def haar(n: int, seed: int) -> torch.Tensor:
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return torch.tensor(q)
+
+
+def rotation_product(n: int, k: int, seed: int) -> torch.Tensor:
+    """Product of k Rotations in R^n: eigenvalue 1 with multiplicity ≥ n − 2k (RUM λ = 1 memory)."""
+    g = torch.Generator().manual_seed(seed)
+    R = torch.eye(n, dtype=torch.float64)
+    for _ in range(k):
+        a, b = torch.randn(2, n, generator=g, dtype=torch.float64)
+        R = R @ rotation(a, b)
+    return R
+
+
+def blocks(phis, n: int) -> torch.Tensor:
+    R = torch.eye(n, dtype=torch.float64)
+    for j, p in enumerate(phis):
+        c, s = np.cos(p), np.sin(p)
+        R[2 * j : 2 * j + 2, 2 * j : 2 * j + 2] = torch.tensor([[c, -s], [s, c]])
+    return R
+
+
+# ----------------------------------------------------------------------------------------------
+# agreement with numpy (issue 3: 1e-12 in float64)
+# ----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(R=special_orthogonal_matrices(dimensions(1, 40)), lam=st.floats(-2.0, 2.0))
+def test_agrees_with_numpy(R, lam):
+    Rt = torch.tensor(R)
+    A = so_log(Rt)
+    assert torch.equal(A, -A.mT)
+    np.testing.assert_allclose(A.numpy(), orthornn.so_log(R), rtol=0, atol=ATOL["float64"])
+    np.testing.assert_allclose(so_power(Rt, lam).numpy(), orthornn.so_power(R, lam), rtol=0, atol=ATOL["float64"])
+    np.testing.assert_allclose(so_exp(A).numpy(), orthornn.so_exp(A.numpy()), rtol=0, atol=ATOL["float64"])
+
+
+@pytest.mark.parametrize("phi", [np.pi, np.pi - 1e-10, np.pi - 1e-6])
+@pytest.mark.parametrize("n", [4, 40])
+def test_agrees_with_numpy_at_the_branch_cut(phi, n):
+    Q = haar(n, n)
+    R = Q @ blocks([phi, 0.5], n) @ Q.T
+    np.testing.assert_allclose(so_log(R).numpy(), orthornn.so_log(R.numpy()), rtol=0, atol=ATOL["float64"])
+    np.testing.assert_allclose(so_exp(so_log(R)).numpy(), R.numpy(), rtol=0, atol=1e-12 * n)
+
+
+def test_batch_and_lam_broadcasting():
+    Rb = torch.stack([haar(5, s) for s in range(3)])
+    lam = torch.tensor([0.1, 0.5, -1.2])
+    P = so_power(Rb, lam)
+    for i in range(3):
+        torch.testing.assert_close(P[i], so_power(Rb[i], lam[i]), rtol=0, atol=1e-14)
+    assert so_power(Rb[0], lam).shape == (3, 5, 5)
+    assert so_power(Rb, 0.5).shape == (3, 5, 5)
+
+
+# ----------------------------------------------------------------------------------------------
+# gradients
+# ----------------------------------------------------------------------------------------------
+
+
+def _lam(x: float) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "R",
+    [
+        pytest.param(haar(5, 1), id="generic-5"),
+        pytest.param(torch.eye(6, dtype=torch.float64), id="identity-6"),
+        pytest.param(torch.eye(1, dtype=torch.float64), id="identity-1"),
+        pytest.param(rotation_product(10, 2, seed=4), id="rotation-product-10"),
+        pytest.param(rotation_product(24, 3, seed=0), id="rotation-product-24"),
+        pytest.param(blocks([0.4, 0.4, 0.4], 7), id="repeated-angle-7"),
+    ],
+)
+def test_gradcheck_log_and_power(R):
+    R = R.clone().requires_grad_()
+    fast = R.shape[-1] > 12  # fast_mode checks random projections uᵀJv of the full Jacobian
+    assert gradcheck(so_log, (R,), fast_mode=fast)
+    assert gradcheck(lambda R, lam: so_power(R, lam), (R, _lam(0.37)), fast_mode=fast)
+    assert gradcheck(lambda R, lam: so_power(R, lam), (R, _lam(-1.6)), fast_mode=fast)
+
+
+def test_gradcheck_batched_power_with_per_matrix_lam():
+    Rb = torch.stack([haar(4, 2), rotation_product(4, 1, seed=3)]).requires_grad_()
+    lam = torch.tensor([0.3, 1.0], requires_grad=True)
+    assert gradcheck(so_power, (Rb, lam))
+    assert gradcheck(lambda R, l0: so_power(R, l0), (Rb, _lam(0.8)))  # one λ broadcast to the batch
+
+
+@pytest.mark.parametrize(
+    "A",
+    [
+        pytest.param(torch.zeros(5, 5, dtype=torch.float64), id="zero"),
+        pytest.param(so_log(haar(6, 4)), id="generic-6"),
+        pytest.param(so_log(rotation_product(20, 2, seed=1)), id="rank-4-in-20"),
+    ],
+)
+def test_gradcheck_exp(A):
+    assert gradcheck(so_exp, (A.clone().requires_grad_(),), fast_mode=A.shape[-1] > 12)
+
+
+def test_lam_gradient_is_log_times_power():
+    R = haar(6, 11)
+    lam = _lam(0.7)
+    P = so_power(R, lam)
+    G = torch.randn(6, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    (grad,) = torch.autograd.grad((G * P).sum(), lam)
+    expected = (G * (so_log(R) @ so_power(R, 0.7))).sum()
+    torch.testing.assert_close(grad, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("gap", [1e-1, 1e-3, 1e-6, 1e-10, 0.0])
+def test_gradients_finite_near_the_branch_cut(gap):
+    Q = haar(6, 9)
+    R = (Q @ blocks([np.pi - gap, 1.0], 6) @ Q.T).requires_grad_()
+    for out in (so_log(R), so_power(R, 0.5)):
+        (g,) = torch.autograd.grad(out.square().sum(), R)
+        assert torch.isfinite(g).all()
+
+
+def test_float32_sweep_towards_pi_has_no_nan():
+    Q = haar(8, 5)
+    for k in range(1, 12):
+        R = (Q @ blocks([np.pi - 10.0**-k, 0.3], 8) @ Q.T).float().requires_grad_()
+        L = so_log(R)
+        P = so_power(R, torch.tensor(0.5))
+        (g,) = torch.autograd.grad(L.sum() + P.sum(), R)
+        assert L.dtype == P.dtype == g.dtype == torch.float32
+        assert torch.isfinite(L).all() and torch.isfinite(P).all() and torch.isfinite(g).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# errors and devices
+# ----------------------------------------------------------------------------------------------
+
+
+def test_errors():
+    with pytest.raises(ShapeError, match="square"):
+        so_log(torch.zeros(2, 3))
+    with pytest.raises(NotFiniteError):
+        so_log(torch.full((3, 3), float("nan")))
+    with pytest.raises(NotOrthogonalError, match="> tolerance"):
+        so_log(2 * torch.eye(3))
+    with pytest.raises(NoRealLogarithmError, match="determinant −1"):
+        so_log(torch.diag(torch.tensor([1.0, -1.0, 1.0])))
+    with pytest.raises(NoRealLogarithmError):
+        so_power(torch.diag(torch.tensor([1.0, -1.0, 1.0])), 0.5)
+    with pytest.raises(ShapeError, match="does not broadcast"):
+        so_power(torch.eye(3).expand(2, 3, 3), torch.ones(3))
+    with pytest.raises(NotFiniteError, match="lam"):
+        so_power(torch.eye(3), float("inf"))
+    with pytest.raises(NotSkewError, match="> tolerance"):
+        so_exp(torch.eye(3))
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    R = rotation_product(16, 3, seed=2)
+    Rc = R.cuda().requires_grad_()
+    lam = torch.tensor(0.4, device="cuda", requires_grad=True)
+    P = so_power(Rc, lam)
+    assert P.device.type == "cuda"
+    P.square().sum().backward()
+    torch.testing.assert_close(P.cpu(), so_power(R, 0.4), rtol=0, atol=1e-12)
+    assert Rc.grad.device.type == "cuda" and torch.isfinite(Rc.grad).all()
+    torch.testing.assert_close(so_log(R.cuda()).cpu(), so_log(R), rtol=0, atol=1e-12)
