@@ -2,6 +2,8 @@
 
 SOURCE is one of
 
+* ``DIR`` or ``DIR/checkpoint.pt`` — an LT-RNN run of ``orthornn train --out DIR``: its trained
+  transition ``V`` (``--roots`` defaults to ``T + S`` for the copy task);
 * ``FILE.npy`` — a transition matrix ``(n, n)`` or a batch ``(..., n, n)`` saved with
   :func:`numpy.save`;
 * ``explicit:copy:T=500,S=10,d=128`` — the clock ``V`` of Henaff et al.'s explicit copy solution
@@ -71,9 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Spectrum of a recurrent transition: eigenphases, orthogonality defect, spacing "
             "variance, distance to p-th roots of unity; optional figure and JSON."
         ),
-        epilog="SOURCE: FILE.npy, or explicit:copy:T=500,S=10,d=128[,K=8][,seed=0]",
+        epilog=(
+            "SOURCE: an LT-RNN run DIR (or its checkpoint.pt), FILE.npy, "
+            "or explicit:copy:T=500,S=10,d=128[,K=8][,seed=0]"
+        ),
     )
-    p.add_argument("source", metavar="SOURCE", help="FILE.npy or explicit:copy:T=..,S=..,d=..")
+    p.add_argument("source", metavar="SOURCE", help="run DIR, FILE.npy or explicit:copy:T=..,S=..,d=..")
     p.add_argument("--out", type=Path, metavar="FILE.png", help="write the figure (.png, .svg or .pdf)")
     p.add_argument("--json", dest="json_file", type=Path, metavar="FILE", help="write phases and statistics")
     p.add_argument("--roots", type=int, metavar="P", help="order p of the roots of unity to measure against")
@@ -115,18 +120,42 @@ def _explicit(source: str) -> Source:
     return Source(label, sol.V, values["T"] + values["S"])
 
 
+def _checkpoint(source: str, path: Path) -> Source:
+    """The transition ``V`` of an LT-RNN training run (``orthornn train --out DIR``)."""
+    if not path.is_file():
+        raise UsageError(f"SOURCE {source!r}: no checkpoint at {path} (a run directory of `orthornn train --out`)")
+    import torch
+
+    from ..train.checkpoint import check_format
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many types on a file that is not a checkpoint
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"SOURCE {source!r}: cannot read {path} ({msg})") from None
+    check_format(state)
+    cfg = state["config"]
+    keys = [k for k in state["model"] if k == "weight_rec" or k.endswith(".weight_rec")]
+    if cfg.get("model") != "ltrnn" or len(keys) != 1:
+        raise UsageError(
+            f"SOURCE {source!r}: a {cfg.get('model')!r} checkpoint has no fixed transition matrix "
+            "(only LT-RNN runs do); for RUM's memory R_t use orthornn.spectra.memory_phases on a forward pass"
+        )
+    V = state["model"][keys[0]].detach().numpy()
+    roots = int(cfg["T"]) + int(cfg["S"]) if cfg.get("task") == "copy" else None
+    label = f"{source} (ltrnn on {cfg.get('task')}, T={cfg.get('T')}, hidden {V.shape[0]}, step {state['step']})"
+    return Source(label, as_float_array(V, "weight_rec", min_ndim=2), roots)
+
+
 def load_source(source: str) -> Source:
     """Resolve SOURCE to matrices; :class:`UsageError` (exit 2, one line) if it cannot be read."""
     if source.startswith("explicit:"):
         return _explicit(source)
     path = Path(source)
     if path.is_dir() or path.suffix in (".pt", ".pth"):
-        raise UsageError(
-            f"SOURCE {source!r}: training-run sources need orthornn.train checkpoints, which "
-            "`orthornn spectrum` does not read yet; save the transition with numpy.save and pass the .npy"
-        )
+        return _checkpoint(source, path / "checkpoint.pt" if path.is_dir() else path)
     if path.suffix != ".npy":
-        raise UsageError(f"SOURCE {source!r}: expected FILE.npy or explicit:copy:T=..,S=..,d=..")
+        raise UsageError(f"SOURCE {source!r}: expected a run DIR, FILE.npy or explicit:copy:T=..,S=..,d=..")
     if not path.is_file():
         raise UsageError(f"SOURCE {source!r}: no such file")
     try:

@@ -75,7 +75,8 @@ def test_non_orthogonal_matrix_takes_the_general_route(tmp_path, capsys):
         ("explicit:adding:T=5", "unknown explicit solution 'adding'; valid: copy"),
         ("explicit:copy:T=0,S=10,d=4", "T must be an integer >= 1"),
         ("nothing.npy", "no such file"),
-        ("matrix.txt", "expected FILE.npy"),
+        ("matrix.txt", "expected a run DIR, FILE.npy"),
+        ("run.pt", "no checkpoint at run.pt"),
     ],
 )
 def test_bad_sources_exit_2_with_one_line(source, message, capsys, tmp_path, monkeypatch):
@@ -98,7 +99,7 @@ def test_bad_arrays_and_options_exit_2(tmp_path, capsys):
         ([str(tmp_path / "cplx.npy")], "must be real"),
         ([str(tmp_path / "nan.npy")], "NaN"),
         ([str(tmp_path / "bad.npy")], "not a readable .npy"),
-        ([str(run_dir)], "training-run sources need orthornn.train"),
+        ([str(run_dir)], "no checkpoint at"),
         ([str(tmp_path / "ok.npy"), "--roots", "0"], "--roots must be >= 1"),
         ([str(tmp_path / "ok.npy"), "--out", str(tmp_path / "f.jpg")], "must be .png"),
         ([str(tmp_path / "ok.npy"), "--json", str(tmp_path / "no" / "f.json")], "does not exist"),
@@ -107,3 +108,44 @@ def test_bad_arrays_and_options_exit_2(tmp_path, capsys):
         code, _, err = run(["spectrum", *argv], capsys)
         assert code == 2, argv
         assert err.count("\n") == 1 and message in err, (argv, err)
+
+
+def test_ltrnn_training_run_gives_its_trained_transition(tmp_path, capsys):
+    import torch
+
+    run_dir, js = tmp_path / "run", tmp_path / "r.json"
+    argv = ["train", "copy", "--model", "ltrnn", "--T", "10", "--S", "3", "--hidden", "12", "--steps", "2",
+            "--batch", "8", "--eval-every", "2", "--checkpoint-every", "2", "--dtype", "float64", "--out", str(run_dir), "--quiet"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    code, out, err = run(["spectrum", str(run_dir), "--json", str(js)], capsys)
+    assert code == 0, err
+    V = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]["core.weight_rec"].numpy()
+    doc = json.loads(js.read_text())
+    assert doc["n"] == 12 and doc["statistics"]["roots"] == 13  # T + S of the copy task
+    if doc["route"] == "orthogonal":
+        np.testing.assert_array_equal(doc["phases"], eigenphases(V))
+    else:  # two RMSProp steps move V off the group
+        lam = np.asarray(doc["eigenvalues"])
+        np.testing.assert_allclose(np.sort_complex(lam[:, 0] + 1j * lam[:, 1]), np.sort_complex(np.linalg.eigvals(V)), atol=1e-12)
+    assert "ltrnn on copy" in out
+    # the checkpoint file itself works too
+    assert run(["spectrum", str(run_dir / "checkpoint.pt")], capsys)[0] == 0
+
+
+def test_checkpoints_without_a_fixed_transition_or_format_exit_2(tmp_path, capsys):
+    import torch
+
+    run_dir = tmp_path / "rum"
+    argv = ["train", "copy", "--model", "rum", "--T", "5", "--S", "2", "--hidden", "6", "--steps", "1",
+            "--batch", "4", "--eval-every", "1", "--checkpoint-every", "1", "--out", str(run_dir), "--quiet"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    code, _, err = run(["spectrum", str(run_dir)], capsys)
+    assert code == 2 and "'rum' checkpoint has no fixed transition" in err and err.count("\n") == 1
+    torch.save({"something": 1}, tmp_path / "x.pt")
+    code, _, err = run(["spectrum", str(tmp_path / "x.pt")], capsys)
+    assert code == 2 and "not an orthornn checkpoint" in err
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    code, _, err = run(["spectrum", str(tmp_path / "junk.pt")], capsys)
+    assert code == 2 and "cannot read" in err and err.count("\n") == 1
