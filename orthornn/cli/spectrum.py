@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``spectrum`` subcommand."""
     p = sub.add_parser(
         "spectrum",
-        help="eigenphases and their statistics for a transition (.npy or an explicit solution)",
+        help="eigenphases and their statistics for a transition (LT-RNN run, .npy, explicit solution)",
         description=(
             "Spectrum of a recurrent transition: eigenphases, orthogonality defect, spacing "
             "variance, distance to p-th roots of unity; optional figure and JSON."
