@@ -124,6 +124,27 @@ def orthogonality_table(dims: list[int], count: int) -> None:
             print(f"{n:4d} {np.dtype(dtype).name:8} {e_np:9.1e} {e_t:9.1e} {per_n} {det:9.6f} {naive:>24}")
 
 
+def snap_table(dims: list[int], count: int) -> None:
+    """sin θ that rounding leaves in exact multiples b = βa (β < 0): what ANTIPARALLEL_SIN_EPS must exceed."""
+    from orthornn._conventions import ANTIPARALLEL_SIN_EPS
+    from orthornn.numeric.rotation import _dot, _unit
+
+    print(f"\nexact multiples b = βa, β = −10^U(−6, 6), |a| = 10^U(−5, 5): max sin θ / eps over {count} pairs")
+    print(f"(pairs with sin θ ≤ {ANTIPARALLEL_SIN_EPS:g}·eps take the canonical half turn)")
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        worst = []
+        for n in dims:
+            a = (rng.standard_normal((count, n)) * 10.0 ** rng.uniform(-5, 5, (count, 1))).astype(dtype)
+            b = (-(10.0 ** rng.uniform(-6, 6, (count, 1))) * a).astype(dtype)
+            ahat, bhat = _unit(a)[0], _unit(b)[0]
+            w = bhat - _dot(ahat, bhat)[..., None] * ahat
+            w -= _dot(ahat, w)[..., None] * ahat
+            worst.append(np.sqrt(_dot(w, w)).max() / np.finfo(dtype).eps)
+        cells = "  ".join(f"N={n}: {x:.2f}" for n, x in zip(dims, worst, strict=True))
+        print(f"{np.dtype(dtype).name:8} {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and samples")
@@ -132,6 +153,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, numpy {np.__version__}, threads: torch {torch.get_num_threads()}")
     speed_table(sizes, batch=128, repeats=5 if args.quick else 20)
     orthogonality_table([2, 3, 16, 64], count=2000 if args.quick else 20000)
+    snap_table([2, 3, 8, 64, 1024], count=2000 if args.quick else 20000)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ ZERO_NORM: Final = "identity"
 #: Rotation(a, b) when ``b`` is a negative multiple of ``a`` (θ = π): the rotation plane is not
 #: determined by (a, b). orthornn completes it deterministically with the *canonical partner*
 #: of ``â``: the unit vector along ``e_k - (â·e_k) â`` where ``k`` is the index of the smallest
-#: ``|â_k|`` (first such index on ties). The result is a rotation by π in span(â, partner): it
+#: ``|â_k|`` (first such index on ties; computed as the first argmin of ``|a_k|``, the same index
+#: without the rounding of the normalisation). The result is a rotation by π in span(â, partner): it
 #: maps â to -â, has det +1 and is never a reflection. See docs/conventions.md.
 ANTIPARALLEL: Final = "rotate-by-pi-in-canonical-plane"
 
