@@ -31,8 +31,9 @@ from .copy import (
     sample_sphere_columns,
 )
 from .crosstalk import Crosstalk, crosstalk, crosstalk_expectation
-from .figure1 import CopyTrials, Figure1, copy_trials, figure1
+from .figure1 import Figure1, figure1
 from .ltrnn import ACTIVATIONS, LTRNNOutput, l2_pool, ltrnn_forward
+from .trials import CopyTrials, copy_trials, copy_trials_forward
 
 __all__ = [
     "ACTIVATIONS",
@@ -51,6 +52,7 @@ __all__ = [
     "copy_solution",
     "copy_solution_from",
     "copy_trials",
+    "copy_trials_forward",
     "crosstalk",
     "crosstalk_expectation",
     "figure1",

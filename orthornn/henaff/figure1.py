@@ -2,7 +2,7 @@ r"""Figure 1 of Henaff et al.: how often the random copy construction succeeds, 
 
 One *trial* draws a fresh construction (clock integers ``l``, symbol codes ``Ũ``) and a fresh
 sequence of S symbols uniform in K, and reads the S outputs at the recall steps
-``T+S+1 … T+2S`` (closed form, :func:`~orthornn.henaff.recall_scores`). The trial is a
+``T+S+1 … T+2S`` (closed form, :func:`~orthornn.henaff.copy_trials`). The trial is a
 **success** when all S recalled symbols are the argmax over the ``K + 2`` output rows.
 Blank steps need no sampling: the counter makes them correct before the delimiter for every
 draw (``proofs/henaff.py``); the delimiter step itself is never blank (see ``docs/henaff.md``).
@@ -18,37 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..tasks._params import check_int
-from .copy import recall_scores, sample_clock, sample_sphere_columns
+from .trials import copy_trials
 
-__all__ = ["CopyTrials", "Figure1", "copy_trials", "figure1"]
-
-
-@dataclass(frozen=True)
-class CopyTrials:
-    """Outcome of ``trials`` independent constructions on one (K, S, T, d)."""
-
-    #: Fraction of trials with all S symbols recalled.
-    success: float
-    #: Fraction of recalled symbols that are correct (over all trials and recall steps).
-    recall: float
-    #: Number of trials.
-    trials: int
-
-
-def copy_trials(K: int, S: int, T: int, d: int, trials: int, rng: np.random.Generator) -> CopyTrials:
-    """Success rate and recall accuracy of ``trials`` random constructions (closed form).
-
-    >>> r = copy_trials(K=4, S=3, T=50, d=64, trials=100, rng=np.random.default_rng(0))
-    >>> r.success == 1.0 and r.recall == 1.0                  # short sequences, large d: exact
-    True
-    """
-    K, S, T = check_int("K", K, 2), check_int("S", S, 1), check_int("T", T, 1)
-    d, trials = check_int("d", d, 1), check_int("trials", trials, 1)
-    l = sample_clock(d, T + S, rng, size=(trials,))
-    Ut = sample_sphere_columns(2 * d, K, rng, size=(trials,))
-    symbols = rng.integers(0, K, size=(trials, S))
-    correct = recall_scores(l, Ut, symbols, S, T).argmax(axis=-1) == symbols
-    return CopyTrials(success=float(correct.all(axis=1).mean()), recall=float(correct.mean()), trials=trials)
+__all__ = ["Figure1", "figure1"]
 
 
 @dataclass(frozen=True)

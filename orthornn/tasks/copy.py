@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import ShapeError
+from ..errors import OrthornnError, ShapeError
 from ._params import RngLike, as_generator, check_int
 
 __all__ = [
@@ -168,8 +168,21 @@ class CopyTask:
         """Draw ``(inputs, targets)``, both ``int64`` of shape ``(batch, T + 2S)``."""
         batch = check_int("batch", batch, 1)
         gen = as_generator(rng)
-        T, S = self.T, self.S
-        data = gen.integers(0, self.K, size=(batch, S), dtype=np.int64)
+        return self.encode(gen.integers(0, self.K, size=(batch, self.S), dtype=np.int64))
+
+    def encode(self, symbols: ArrayLike) -> tuple[IntArray, IntArray]:
+        """``(inputs, targets)`` for given data symbols ``(batch, S)`` in ``0 … K−1``.
+
+        >>> x, y = CopyTask(T=3, S=2, K=4).encode([[1, 3]])
+        >>> CopyTask(T=3, S=2, K=4).render(x[0]), CopyTask(T=3, S=2, K=4).render(y[0])
+        ('13--:--', '-----13')
+        """
+        data = np.asarray(symbols)
+        if data.ndim != 2 or data.shape[1] != self.S or data.shape[0] < 1:
+            raise ShapeError(f"symbols must be (batch, S) = (batch, {self.S}), got {data.shape}")
+        if data.dtype.kind not in "iu" or data.min() < 0 or data.max() >= self.K:
+            raise OrthornnError(f"symbols must be integers in 0 … {self.K - 1}")
+        T, S, batch = self.T, self.S, data.shape[0]
         x = np.full((batch, self.length), self.blank, dtype=np.int64)
         y = np.full((batch, self.length), self.blank, dtype=np.int64)
         x[:, :S] = data
