@@ -6,8 +6,8 @@ to :math:`\hat b` is
 
 .. math::
 
-    R(a, b) = I + K + \frac{K^2}{1 + c},\qquad K = \hat b\hat a^\top - \hat a\hat b^\top
-            = I + \sin\theta\, G + (1 - \cos\theta)\, G^2 = \exp(\theta G),
+    R(a, b) = I + K + \frac{K^2}{1 + c} = I + \sin\theta\, G + (1 - \cos\theta)\, G^2
+            = \exp(\theta G),\qquad K = \hat b\hat a^\top - \hat a\hat b^\top = \sin\theta\, G,
 
 with the generator :math:`G = u_b u_a^\top - u_a u_b^\top` of the plane. Both :func:`rotation`
 and :func:`rotate` write it as a rank-two update of the identity,
@@ -35,7 +35,8 @@ near 0, where :math:`\sqrt{1 - s^2}` would not be).
 
 References
 ----------
-Jing et al., "Rotational Unit of Memory" (RUM), section 3.1, eq. (1); ``docs/rotation.md``.
+Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1,
+eq. (1); ``docs/rotation.md``.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def rotation(a: ArrayLike, b: ArrayLike) -> FloatArray:
 
     References
     ----------
-    Jing et al., "Rotational Unit of Memory" (RUM), section 3.1, eq. (1).
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1, eq. (1).
 
     Examples
     --------
@@ -234,8 +235,8 @@ def rotate(a: ArrayLike, b: ArrayLike, h: ArrayLike) -> FloatArray:
 
     References
     ----------
-    Jing et al., "Rotational Unit of Memory" (RUM), section 3.1, eq. (1) and the O(N_h)
-    application to the hidden state.
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1,
+    eq. (1) and the O(N_h) application to the hidden state.
 
     Examples
     --------

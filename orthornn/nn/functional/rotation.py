@@ -9,6 +9,11 @@ produces NaN or inf, in the forward pass or in the backward pass.
 
 Inputs are not checked for NaN/inf (that would force a device synchronisation on every
 call); a non-finite input gives a non-finite output, never a finite wrong one.
+
+References
+----------
+Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1,
+eq. (1); ``docs/rotation.md``.
 """
 
 from __future__ import annotations
@@ -186,7 +191,7 @@ def rotation(a: Tensor, b: Tensor) -> Tensor:
 
     References
     ----------
-    Jing et al., "Rotational Unit of Memory" (RUM), section 3.1, eq. (1).
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1, eq. (1).
 
     Examples
     --------
@@ -236,7 +241,7 @@ def rotate(a: Tensor, b: Tensor, h: Tensor) -> Tensor:
 
     References
     ----------
-    Jing et al., "Rotational Unit of Memory" (RUM), section 3.1, eq. (1).
+    Dangovski, Jing, Soljačić, "Rotational Unit of Memory" (RUM, arXiv:1710.09537), section 3.1, eq. (1).
 
     Examples
     --------
