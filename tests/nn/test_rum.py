@@ -11,7 +11,16 @@ from tolerances import ATOL
 
 from orthornn.errors import OrthornnError, ShapeError
 from orthornn.nn import functional as F_orth
-from orthornn.nn.rum import FAST_PATH_MIN_1PC, RUM, RUMCell, RUMState, memory_update, rotate_step, time_normalize
+from orthornn.nn.rum import (
+    FAST_PATH_MIN_1PC,
+    RUM,
+    RUMCell,
+    RUMState,
+    memory_step,
+    memory_update,
+    rotate_step,
+    time_normalize,
+)
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
@@ -151,7 +160,11 @@ def test_fused_steps_agree_with_the_general_rotation(case):
     h = torch.as_tensor(rng.normal(size=(3, 6)))
     R = torch.as_tensor(special_ortho_group.rvs(6, size=3, random_state=rng))
     torch.testing.assert_close(rotate_step(eps, tau, h), F_orth.rotate(eps, tau, h), atol=1e-11, rtol=0)
-    torch.testing.assert_close(memory_update(R, eps, tau), R @ F_orth.rotation(eps, tau), atol=1e-11, rtol=0)
+    dense = R @ F_orth.rotation(eps, tau)
+    torch.testing.assert_close(memory_update(R, eps, tau), dense, atol=1e-11, rtol=0)
+    R1, Rh = memory_step(R, eps, tau, h)
+    torch.testing.assert_close(R1, dense, atol=1e-11, rtol=0)
+    torch.testing.assert_close(Rh, (dense @ h.unsqueeze(-1)).squeeze(-1), atol=1e-11, rtol=0)
 
 
 def test_gradcheck_fused_steps():
@@ -160,6 +173,7 @@ def test_gradcheck_fused_steps():
     R = torch.as_tensor(special_ortho_group.rvs(5, size=2, random_state=rng)).requires_grad_()
     assert torch.autograd.gradcheck(rotate_step, (eps, tau, h))
     assert torch.autograd.gradcheck(memory_update, (R, eps, tau))
+    assert torch.autograd.gradcheck(memory_step, (R, eps, tau, h))
 
 
 def test_initialisation_and_state_shapes():
