@@ -18,6 +18,11 @@ EUNN_ROUNDTRIP_PER_N = {"float64": 1e-12, "float32": 2e-5}
 LIE_ROUNDTRIP_PER_N = {"float64": 1e-12, "float32": 1e-6}
 
 
+#: Agreement of a recurrence run step by step with its closed form, per step (rounding accumulates
+#: about linearly in the number of steps): ``tol = ROLLOUT_PER_STEP[dtype] * steps``.
+ROLLOUT_PER_STEP = {"float64": 1e-13, "float32": 1e-5}
+
+
 def near_pi_atol(dtype: str, cos_theta: float, sin_theta: float) -> float:
     """ATOL for quantities that depend on the *plane* of a Rotation(a, b) (not just on R â = b̂).
 

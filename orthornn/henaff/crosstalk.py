@@ -82,6 +82,7 @@ def crosstalk(S: int, K: int = 8, T: int = 500, d: int = 128, trials: int = 2000
     """
     S, K, T = check_int("S", S, 1), check_int("K", K, 2), check_int("T", T, 1)
     d, trials = check_int("d", d, 1), check_int("trials", trials, 2)
+    exact = crosstalk_expectation(S, K, d, T)  # also checks the domain before any sampling
     gen = as_generator(rng)
     l = sample_clock(d, T + S, gen, size=(trials,))
     Ut = sample_sphere_columns(2 * d, K, gen, size=(trials,))
@@ -94,6 +95,6 @@ def crosstalk(S: int, K: int = 8, T: int = 500, d: int = 128, trials: int = 2000
         measured=float(x2.mean()),
         stderr=float(x2.std(ddof=1) / np.sqrt(trials)),
         paper=(S - 1) / d,
-        exact=crosstalk_expectation(S, K, d, T),
+        exact=exact,
         trials=trials,
     )
