@@ -199,3 +199,11 @@ def test_non_finite_input_is_never_a_finite_answer(bad):
     assert not torch.isfinite(rotation(a, torch.ones(1, 3))).all()
     assert not torch.isfinite(rotation(torch.ones(1, 3), a)).all()
     assert not torch.isfinite(rotate(torch.ones(3), torch.arange(3.0), a)).all()
+
+
+def test_vmap_matches_the_batched_call():
+    g = torch.Generator().manual_seed(5)
+    a, b, h = torch.randn(3, 4, 5, generator=g)
+    b[1] = -3 * a[1]  # an antiparallel row: its branch must survive vmap too
+    torch.testing.assert_close(torch.func.vmap(rotation)(a, b), rotation(a, b), rtol=0, atol=ATOL["float64"])
+    torch.testing.assert_close(torch.func.vmap(rotate)(a, b, h), rotate(a, b, h), rtol=0, atol=ATOL["float64"])

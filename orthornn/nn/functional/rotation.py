@@ -85,8 +85,16 @@ def _first_argmin(z: Tensor) -> Tensor:
 
 
 def _needed(mask: Tensor) -> bool:
-    """Whether a branch must be evaluated: ``mask.any()`` on CPU (free), always elsewhere (no sync)."""
-    return mask.device.type != "cpu" or bool(mask.any())
+    """Whether a branch must be evaluated: ``mask.any()`` on CPU (free), always elsewhere (no sync).
+
+    Under transforms without data-dependent control flow (``torch.func.vmap``) it is always.
+    """
+    if mask.device.type != "cpu":
+        return True
+    try:
+        return bool(mask.any())
+    except RuntimeError:  # vmap: a batched tensor has no single truth value
+        return True
 
 
 def _plane(a: Tensor, b: Tensor) -> _Plane:
