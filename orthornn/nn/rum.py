@@ -27,7 +27,7 @@ appendix D (layer norm, zoneout).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -38,9 +38,11 @@ from . import functional as F_orth
 __all__ = [
     "FAST_PATH_MIN_1PC",
     "RUM",
+    "MemoryTape",
     "RUMCell",
     "RUMState",
     "memory_step",
+    "memory_step_recompute",
     "memory_update",
     "rotate_step",
     "time_normalize",
@@ -194,6 +196,96 @@ def memory_step(R: Tensor, eps: Tensor, tau: Tensor, h: Tensor) -> tuple[Tensor,
     return R_new, P[..., 2] + P[..., 0] * pa + P[..., 1] * pw
 
 
+class MemoryTape:
+    """Memories ``R_t`` handed backwards between the steps of a memory-efficient RUM pass.
+
+    The forward pass leaves the final ``R_T`` (and, at steps that took the general path, the
+    ``R_{t−1}`` autograd keeps anyway); each backward step pops ``R_t``, reconstructs
+    ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` and leaves it for the step before. One backward
+    per forward pass.
+    """
+
+    def __init__(self) -> None:
+        self.R: dict[int, Tensor] = {}
+
+
+class _MemoryStepRecompute(torch.autograd.Function):
+    """``memory_step`` whose backward recomputes ``R_{t−1}`` from ``R_t`` instead of storing it."""
+
+    @staticmethod
+    def forward(ctx: Any, R: Tensor, eps: Tensor, tau: Tensor, h: Tensor, tape: MemoryTape, t: int) -> Any:
+        f = _frame(eps, tau)
+        assert f is not None  # the caller checked
+        x, y = _memory_factors(f)
+        P = torch.bmm(R, torch.stack([x, y, h], -1))
+        R_new = torch.baddbmm(R, P[..., :2], torch.stack([f.ahat, f.w], -2))
+        pa = (f.ahat * h).sum(-1, keepdim=True)
+        pw = (f.w * h).sum(-1, keepdim=True)
+        ctx.save_for_backward(eps, tau, h)
+        ctx.tape, ctx.t = tape, t
+        return R_new, P[..., 2] + P[..., 0] * pa + P[..., 1] * pw
+
+    @staticmethod
+    def backward(ctx: Any, gR: Tensor | None, grh: Tensor | None) -> Any:
+        eps, tau, h = ctx.saved_tensors
+        R_t = ctx.tape.R.pop(ctx.t, None)
+        if R_t is None:
+            raise RuntimeError(
+                "memory-efficient RUM: R_t is no longer on the tape (a second backward through the same "
+                "forward pass?); use memory_efficient=False for that"
+            )
+        with torch.enable_grad():
+            e, ta = eps.detach().requires_grad_(), tau.detach().requires_grad_()
+            f = _frame(e, ta)
+            assert f is not None
+            x, y = _memory_factors(f)
+        XY = torch.stack([x.detach(), y.detach()], -2)  # (B, 2, N)
+        AW = torch.stack([f.ahat.detach(), f.w.detach()], -1)  # (B, N, 2)
+        # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ)
+        R_prev = torch.baddbmm(R_t, torch.bmm(R_t, AW), XY)
+        ctx.tape.R.setdefault(ctx.t - 1, R_prev)
+        G = torch.zeros_like(R_t) if gR is None else gR
+        gh = None
+        if grh is not None:  # R' h: ∂R' += g hᵀ, ∂h = R'ᵀ g
+            G = torch.baddbmm(G, grh.unsqueeze(-1), h.unsqueeze(-2))
+            gh = torch.bmm(R_t.transpose(-1, -2), grh.unsqueeze(-1)).squeeze(-1)
+        # R_t = R_{t−1} + (R_{t−1} x) âᵀ + (R_{t−1} y) wᵀ
+        GA = torch.bmm(G, AW)  # G â, G w
+        gxy = torch.bmm(R_prev.transpose(-1, -2), GA)  # ∂x, ∂y
+        gaw = torch.bmm(G.transpose(-1, -2), torch.bmm(R_prev, XY.transpose(-1, -2)))  # ∂â, ∂w
+        ge, gt = torch.autograd.grad(
+            [x, y, f.ahat, f.w], [e, ta], [gxy[..., 0], gxy[..., 1], gaw[..., 0], gaw[..., 1]], allow_unused=True
+        )
+        gR_prev = torch.baddbmm(G, GA, XY) if ctx.needs_input_grad[0] else None
+        return gR_prev, ge, gt, gh, None, None
+
+
+def memory_step_recompute(
+    R: Tensor, eps: Tensor, tau: Tensor, h: Tensor, tape: MemoryTape, t: int
+) -> tuple[Tensor, Tensor]:
+    r""":func:`memory_step` whose backward recomputes ``R_{t−1}`` instead of storing it.
+
+    .. math:: R_{t-1} = R_t\,\operatorname{Rotation}(\varepsilon_t, \tau_t)^T
+
+    Autograd keeps only ``ε_t, τ_t, h`` per step (O(B·N)), not ``R_{t−1}`` (O(B·N²)), so the
+    memory of a λ = 1 RUM is flat in the sequence length. ``t`` indexes the step on ``tape``;
+    after the last step put the final memory on the tape (``tape.R[T] = R_T.detach()``), as
+    :class:`RUM` does. Steps whose pair is degenerate must take :func:`memory_step` and put
+    their input ``R_{t−1}`` on the tape.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> R0 = torch.eye(4, dtype=torch.float64).expand(2, 4, 4)
+    >>> eps, tau, h = (torch.randn(2, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    >>> tape = MemoryTape()
+    >>> R1, Rh = memory_step_recompute(R0, eps, tau, h, tape, 1); tape.R[1] = R1.detach()
+    >>> ga = torch.autograd.grad(Rh.sum() + R1.sum(), [eps, tau, h])
+    >>> gb = torch.autograd.grad(sum(t.sum() for t in memory_step(R0, eps, tau, h)), [eps, tau, h])
+    >>> all(torch.allclose(a, b) for a, b in zip(ga, gb))
+    True
+    """
+    return _MemoryStepRecompute.apply(R, eps, tau, h, tape, t)
+
+
 def _check_lam(lam: float) -> float:
     lam = float(lam)
     if not math.isfinite(lam):
@@ -229,6 +321,10 @@ class RUMCell(nn.Module):
     layer_norm : bool
         Layer-normalise the pre-activations of the update gate and of the target τ
         (RUM appendix D).
+    memory_efficient : bool
+        λ = 1 only: the backward pass recomputes ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` instead
+        of storing every ``R_t`` (:func:`memory_step_recompute`), so training memory is flat
+        in the sequence length; one backward per forward pass.
     zoneout : float
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
@@ -269,10 +365,14 @@ class RUMCell(nn.Module):
         embed_bias: bool = True,
         layer_norm: bool = False,
         zoneout: float = 0.0,
+        memory_efficient: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        if memory_efficient and (learn_lam or float(lam) != 1.0):
+            raise OrthornnError("memory_efficient needs a fixed lam = 1 (it inverts R_t = R_{t-1} Rotation)")
+        self.memory_efficient = bool(memory_efficient)
         if int(input_size) < 1 or int(hidden_size) < 1:
             raise OrthornnError(f"input_size and hidden_size must be positive, got {input_size}, {hidden_size}")
         if eta is not None and not (math.isfinite(eta) and eta > 0):
@@ -338,8 +438,10 @@ class RUMCell(nn.Module):
             R = R.expand(batch, -1, -1)
         return RUMState(h, R)
 
-    def step(self, proj: Tensor, state: RUMState) -> RUMState:
-        """One step from a precomputed :meth:`input_projection` ``proj`` of shape (B, 3N)."""
+    def step(self, proj: Tensor, state: RUMState, tape: MemoryTape | None = None, t: int = 0) -> RUMState:
+        """One step from a precomputed :meth:`input_projection` ``proj`` of shape (B, 3N).
+
+        ``tape``/``t``: the memory-efficient pass of :class:`RUM` (step ``t`` of the tape)."""
         n = self.hidden_size
         h, R = state
         g = torch.addmm(proj[:, : 2 * n], h, self.weight_h.t())
@@ -356,7 +458,12 @@ class RUMCell(nn.Module):
                 raise ShapeError("this RUM carries a memory R (lam != 0): the state needs R")
             if isinstance(self.lam, Tensor) or self.lam != 1.0:
                 R = F_orth.so_power(R, self.lam)
-            R_new, rh = memory_step(R, eps, tau, h)
+            if tape is not None and _frame(eps, tau) is not None:
+                R_new, rh = memory_step_recompute(R, eps, tau, h, tape, t)
+            else:
+                if tape is not None:  # general path: autograd keeps R_{t−1}; the step before needs it
+                    tape.R[t - 1] = R.detach()
+                R_new, rh = memory_step(R, eps, tau, h)
         cand = torch.relu(eps + rh)
         h_new = cand + u * (h - cand)
         if self.eta is not None:
@@ -418,10 +525,13 @@ class RUM(nn.Module):
             state = self.cell.initial_state(x.shape[0], like=x)
         else:
             state = RUMState(*state)
+        tape = MemoryTape() if self.cell.memory_efficient and torch.is_grad_enabled() else None
         outputs = []
         # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes
         # backward O(T²))
-        for proj_t in self.cell.input_projection(x).unbind(1):
-            state = self.cell.step(proj_t, state)
+        for t, proj_t in enumerate(self.cell.input_projection(x).unbind(1), start=1):
+            state = self.cell.step(proj_t, state, tape, t)
             outputs.append(state.h)
+        if tape is not None and state.R is not None:
+            tape.R[x.shape[1]] = state.R.detach()
         return torch.stack(outputs, 1), state

@@ -280,3 +280,59 @@ def test_runs_on_device_and_dtype(device, dtype):
     assert y.device.type == device and y.dtype == dtype and R.device.type == device
     y.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in rum.parameters())
+
+
+@pytest.mark.parametrize("eta", [None, 1.0])
+def test_memory_efficient_gradients_match_the_stored_version(eta):
+    """The recomputing backward (R_{t−1} = R_t Rotationᵀ) gives the stored-activation gradients
+    to 1e-10 (float64), across chunks with a carried state."""
+    torch.manual_seed(12)
+    stored = RUM(3, 6, lam=1.0, eta=eta)
+    flat = RUM(3, 6, lam=1.0, eta=eta, memory_efficient=True)
+    flat.load_state_dict(stored.state_dict())
+    x = torch.randn(4, 30, 3)
+    grads = []
+    for model in (stored, flat):
+        xx = x.clone().requires_grad_()
+        y1, s1 = model(xx[:, :17])
+        y2, (_, R) = model(xx[:, 17:], s1)
+        loss = y1.square().sum() + (y2 * torch.linspace(-1, 1, 6)).sum() + R[:, 0].sum()
+        grads.append(torch.autograd.grad(loss, [xx, *model.parameters()]))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-10, rtol=0)
+
+
+def test_memory_efficient_tape_protocol_with_a_degenerate_step():
+    """A step on the general path (antiparallel pair) hands its R_{t−1} to the tape."""
+    from orthornn.nn.rum import MemoryTape, memory_step_recompute
+
+    rng = np.random.default_rng(13)
+    eps, tau, hs = (torch.as_tensor(rng.normal(size=(5, 2, 4))).requires_grad_() for _ in range(3))
+
+    def run(efficient: bool) -> torch.Tensor:
+        tau_used = torch.cat([tau[:2], -eps[2:3] * 0.7, tau[3:]])  # step 3 antiparallel
+        tape, R, out = MemoryTape(), torch.eye(4).expand(2, 4, 4), 0
+        for t in range(5):
+            if efficient and t != 2:
+                R, rh = memory_step_recompute(R, eps[t], tau_used[t], hs[t], tape, t + 1)
+            else:
+                tape.R[t] = R.detach()
+                R, rh = memory_step(R, eps[t], tau_used[t], hs[t])
+            out = out + (rh * (t + 1)).sum()
+        tape.R[5] = R.detach()
+        return out + R.sum()
+
+    ga = torch.autograd.grad(run(False), [eps, tau, hs])
+    gb = torch.autograd.grad(run(True), [eps, tau, hs])
+    for a, b in zip(ga, gb, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-10, rtol=0)
+
+
+def test_memory_efficient_errors():
+    with pytest.raises(OrthornnError, match="lam = 1"):
+        RUM(2, 3, lam=0.5, memory_efficient=True)
+    rum = RUM(2, 3, lam=1.0, memory_efficient=True)
+    y, _ = rum(torch.randn(1, 4, 2))
+    y.sum().backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="no longer on the tape"):
+        y.sum().backward()
