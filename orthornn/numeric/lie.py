@@ -275,9 +275,13 @@ def _split(c: FloatArray) -> FloatArray:
 
 
 def _spectral(
-    R: FloatArray, name: str, dtype: np.dtype, lam: FloatArray | None
-) -> FloatArray:
-    """``log R`` (``lam is None``) or ``R^lam`` for a float64 batch by the spectral route."""
+    R: FloatArray, name: str, dtype: np.dtype, lam: FloatArray | None, *, frames: bool = False
+) -> FloatArray | tuple[FloatArray, FloatArray, FloatArray]:
+    """``log R`` (``lam is None``) or ``R^lam`` for a float64 batch by the spectral route.
+
+    With ``frames=True`` also return a canonical form ``(Z, phi)`` built from the same
+    eigendecomposition (:func:`_spectral_frames`; used by the torch backward).
+    """
     n = R.shape[-1]
     Rt = np.swapaxes(R, -1, -2)
     c, V = np.linalg.eigh(0.5 * (R + Rt))
@@ -301,6 +305,7 @@ def _spectral(
     branch_tol = BRANCH_TOL * n * float(np.finfo(dtype).eps)
     batch = R.shape[:-2]
     counts = low.sum(axis=-1)
+    lows: dict[tuple, tuple[FloatArray, FloatArray, FloatArray]] = {}
     for b in zip(*np.nonzero(counts), strict=True) if batch else ([()] if counts else []):
         sel = np.nonzero(low[b])[0]
         Vl = V[b][:, sel]
@@ -314,8 +319,85 @@ def _spectral(
             t = lam[b] * phil
             blk = _assemble(Zl, np.cos(t), np.sin(t), 1.0)
         inner[b][np.ix_(sel, sel)] = blk
+        lows[tuple(b)] = (sel, Zl, phil)
     out = V @ inner @ Vt
-    return out
+    if not frames:
+        return out
+    Z = np.empty_like(R)
+    phis = np.zeros((*batch, n // 2))
+    for b in np.ndindex(*batch):
+        Z[b], phis[b] = _spectral_frames(R[b], c[b], V[b], Kt[b], keep[b], lows.get(b), branch_tol)
+    return out, Z, phis
+
+
+#: Consecutive eigenvalues of ``S`` closer than this belong to one cluster in
+#: :func:`_spectral_frames`; couplings across clusters are ``O(eps/CLUSTER_GAP)`` and are dropped.
+CLUSTER_GAP: float = 1e-6
+
+
+def _spectral_frames(
+    R: FloatArray,
+    c: FloatArray,
+    V: FloatArray,
+    Kt: FloatArray,
+    keep: NDArray[np.bool_],
+    low: tuple[FloatArray, FloatArray, FloatArray] | None,
+    branch_tol: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Canonical frames of one rotation from its spectral decomposition (no full Schur form).
+
+    The eigenvectors of ``S`` split into clusters of (numerically) equal ``cos φ``; ``R`` is
+    block diagonal over them up to ``O(eps/CLUSTER_GAP)``. A cluster of two is one conjugate
+    pair (its 2×2 block ``[[c, −s], [s, c]]`` gives the angle by ``atan2``); a cluster of one,
+    or one with ``cos φ ≥ 1 − tol``, ``|K| ≤ tol`` (the branch snap), is fixed; larger clusters
+    (repeated angles) get a real Schur form of their small block; the part below the cut comes
+    from ``low``.
+    """
+    n = R.shape[0]
+    xs: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    angles: list[float] = []
+    fixed: list[FloatArray] = []
+
+    def take(frame: FloatArray, phi: FloatArray) -> None:
+        m = frame.shape[1]
+        xs.append(frame[:, 0 : 2 * (m // 2) : 2])
+        ys.append(frame[:, 1 : 2 * (m // 2) : 2])
+        angles.extend(phi[: m // 2])
+        if m % 2:
+            fixed.append(frame[:, m - 1 :])
+
+    if low is not None:
+        sel, Zl, phil = low
+        take(V[:, sel] @ Zl, phil)
+    idx = np.flatnonzero(keep)
+    if idx.size:
+        breaks = np.flatnonzero(np.diff(c[idx]) > CLUSTER_GAP) + 1
+        for cl in np.split(idx, breaks):
+            if cl.size == 1:
+                fixed.append(V[:, cl])
+            elif np.abs(Kt[np.ix_(cl, cl)]).max() <= branch_tol and c[cl].min() >= 1 - branch_tol:
+                fixed.append(V[:, cl])  # eigenvalue 1 (to the precision of the branch snap)
+            elif cl.size == 2:
+                i, j = cl
+                sin = 0.5 * (Kt[j, i] - Kt[i, j])
+                take(V[:, cl], np.array([np.arctan2(sin, 0.5 * (c[i] + c[j]))]))
+            else:
+                Vc = V[:, cl]
+                Zc, phic, _ = _canonical_one(Vc.T @ R @ Vc, branch_tol, embed=Vc)
+                take(Vc @ Zc, phic)
+    lone = np.concatenate(fixed, axis=1) if fixed else np.empty((n, 0))
+    k = lone.shape[1] // 2
+    xs.append(lone[:, 0 : 2 * k : 2])
+    ys.append(lone[:, 1 : 2 * k : 2])
+    angles.extend([0.0] * k)
+    Z = np.empty((n, n))
+    X, Y = np.concatenate(xs, axis=1), np.concatenate(ys, axis=1)
+    m = X.shape[1]
+    Z[:, 0 : 2 * m : 2], Z[:, 1 : 2 * m : 2] = X, Y
+    if n % 2:
+        Z[:, n - 1] = lone[:, -1]
+    return Z, np.asarray(angles, dtype=np.float64)
 
 
 def _canonical_route(R: FloatArray, name: str, dtype: np.dtype, lam: FloatArray | None) -> FloatArray:

@@ -100,6 +100,10 @@ def _lam(x: float) -> torch.Tensor:
         pytest.param(rotation_product(10, 2, seed=4), id="rotation-product-10"),
         pytest.param(rotation_product(24, 3, seed=0), id="rotation-product-24"),
         pytest.param(blocks([0.4, 0.4, 0.4], 7), id="repeated-angle-7"),
+        # n ≥ SPECTRAL_MIN_N: value and frames from the spectral route (cluster frames)
+        pytest.param(rotation_product(40, 3, seed=5), id="rotation-product-40"),
+        pytest.param(haar(36, 6), id="generic-36"),
+        pytest.param(haar(34, 7) @ blocks([0.4, 0.4, 0.4, 2.9, 2.9], 34) @ haar(34, 7).T, id="repeated-angles-34"),
     ],
 )
 def test_gradcheck_log_and_power(R):
@@ -127,6 +131,28 @@ def test_gradcheck_batched_power_with_per_matrix_lam():
 )
 def test_gradcheck_exp(A):
     assert gradcheck(so_exp, (A.clone().requires_grad_(),), fast_mode=A.shape[-1] > 12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8])
+def test_backward_adjoint_equals_the_dense_complex_eigenbasis_formula(n):
+    # the O(n²) change of basis in _adjoint against Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ with V built densely
+    from orthornn.nn.functional import lie as fl
+
+    g = torch.Generator().manual_seed(n)
+    Z = haar(n, n) if n > 1 else torch.eye(1, dtype=torch.float64)
+    phi = torch.rand(n // 2, generator=g, dtype=torch.float64) * 6 - 3
+    G = torch.randn(n, n, generator=g, dtype=torch.float64)
+    m = n // 2
+    X, Y = Z[:, 0 : 2 * m : 2], Z[:, 1 : 2 * m : 2]
+    cols = [torch.complex(X, -Y) / 2**0.5, torch.complex(X, Y) / 2**0.5]
+    if n % 2:
+        cols.append(torch.complex(Z[:, -1:], torch.zeros_like(Z[:, -1:])))
+    V = torch.cat(cols, dim=-1)
+    torch.testing.assert_close(V.mH @ V, torch.eye(n, dtype=V.dtype), rtol=0, atol=1e-14)
+    for lam in (None, torch.tensor(0.3, dtype=torch.float64)):
+        F = fl._divided(fl._phases(phi, n), lam, 1e-16)
+        dense = (V @ (F.conj() * (V.mH @ G.to(V.dtype) @ V)) @ V.mH).real
+        torch.testing.assert_close(fl._adjoint(Z, F, G), dense, rtol=0, atol=1e-13)
 
 
 def test_lam_gradient_is_log_times_power():

@@ -195,6 +195,19 @@ def test_spectral_and_canonical_routes_agree(n, phis, seed, lam):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * n * cond)
 
 
+@given(n=st.integers(lie.SPECTRAL_MIN_N, 48), phis=angle_lists(8), rep=st.integers(0, 3), seed=SEEDS)
+def test_spectral_route_frames_reconstruct(n, phis, rep, seed):
+    # repeated angles (clusters of size > 2), tiny angles, angles at π, the eigenvalue 1
+    phis = (phis + phis[:1] * rep)[: n // 2]
+    Q = haar(n, seed)
+    R = Q @ blocks(phis, n) @ Q.T if phis else haar(n, seed + 3)
+    value, Z, phi = lie._spectral(R, "R", np.dtype(np.float64), None, frames=True)
+    assert_orthogonal(Z, atol=ORTHO_PER_N["float64"] * n)
+    assert np.all((phi > -np.pi) & (phi <= np.pi))
+    np.testing.assert_allclose(lie._assemble(Z, np.cos(phi), np.sin(phi), 1.0), R, rtol=0, atol=roundtrip_atol("float64", n))
+    np.testing.assert_allclose(lie._assemble(Z, 0 * phi, phi, 0.0), value, rtol=0, atol=roundtrip_atol("float64", n))
+
+
 @given(R=special_orthogonal_matrices(dimensions(1, 24)))
 def test_canonical_form_reconstructs(R):
     Z, phi = canonical_form(R)

@@ -7,9 +7,10 @@ r"""Differentiable logarithm, exponential and real powers on SO(n) (torch twins 
   ``gradcheck``'s off-manifold perturbations see a smooth function): they first take the
   orthogonal polar factor :math:`U = R(R^\top R)^{-1/2}` by three Newton–Schulz steps
   :math:`U \leftarrow \tfrac12 U(3I - U^\top U)` (pure matmuls, differentiated by autograd), then
-  apply a custom autograd function to :math:`U`. Its forward takes the canonical form
-  :math:`U = Z\,\mathrm{blockdiag}(M(\varphi_j), I)\,Z^\top` (:func:`orthornn.numeric.lie.canonical_form`,
-  LAPACK on the CPU; torch has no Schur decomposition), and its backward is the Daleckii–Krein
+  apply a custom autograd function to :math:`U`. Its forward computes the value and the canonical
+  form :math:`U = Z\,\mathrm{blockdiag}(M(\varphi_j), I)\,Z^\top` by the routes of
+  :mod:`orthornn.numeric.lie` (LAPACK on the CPU: torch has no real Schur decomposition), and
+  its backward is the Daleckii–Krein
   formula in the unitary eigenbasis :math:`V` of the normal matrix
   :math:`U = V\,\mathrm{diag}(e^{i\Phi})\,V^H` (columns :math:`(x_j \mp i y_j)/\sqrt2`, exactly
   orthonormal), computed on the input's device:
@@ -53,7 +54,7 @@ from torch import Tensor
 
 from ..._conventions import BRANCH_TOL, NEAR_GROUP_TOL
 from ...errors import NotFiniteError, NotOrthogonalError, NotSkewError, ShapeError
-from ...numeric.lie import _assemble, _canonical_batch
+from ...numeric.lie import SPECTRAL_MIN_N, _assemble, _canonical_batch, _spectral
 
 __all__ = ["so_exp", "so_log", "so_power"]
 
@@ -90,26 +91,36 @@ def _polar(R: Tensor, name: str) -> Tensor:
     return U
 
 
-def _canonical(U: Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical form of a batch of (exactly) orthogonal matrices, float64 numpy, via LAPACK."""
+def _factor(U: Tensor, lam: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    """Value (``log U`` or ``U^lam``) and canonical frames ``(Z, φ)`` of a batch, via LAPACK on the CPU.
+
+    The same routes as :mod:`orthornn.numeric.lie` (the value is bit-for-bit the numpy one in
+    float64): one real Schur form per matrix for small ``n``, the spectral route with cluster
+    frames (:func:`~orthornn.numeric.lie._spectral_frames`) from ``SPECTRAL_MIN_N`` on.
+    """
     U64 = U.detach().to("cpu", torch.float64).numpy()
     n = U64.shape[-1]
-    return _canonical_batch(U64, BRANCH_TOL * n * float(torch.finfo(U.dtype).eps), "R")
+    dtype = np.dtype(np.float32) if U.dtype == torch.float32 else np.dtype(np.float64)
+    lam_np = None if lam is None else lam.detach().to("cpu", torch.float64).numpy()
+    if n >= SPECTRAL_MIN_N:
+        value, Z, phi = _spectral(U64, "R", dtype, lam_np, frames=True)
+    else:
+        Z, phi = _canonical_batch(U64, BRANCH_TOL * n * float(np.finfo(dtype).eps), "R")
+        if lam_np is None:
+            value = _assemble(Z, np.zeros_like(phi), phi, 0.0)
+        else:
+            t = lam_np[..., None] * phi
+            value = _assemble(Z, np.cos(t), np.sin(t), 1.0)
+    if lam_np is None:
+        value = 0.5 * (value - np.swapaxes(value, -1, -2))
+    as_t = lambda x: torch.as_tensor(x, device=U.device, dtype=U.dtype)  # noqa: E731
+    return as_t(value), as_t(Z), as_t(phi)
 
 
-def _eigenbasis(Z: Tensor, phi: Tensor) -> tuple[Tensor, Tensor]:
-    """Unitary ``V`` and phases ``Φ`` with ``U = V diag(e^{iΦ}) Vᴴ`` from the canonical frame."""
-    n = Z.shape[-1]
-    m = n // 2
-    X, Y = Z[..., :, 0 : 2 * m : 2], Z[..., :, 1 : 2 * m : 2]
-    s = 2.0**-0.5
-    cols = [torch.complex(X, -Y) * s, torch.complex(X, Y) * s]
-    phases = [phi, -phi]
-    if n % 2:
-        z = Z[..., :, n - 1 :]
-        cols.append(torch.complex(z, torch.zeros_like(z)))
-        phases.append(phi.new_zeros((*phi.shape[:-1], 1)))
-    return torch.cat(cols, dim=-1), torch.cat(phases, dim=-1)
+def _phases(phi: Tensor, n: int) -> Tensor:
+    """Eigenphases ``Φ = (φ_1..φ_m, −φ_1..−φ_m[, 0])`` in the order of the columns of ``V = Z B``."""
+    parts = [phi, -phi] + ([phi.new_zeros((*phi.shape[:-1], 1))] if n % 2 else [])
+    return torch.cat(parts, dim=-1)
 
 
 def _sinc_ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
@@ -117,11 +128,47 @@ def _sinc_ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
     return torch.sinc(num / torch.pi) / torch.sinc(den / torch.pi).clamp_min(eps)
 
 
-def _adjoint(V: Tensor, F: Tensor, G: Tensor) -> Tensor:
-    """``Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ`` — the adjoint of ``E ↦ V (F ∘ (Vᴴ E V)) Vᴴ``."""
-    Vh = V.mH
-    Gc = Vh @ G.to(V.dtype) @ V
-    return (V @ (F.conj() * Gc) @ Vh).real
+def _adjoint(Z: Tensor, F: Tensor, G: Tensor) -> Tensor:
+    r"""``Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ`` for ``V = Z B`` — the adjoint of ``E ↦ V (F ∘ (Vᴴ E V)) Vᴴ``.
+
+    ``B`` is the fixed unitary taking each plane ``(x_j, y_j)`` of the real frame to
+    ``((x_j − i y_j)/√2, (x_j + i y_j)/√2)``. Only ``Zᵀ G Z`` and ``Z (·) Zᵀ`` are n³ (real)
+    matmuls; the change of basis by ``B`` is written out blockwise in O(n²).
+    """
+    n = Z.shape[-1]
+    m = n // 2
+    W = Z.mT @ G @ Z
+    x, y = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
+    a, b, c, d = W[..., x, x], W[..., x, y], W[..., y, x], W[..., y, y]
+    r = 2.0**-0.5
+    rows = [
+        [torch.complex(a + d, c - b) * 0.5, torch.complex(a - d, b + c) * 0.5],
+        [torch.complex(a - d, -(b + c)) * 0.5, torch.complex(a + d, b - c) * 0.5],
+    ]
+    if n % 2:
+        wxz, wyz, wzx, wzy = W[..., x, n - 1 :], W[..., y, n - 1 :], W[..., n - 1 :, x], W[..., n - 1 :, y]
+        rows[0].append(torch.complex(wxz, wyz) * r)
+        rows[1].append(torch.complex(wxz, -wyz) * r)
+        wzz = W[..., n - 1 :, n - 1 :]
+        zz = torch.complex(wzz, torch.zeros_like(wzz))
+        rows.append([torch.complex(wzx, -wzy) * r, torch.complex(wzx, wzy) * r, zz])
+    H = F.conj() * torch.cat([torch.cat(row, dim=-1) for row in rows], dim=-2)
+    p, q = slice(0, m), slice(m, 2 * m)
+    hpp, hpm, hmp, hmm = H[..., p, p], H[..., p, q], H[..., q, p], H[..., q, q]
+    out = torch.empty_like(W)
+    out[..., x, x] = 0.5 * (hpp + hpm + hmp + hmm).real
+    out[..., x, y] = -0.5 * (hpp - hpm + hmp - hmm).imag
+    out[..., y, x] = 0.5 * (hpp + hpm - hmp - hmm).imag
+    out[..., y, y] = 0.5 * (hpp - hpm - hmp + hmm).real
+    if n % 2:
+        z = slice(2 * m, n)
+        hpz, hmz, hzp, hzm = H[..., p, z], H[..., q, z], H[..., z, p], H[..., z, q]
+        out[..., x, n - 1 :] = r * (hpz + hmz).real
+        out[..., y, n - 1 :] = r * (hpz - hmz).imag
+        out[..., n - 1 :, x] = r * (hzp + hzm).real
+        out[..., n - 1 :, y] = -r * (hzp - hzm).imag
+        out[..., n - 1 :, n - 1 :] = H[..., z, z].real
+    return Z @ out @ Z.mT
 
 
 def _divided(phases: Tensor, lam: Tensor | None, eps: float) -> Tensor:
@@ -143,20 +190,16 @@ class _Log(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, U: Tensor) -> Tensor:  # type: ignore[override]
-        Z_np, phi_np = _canonical(U)
-        L = _assemble(Z_np, np.zeros_like(phi_np), phi_np, 0.0)
-        L = 0.5 * (L - np.swapaxes(L, -1, -2))
-        Z = torch.as_tensor(Z_np, device=U.device, dtype=U.dtype)
-        phi = torch.as_tensor(phi_np, device=U.device, dtype=U.dtype)
+        L, Z, phi = _factor(U, None)
         ctx.save_for_backward(Z, phi)
-        return torch.as_tensor(L, device=U.device, dtype=U.dtype)
+        return L
 
     @staticmethod
     def backward(ctx, G: Tensor) -> Tensor:  # type: ignore[override]
         Z, phi = ctx.saved_tensors
-        V, phases = _eigenbasis(Z, phi)
+        phases = _phases(phi, Z.shape[-1])
         F = _divided(phases, None, float(torch.finfo(G.dtype).eps))
-        return _adjoint(V, F, G)
+        return _adjoint(Z, F, G)
 
 
 class _Power(torch.autograd.Function):
@@ -164,11 +207,7 @@ class _Power(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, U: Tensor, lam: Tensor) -> Tensor:  # type: ignore[override]
-        Z_np, phi_np = _canonical(U)
-        t = lam.detach().to("cpu", torch.float64).numpy()[..., None] * phi_np
-        P = torch.as_tensor(_assemble(Z_np, np.cos(t), np.sin(t), 1.0), device=U.device, dtype=U.dtype)
-        Z = torch.as_tensor(Z_np, device=U.device, dtype=U.dtype)
-        phi = torch.as_tensor(phi_np, device=U.device, dtype=U.dtype)
+        P, Z, phi = _factor(U, lam)
         ctx.save_for_backward(Z, phi, lam, P)
         return P
 
@@ -178,9 +217,9 @@ class _Power(torch.autograd.Function):
         grad_U = grad_lam = None
         lam_ = lam.detach().to(G.dtype)
         if ctx.needs_input_grad[0]:
-            V, phases = _eigenbasis(Z, phi)
+            phases = _phases(phi, Z.shape[-1])
             F = _divided(phases, lam_, float(torch.finfo(G.dtype).eps))
-            grad_U = _adjoint(V, F, G)
+            grad_U = _adjoint(Z, F, G)
         if ctx.needs_input_grad[1]:
             n = Z.shape[-1]
             m = n // 2
