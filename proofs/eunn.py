@@ -1,0 +1,393 @@
+r"""EUNN phase decomposition (RUM paper §5.2, eq. 2; Jing et al. 2017; ``docs/eunn.md``).
+
+Notation. :math:`G(i, j, \theta)` rotates :math:`e_i` toward :math:`e_j` (``G[j, i] = sin θ``),
+:math:`M(\theta) = \bigl[\begin{smallmatrix}\cos\theta & -\sin\theta\\ \sin\theta & \cos\theta\end{smallmatrix}\bigr]`
+is its 2×2 block. A *layer* :math:`\Lambda_\pi(\theta)` with pairing :math:`\pi` (disjoint pairs
+:math:`(i_k, j_k)`) is :math:`\prod_k G(i_k, j_k, \theta_k)`; a *mesh* is
+:math:`D\,\Lambda_{L-1}\cdots\Lambda_0` with :math:`D = \operatorname{diag}(\pm1)`.
+
+Dimension-free method. Let :math:`P_\pi` be a permutation matrix listing the paired indices
+first, pair by pair. Then :math:`\Lambda_\pi(\theta) = P_\pi^\top\,(M(\theta_1) \oplus \cdots \oplus M(\theta_k)
+\oplus I_m)\,P_\pi` — a direct sum of 2×2 rotations and an identity of any size :math:`m`
+(for the tunable pairings :math:`P_\pi` is the identity or a shift by one). Every claim about
+layers with one pairing therefore reduces, by the *direct-sum product rule*
+:math:`(A \oplus B)(C \oplus D) = AC \oplus BD`, :math:`(A \oplus B)^\top = A^\top \oplus B^\top`
+(checked with symbolic blocks of symbolic sizes) and :math:`P_\pi P_\pi^\top = I`, to the same
+claim for one 2×2 block, by induction on the number of blocks :math:`k`. Concrete layers for
+n = 2 … 7 are checked explicitly as corollaries.
+
+Theorems (all checks exact):
+
+* ``eunn.givens_convention`` — the convention, orthogonality, and
+  ``sympy.rot_givens(i, j, θ) = G(i, j, −θ) = G(j, i, θ) = G(i, j, θ)ᵀ``.
+* ``eunn.direct_sum`` — the direct-sum product and transpose rules (symbolic block sizes).
+* ``eunn.layer_group`` — :math:`\Lambda_\pi(\theta)\Lambda_\pi(\varphi) = \Lambda_\pi(\theta + \varphi)`,
+  :math:`\Lambda_\pi(-\theta) = \Lambda_\pi(\theta)^\top = \Lambda_\pi(\theta)^{-1}` for every n, k.
+* ``eunn.forgetting`` — RUM eq. (2): adjacent layers of memory and rotation with one pairing
+  merge by adding phases, so :math:`\varphi = -\theta` deletes a layer; the mirrored mesh with
+  negated phases erases the memory.
+* ``eunn.sign_moves`` — how a sign diagonal crosses a rotation (used to normalise :math:`D`).
+* ``eunn.counting`` — a tunable mesh of capacity L has :math:`\lceil L/2\rceil\lfloor n/2\rfloor
+  + \lfloor L/2\rfloor\lfloor (n-1)/2\rfloor` phases; at L = n, and for the Reck and Clements
+  nulling sequences, :math:`n(n-1)/2 = \dim SO(n)` (symbolic n, ``sympy.summation``).
+* ``eunn.schedule`` — the implemented Clements/Reck sequences null exactly the strict lower
+  triangle and never refill it, and Clements packs into the tunable layout of capacity n.
+* ``eunn.decomposition`` — the exact decomposition: for a generic rotation (the Cayley chart,
+  symbolic entries) with n = 2, 3 and for an exact rational orthogonal matrix with n = 4, the
+  nulling sequence reduces U to a diagonal of ±1 and the mesh built from it composes to U.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from orthornn.numeric.eunn import schedule
+from orthornn.numeric.givens import tunable_layout
+from orthornn.symbolic import Derivation, theorem
+from orthornn.symbolic.givens import givens, givens_cs, layer, mesh, rotation_block, tunable_pairs
+
+theta, phi, x = sp.symbols("theta phi x", real=True)
+
+
+def phases(name: str, k: int) -> list[sp.Symbol]:
+    """k real phase symbols."""
+    return list(sp.symbols(f"{name}1:{k + 1}", real=True)) if k else []
+
+
+@theorem(
+    "eunn.givens_convention",
+    r"G(i,j,\theta)e_i = \cos\theta\,e_i + \sin\theta\,e_j,\ G^\top G = I,\ "
+    r"\mathtt{rot\_givens}(i,j,\theta) = G(i,j,-\theta) = G(j,i,\theta) = G(i,j,\theta)^\top",
+)
+def givens_convention(d: Derivation) -> None:
+    """The Givens convention of orthornn and its relation to ``sympy.rot_givens``."""
+    d.step(r"$G(0, 1, \theta)$ in $\mathbb R^2$ is the block $M(\theta)$ of RUM eq. (1)", givens(0, 1, theta, 2))
+    d.equal(givens(0, 1, theta, 2), rotation_block(theta), "G(0,1,θ) = M(θ)")
+    d.step(r"sympy's rotation is the transpose", sp.rot_givens(0, 1, theta, 2))
+    for n in range(2, 5):
+        e = sp.eye(n)
+        for i in range(n):
+            for j in range(n):
+                if i == j:
+                    continue
+                g = givens(i, j, theta, n)
+                tag = f"n={n}, (i,j)=({i},{j})"
+                d.equal(g * e[:, i], sp.cos(theta) * e[:, i] + sp.sin(theta) * e[:, j], f"G e_i, {tag}")
+                d.equal(g * e[:, j], -sp.sin(theta) * e[:, i] + sp.cos(theta) * e[:, j], f"G e_j, {tag}")
+                d.holds(g[j, i] == sp.sin(theta), f"G[j,i] = sin θ, {tag}")
+                d.equal(g.T * g, e, f"GᵀG = I, {tag}")
+                d.equal(g.det(), 1, f"det G = 1, {tag}")
+                r = sp.rot_givens(i, j, theta, n)
+                d.equal(r, givens(i, j, -theta, n), f"rot_givens(i,j,θ) = G(i,j,−θ), {tag}")
+                d.equal(r, givens(j, i, theta, n), f"rot_givens(i,j,θ) = G(j,i,θ), {tag}")
+                d.equal(r, g.T, f"rot_givens(i,j,θ) = G(i,j,θ)ᵀ, {tag}")
+
+
+@theorem("eunn.direct_sum", r"(A \oplus B)(C \oplus D) = AC \oplus BD,\quad (A\oplus B)^\top = A^\top \oplus B^\top")
+def direct_sum(d: Derivation) -> None:
+    """The direct-sum product rule, for blocks of symbolic sizes p and q."""
+    p, q = sp.symbols("p q", integer=True, positive=True)
+    A, C = sp.MatrixSymbol("A", p, p), sp.MatrixSymbol("C", p, p)
+    B, D = sp.MatrixSymbol("B", q, q), sp.MatrixSymbol("D", q, q)
+    prod = d.step(
+        r"Block multiplication of two direct sums",
+        sp.block_collapse(sp.BlockDiagMatrix(A, B) * sp.BlockDiagMatrix(C, D)),
+    )
+    d.holds(prod == sp.BlockDiagMatrix(A * C, B * D), "(A⊕B)(C⊕D) = AC ⊕ BD")
+    d.holds(sp.block_collapse(sp.BlockDiagMatrix(A, B).T) == sp.BlockDiagMatrix(A.T, B.T), "(A⊕B)ᵀ = Aᵀ ⊕ Bᵀ")
+    eye_prod = sp.block_collapse(sp.BlockDiagMatrix(sp.Identity(p), sp.Identity(q)) * sp.BlockDiagMatrix(C, D))
+    d.holds(eye_prod == sp.BlockDiagMatrix(C, D), "identity blocks act as identity")
+    d.step(
+        r"Conjugation by a permutation: $P^\top X P\,P^\top Y P = P^\top XY P$ since $PP^\top = I$; "
+        r"checked with non-commuting symbols"
+    )
+    P, X, Y = sp.symbols("P X Y", commutative=False)
+    Pt = sp.Symbol("P^T", commutative=False)
+    d.equal((Pt * X * P * Pt * Y * P).subs(P * Pt, 1), Pt * X * Y * P, "PᵀXP·PᵀYP = PᵀXYP")
+
+
+@theorem(
+    "eunn.layer_group",
+    r"\Lambda_\pi(\theta)\Lambda_\pi(\varphi) = \Lambda_\pi(\theta+\varphi),\quad "
+    r"\Lambda_\pi(-\theta) = \Lambda_\pi(\theta)^\top = \Lambda_\pi(\theta)^{-1}",
+)
+def layer_group(d: Derivation) -> None:
+    """Layers with one pairing form a group isomorphic to the torus: phases add."""
+    d.step(
+        r"Base: one block, $M(\theta)M(\varphi) = M(\theta+\varphi)$ (angle addition)",
+        rotation_block(theta) * rotation_block(phi),
+    )
+    d.equal(rotation_block(theta) * rotation_block(phi), rotation_block(theta + phi), "M(θ)M(φ) = M(θ+φ)")
+    d.equal(rotation_block(-theta), rotation_block(theta).T, "M(−θ) = M(θ)ᵀ")
+    d.equal(rotation_block(theta) * rotation_block(-theta), sp.eye(2), "M(θ)M(−θ) = I")
+    d.equal(rotation_block(0), sp.eye(2), "M(0) = I")
+    d.step(
+        r"Induction on the number of blocks $k$: $\Lambda^{(k+1)}(\theta) = M(\theta_{k+1}) \oplus \Lambda^{(k)}(\theta)$. "
+        r"With the hypothesis $\Lambda^{(k)}(\theta)\Lambda^{(k)}(\varphi) = \Lambda^{(k)}(\theta+\varphi)$ (symbols $X Y = Z$ "
+        r"of symbolic size $q$), the direct-sum rule gives the claim for $k + 1$; the base $k = 0$ is $I_m I_m = I_m$"
+    )
+    q = sp.Symbol("q", integer=True, positive=True)
+    X, Y = sp.MatrixSymbol("X", q, q), sp.MatrixSymbol("Y", q, q)
+    a1, b1 = sp.symbols("a1 b1", real=True)
+    step = sp.block_collapse(sp.BlockDiagMatrix(rotation_block(a1), X) * sp.BlockDiagMatrix(rotation_block(b1), Y))
+    d.holds(
+        step == sp.BlockDiagMatrix(rotation_block(a1) * rotation_block(b1), X * Y), "(M(a)⊕X)(M(b)⊕Y) = M(a)M(b) ⊕ XY"
+    )
+    step_t = sp.block_collapse(sp.BlockDiagMatrix(rotation_block(a1), X).T)
+    d.holds(step_t == sp.BlockDiagMatrix(rotation_block(a1).T, X.T), "(M(a)⊕X)ᵀ = M(a)ᵀ ⊕ Xᵀ")
+    d.step(
+        r"so with $M(a)M(b) = M(a+b)$ and $XY = Z$ the product is $M(a+b) \oplus Z = \Lambda^{(k+1)}(\theta+\varphi)$; "
+        r"for a general pairing conjugate by $P_\pi$ (``eunn.direct_sum``)"
+    )
+    d.step("Corollaries: explicit layers of both tunable pairings and of a strided (fft-type) pairing, n = 2 … 7")
+    for n in range(2, 8):
+        pairings = [tunable_pairs(n, 0), tunable_pairs(n, 1)]
+        if n % 4 == 0:
+            pairings.append([(i, i + 2) for i in range(n) if (i // 2) % 2 == 0])
+        for pairs in pairings:
+            if not pairs:
+                continue
+            t, f = phases("t", len(pairs)), phases("f", len(pairs))
+            lt, lf = layer(pairs, t, n), layer(pairs, f, n)
+            tag = f"n={n}, pairs={pairs}"
+            d.equal(lt * lf, layer(pairs, [a + b for a, b in zip(t, f, strict=True)], n), f"Λ(θ)Λ(φ) = Λ(θ+φ), {tag}")
+            d.equal(layer(pairs, [-a for a in t], n), lt.T, f"Λ(−θ) = Λ(θ)ᵀ, {tag}")
+            d.equal(layer(pairs, [-a for a in t], n) * lt, sp.eye(n), f"Λ(−θ)Λ(θ) = I, {tag}")
+
+
+@theorem(
+    "eunn.forgetting",
+    r"R_{t-1}\,\mathrm{Rot}_t = \cdots\Lambda_\pi(\theta^0)\Lambda_\pi(\varphi^{L-1})\cdots"
+    r" = \cdots\Lambda_\pi(\theta^0+\varphi^{L-1})\cdots,\quad \varphi^{L-1} = -\theta^0 \Rightarrow \text{layer erased}",
+)
+def forgetting(d: Derivation) -> None:
+    """RUM eq. (2): forgetting is built into the phase encoding (no reset gate needed)."""
+    d.step(
+        r"$R_t = R_{t-1}\,\mathrm{Rot}_t$ with $R_{t-1} = \Lambda_{L-1}(\theta^{L-1})\cdots\Lambda_0(\theta^0)$ and "
+        r"$\mathrm{Rot}_t = \Lambda'_{L'-1}(\varphi^{L'-1})\cdots\Lambda'_0(\varphi^0)$. The two layers that meet, "
+        r"$\Lambda_0(\theta^0)\Lambda'_{L'-1}(\varphi^{L'-1})$, share a pairing in the tunable layout when the parities "
+        r"match; by ``eunn.layer_group`` they merge into one layer with phases $\theta^0 + \varphi^{L'-1}$: every entry "
+        r"of the merged layer depends on one element of $\theta^0$ and one of $\varphi^{L'-1}$, and $\varphi^{L'-1} = -\theta^0$ erases it"
+    )
+    n, L = 5, 3
+    pair_layers = [tunable_pairs(n, l) for l in range(L)]
+    th = [phases(f"theta{l}_", len(p)) for l, p in enumerate(pair_layers)]
+    memory = [layer(p, t, n) for p, t in zip(pair_layers, th, strict=True)]
+    R_prev = mesh(memory)
+    d.step(r"Concretely, n = 5, L = 3, symbolic phases: $R_{t-1}$", R_prev)
+    ph = phases("phi", len(pair_layers[0]))
+    rot_last = layer(pair_layers[0], ph, n)  # Rot_t's last-applied layer, same pairing as Λ_0
+    merged = mesh([layer(pair_layers[0], [a + b for a, b in zip(th[0], ph, strict=True)], n), *memory[1:]])
+    d.equal(R_prev * rot_last, merged, "R_{t−1} Λ(φ) = Λ_2Λ_1Λ_0(θ⁰+φ)")
+    d.step(
+        r"$\varphi = -\theta^0$: $R_{t-1}\Lambda_0(-\theta^0) = \Lambda_2\Lambda_1\,(\Lambda_0(\theta^0)\Lambda_0(-\theta^0))$ by associativity"
+    )
+    for l, (p, t) in enumerate(zip(pair_layers, th, strict=True)):
+        d.equal(memory[l] * layer(p, [-a for a in t], n), sp.eye(n), f"Λ_{l}(θ^{l}) Λ_{l}(−θ^{l}) = I, n = {n}")
+    d.step(
+        r"So the layer is erased, and the mirrored mesh $\Lambda_0(-\theta^0)\cdots\Lambda_{L-1}(-\theta^{L-1})$ erases the "
+        r"whole memory: with non-commuting layer symbols and $\Lambda_l\Lambda_l^{-} = I$ (``eunn.layer_group``) it telescopes"
+    )
+    Ls = sp.symbols("L0:4", commutative=False)
+    Li = sp.symbols("Li0:4", commutative=False)
+    expr = Ls[3] * Ls[2] * Ls[1] * Ls[0] * Li[0] * Li[1] * Li[2] * Li[3]
+    for k in range(4):
+        expr = expr.subs(Ls[k] * Li[k], 1)
+    d.equal(expr, 1, "Λ₃Λ₂Λ₁Λ₀ · Λ₀⁻Λ₁⁻Λ₂⁻Λ₃⁻ = I")
+
+
+@theorem(
+    "eunn.sign_moves",
+    r"E_iG(\theta) = G(-\theta)E_i = G(\pi-\theta)E_j,\quad E_iE_jG(\theta) = G(\theta+\pi),\quad "
+    r"D\,G(i,j,\theta)\,D = G(i,j,d_id_j\theta)",
+)
+def sign_moves(d: Derivation) -> None:
+    """How a ±1 diagonal crosses a rotation (the rules behind the sign normalisation of ``givens_decompose``)."""
+    Ei, Ej = sp.diag(-1, 1), sp.diag(1, -1)
+    G = rotation_block
+    d.equal(Ei * G(theta), G(-theta) * Ei, "E_i G(θ) = G(−θ) E_i (stay)")
+    d.equal(Ej * G(theta), G(-theta) * Ej, "E_j G(θ) = G(−θ) E_j (stay)")
+    d.equal(Ei * G(theta), G(sp.pi - theta) * Ej, "E_i G(θ) = G(π−θ) E_j (hop up)")
+    d.equal(Ej * G(theta), G(sp.pi - theta) * Ei, "E_j G(θ) = G(π−θ) E_i (hop down)")
+    d.equal(Ei * Ej * G(theta), G(theta + sp.pi), "E_iE_j G(θ) = G(θ+π) (absorb)")
+    d.equal(Ei * Ej * G(theta), G(theta) * Ei * Ej, "−I commutes (two signs of different pairs)")
+    for di in (1, -1):
+        for dj in (1, -1):
+            D = sp.diag(di, dj)
+            d.equal(D * G(theta) * D, G(di * dj * theta), f"D G D = G(d_i d_j θ), d=({di},{dj})")
+            d.equal(G(-theta) * D, D * G(-di * dj * theta), f"G(θ)ᵀ D = D G(−d_i d_j θ), d=({di},{dj})")
+
+
+@theorem(
+    "eunn.counting",
+    r"P(n, L) = \lceil L/2\rceil\lfloor n/2\rfloor + \lfloor L/2\rfloor\lfloor (n-1)/2\rfloor,\ "
+    r"P(n, n) = \sum_{r=1}^{n-1} r = \sum_{i=0}^{n-2}(i+1) = \tfrac{n(n-1)}{2} = \dim SO(n)",
+)
+def counting(d: Derivation) -> None:
+    """Phase counts of the tunable, Reck and Clements meshes, for symbolic n."""
+    m, l, t = sp.symbols("m l t", integer=True, nonnegative=True)
+    r, i = sp.symbols("r i", integer=True, nonnegative=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    d.step(
+        r"Layer $l$ of the tunable mesh pairs $(k, k+1)$ for $k \equiv l$ (mod 2), $k + 1 < n$: "
+        r"$\lfloor n/2\rfloor$ pairs for even $l$, $\lfloor (n-1)/2\rfloor$ for odd $l$. Sum over $L$ layers "
+        r"in the four parity cases $n = 2m$ or $2m+1$, $L = 2l$ or $2l+1$"
+    )
+    for n_expr, A, B in ((2 * m, m, m - 1), (2 * m + 1, m, m)):
+        for L_expr, extra in ((2 * l, 0), (2 * l + 1, A)):
+            total = sp.summation(A + B, (t, 0, l - 1)) + extra
+            formula = sp.ceiling(L_expr / 2) * sp.floor(n_expr / 2) + sp.floor(L_expr / 2) * sp.floor((n_expr - 1) / 2)
+            d.equal(total, formula, f"P(n={n_expr}, L={L_expr}) = summation over layers")
+            d.equal(sp.floor(n_expr / 2), A, f"⌊n/2⌋ = {A} for n = {n_expr}")
+            d.equal(sp.floor((n_expr - 1) / 2), B, f"⌊(n−1)/2⌋ = {B} for n = {n_expr}")
+    d.step(r"Capacity $L = n$: $n = 2m$ gives $m\cdot m + m(m-1)$; $n = 2m+1$ gives $(m+1)m + m\cdot m$")
+    d.equal(m * m + m * (m - 1), (2 * m) * (2 * m - 1) / 2, "P(2m, 2m) = n(n−1)/2")
+    d.equal((m + 1) * m + m * m, (2 * m + 1) * (2 * m) / 2, "P(2m+1, 2m+1) = n(n−1)/2")
+    dim_so = d.step(
+        r"$\dim SO(n) = \dim\mathfrak{so}(n)$ = number of entries above the diagonal", sp.summation(r, (r, 0, n - 1))
+    )
+    d.equal(dim_so, n * (n - 1) / 2, "Σ_{j<n} j = n(n−1)/2 = dim SO(n)")
+    d.equal(sp.summation(r, (r, 1, n - 1)), n * (n - 1) / 2, "Reck: row r needs r rotations, Σ_{r=1}^{n−1} r")
+    d.equal(
+        sp.summation(i + 1, (i, 0, n - 2)),
+        n * (n - 1) / 2,
+        "Clements: anti-diagonal i has i+1 entries, Σ_{i=0}^{n−2}(i+1)",
+    )
+    for nn in range(1, 13):
+        for name in ("clements", "reck"):
+            s = schedule(nn, name)
+            d.holds(
+                len(s.ops) == nn * (nn - 1) // 2 == sum(len(p) for p in s.layers), f"implemented {name} count, n={nn}"
+            )
+        for L in range(0, 6):
+            count = sum(len(p) for p in tunable_layout(nn, L))
+            d.holds(
+                count == -(-L // 2) * (nn // 2) + (L // 2) * ((nn - 1) // 2),
+                f"implemented tunable count, n={nn}, L={L}",
+            )
+
+
+@theorem(
+    "eunn.schedule",
+    r"\text{Clements/Reck sequences null } \{(r, c): r > c\} \text{ exactly once and never refill; Clements layout} = \text{tunable}(n, L = n)",
+)
+def schedule_structure(d: Derivation) -> None:
+    """The nulling sequences produce an upper-triangular (hence ±1 diagonal) remainder."""
+    d.step(
+        r"Track the zero pattern: a rotation of rows (columns) $p, p+1$ keeps an entry zero iff it is zero in both rows "
+        r"(columns) before; the target entry becomes exactly zero (``eunn.decomposition`` step 1)"
+    )
+    for n in range(1, 11):
+        for name in ("clements", "reck"):
+            zero: set[tuple[int, int]] = set()
+            ok = True
+            for side, r, c, p in schedule(n, name).ops:
+                if side == "R":
+                    zero = {(a, b) for (a, b) in zero if b not in (p, p + 1) or ((a, p) in zero and (a, p + 1) in zero)}
+                    ok &= c in (p, p + 1) and p + 1 < n
+                else:
+                    zero = {(a, b) for (a, b) in zero if a not in (p, p + 1) or ((p, b) in zero and (p + 1, b) in zero)}
+                    ok &= r in (p, p + 1) and p + 1 < n
+                zero.add((r, c))
+            lower = {(a, b) for a in range(n) for b in range(a)}
+            d.holds(ok and zero == lower, f"{name}, n={n}: remainder is upper triangular")
+        clem = schedule(n, "clements").layers
+        d.holds(
+            len(clem) == n
+            and all(
+                sorted(map(tuple, a.tolist())) == sorted(map(tuple, b.tolist()))
+                for a, b in zip(clem, tunable_layout(n, n), strict=True)
+            ),
+            f"Clements layout = tunable(n={n}, capacity n)",
+        )
+    d.step(r"An upper-triangular orthogonal matrix is diagonal with entries ±1: $T^\top T = I$, solved for n = 3")
+    T = sp.Matrix(3, 3, lambda a, b: sp.Symbol(f"t{a}{b}", real=True) if a <= b else 0)
+    sols = sp.solve(list(T.T * T - sp.eye(3)), list(T.free_symbols), dict=True)
+    d.holds(
+        len(sols) == 8
+        and all(T.subs(s).is_diagonal() and all(T.subs(s)[k, k] ** 2 == 1 for k in range(3)) for s in sols),
+        "all 8 solutions are diag(±1, ±1, ±1)",
+    )
+
+
+def cayley(n: int, entries: list[sp.Expr]) -> sp.Matrix:
+    r"""The Cayley rotation :math:`(I - A)(I + A)^{-1}` of the skew matrix with the given upper entries."""
+    A = sp.zeros(n)
+    k = 0
+    for a in range(n):
+        for b in range(a + 1, n):
+            A[a, b], A[b, a] = entries[k], -entries[k]
+            k += 1
+    return ((sp.eye(n) - A) * (sp.eye(n) + A).inv()).applyfunc(sp.cancel)
+
+
+def exact_decompose(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[sp.Matrix]]:
+    """Run the implemented nulling sequence exactly: cos/sin from the entries, ρ = √(a²+b²).
+
+    Returns the remainder and the mesh layers, built exactly as ``givens_decompose`` places the
+    phases (``Rᵀ = G(−θ)``, ``Lᵀ D = D G(−d_p d_{p+1} θ)``).
+    """
+    n = U.shape[0]
+    sched = schedule(n, name)
+    a = U.copy()
+    steps = []
+    for side, r, c, p in sched.ops:
+        x_, y_ = (a[r, c], a[r, c + 1]) if side == "R" else (a[r, c], a[r - 1, c])
+        rho = sp.sqrt(sp.factor(sp.cancel(x_**2 + y_**2)))
+        cs, sn = sp.cancel(y_ / rho), sp.cancel(-x_ / rho)
+        g = givens_cs(p, p + 1, cs, sn, n)
+        a = (a * g if side == "R" else g * a).applyfunc(lambda e: sp.factor(sp.cancel(e)))
+        steps.append((side, p, cs, sn))
+    dg = [a[k, k] for k in range(n)]
+    offsets = [0]
+    for pr in sched.layers:
+        offsets.append(offsets[-1] + len(pr))
+    placed: dict[int, sp.Matrix] = {}
+    for k, (side, p, cs, sn) in enumerate(steps):
+        flip = 1 if side == "R" else dg[p] * dg[p + 1]
+        placed[int(sched.position[k])] = givens_cs(p, p + 1, cs, -flip * sn, n)
+    layers = []
+    for l in range(len(sched.layers)):
+        lam = sp.eye(n)
+        for pos in range(offsets[l], offsets[l + 1]):
+            lam = placed[pos] * lam
+        layers.append(lam)
+    return a, layers
+
+
+@theorem(
+    "eunn.decomposition",
+    r"U \in SO(n)\ (\text{Cayley chart, } n \le 3;\ \text{rational, } n = 4):\ "
+    r"L_K\cdots L_1 U R_1\cdots R_M = D = I,\ U = D\,\Lambda_{L-1}\cdots\Lambda_0",
+)
+def decomposition(d: Derivation) -> None:
+    """The decomposition algorithm, run exactly, returns a mesh that composes to U."""
+    x_, y_ = sp.symbols("a b", real=True)
+    rho = sp.sqrt(x_**2 + y_**2)
+    d.step(r"Step 1 (nulling): $c = b/\rho$, $s = -a/\rho$, $\rho = \sqrt{a^2+b^2} > 0$ sends $(a, b)$ to $(0, \rho)$")
+    d.equal(sp.Matrix([[x_, y_]]) * givens_cs(0, 1, y_ / rho, -x_ / rho, 2), sp.Matrix([[0, rho]]), "(a, b) G = (0, ρ)")
+    d.equal((y_ / rho) ** 2 + (x_ / rho) ** 2, 1, "c² + s² = 1")
+    d.step(
+        r"Step 2: run the implemented Clements and Reck sequences exactly on the generic rotation "
+        r"$U = (I - A)(I + A)^{-1}$ with symbolic skew $A$ (every rotation without eigenvalue −1); "
+        r"the remainder is $D = I$ and the mesh built from the recorded rotations composes to $U$"
+    )
+    cases: list[tuple[str, sp.Matrix]] = []
+    for n in (2, 3):
+        cases.append((f"n={n} symbolic", cayley(n, list(sp.symbols(f"x1:{n * (n - 1) // 2 + 1}", real=True)))))
+    cases.append(("n=4 rational", cayley(4, [sp.Rational(1, 2), -2, sp.Rational(1, 3), 3, sp.Rational(-2, 5), 1])))
+    refl = sp.diag(-1, 1, 1) * cayley(3, [sp.Rational(1, 3), 2, sp.Rational(-3, 4)])
+    cases.append(("n=3 rational, det −1", refl))
+    for tag, U in cases:
+        n = U.shape[0]
+        d.equal(U.T * U, sp.eye(n), f"UᵀU = I, {tag}")
+        for name in ("clements", "reck"):
+            if tag.startswith("n=3 rational"):
+                # det −1: flip row 0 first (as the numeric code does), decompose, put E_0 back
+                rem, layers = exact_decompose(sp.diag(-1, 1, 1) * U, name)
+                signs = [-1, 1, 1]
+            else:
+                rem, layers = exact_decompose(U, name)
+                signs = None
+            d.equal(rem, sp.eye(n), f"remainder D = I, {name}, {tag}")
+            d.equal(mesh(layers, signs), U, f"compose(decompose(U)) = U, {name}, {tag}")
