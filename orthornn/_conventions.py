@@ -20,6 +20,8 @@ __all__ = [
     "ANTIPARALLEL_SIN_EPS",
     "BRANCH_TOL",
     "COLLINEAR_TOL",
+    "GIVENS",
+    "GIVENS_MESH_ORDER",
     "LOG_BRANCH",
     "NEAR_GROUP_TOL",
     "ORTHOGONALITY_TOL",
@@ -53,6 +55,15 @@ ANTIPARALLEL_SIN_EPS: Final = 16.0
 
 #: ``1 + â·b̂`` below which (relative to the dtype's eps) a pair counts as antiparallel.
 COLLINEAR_TOL: Final = {"float64": 1e-12, "float32": 1e-5}
+
+#: Givens rotations: ``G(i, j, θ)`` rotates e_i toward e_j, ``G e_i = cos θ e_i + sin θ e_j`` (so
+#: ``G[j, i] = sin θ``, ``G[i, j] = −sin θ``). ``sympy.rot_givens(i, j, θ)`` is the transpose:
+#: ``rot_givens(i, j, θ) = G(i, j, −θ) = G(j, i, θ)`` (proved: ``eunn.givens_convention``).
+GIVENS: Final = "G[j, i] = +sin(theta): e_i rotates toward e_j"
+
+#: A Givens mesh is ``U = D Λ_{L−1} ⋯ Λ_0``: layer 0 acts on a vector first, the ±1 diagonal D
+#: last; phases are stored layer-major. ``givens_decompose`` returns D = diag(det U, 1, …, 1).
+GIVENS_MESH_ORDER: Final = "layer 0 first, sign diagonal last"
 
 #: Half-open interval of principal eigenphases: (−π, π]. A −1 eigenvalue has phase +π, and the
 #: principal logarithm of a 2×2 block with angle π is ``[[0, −π], [π, 0]]`` (angle +π).
