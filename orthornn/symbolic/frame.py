@@ -34,6 +34,7 @@ is :math:`I_N + F(M(\theta) - I_2)F^\top \in \mathcal{A}`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sympy as sp
 from sympy.matrices.expressions import MatAdd, MatMul, MatrixExpr
@@ -42,10 +43,14 @@ __all__ = [
     "DIM",
     "FRAME",
     "OMEGA",
-    "W",
+    "FrameAlgebraError",
     "FrameOperator",
     "FrameVector",
+    "GramSchmidt",
+    "W",
     "frame_inner",
+    "frame_rotation",
+    "gram_schmidt",
     "reduce_frame",
 ]
 
@@ -336,3 +341,77 @@ def frame_inner(u: FrameVector, v: FrameVector) -> sp.Expr:
         else:
             raise FrameAlgebraError(f"term {coeff}*{mats} is not a scalar")
     return total
+
+
+class GramSchmidt(NamedTuple):
+    r"""The frame :math:`(u_a, u_b)` of a pair and :math:`\cos\theta, \sin\theta` (RUM §3.1)."""
+
+    u_a: FrameVector
+    u_b: FrameVector
+    cos: sp.Expr
+    sin: sp.Expr
+
+
+def _in_plane(v: FrameVector, name: str) -> None:
+    if sp.simplify(v.t) != 0:
+        raise FrameAlgebraError(f"{name} must lie in the plane of F (t = 0), got t = {v.t}")
+
+
+def _norm(v: FrameVector) -> sp.Expr:
+    """:math:`\\lVert v\\rVert = \\sqrt{v^\\top v}`, the radicand factored (an exact rewrite)."""
+    return sp.sqrt(sp.factor(frame_inner(v, v)))
+
+
+def gram_schmidt(a: FrameVector, b: FrameVector) -> GramSchmidt:
+    r"""Gram–Schmidt of RUM §3.1 for two vectors of the plane, with inner products in :math:`\mathbb{R}^N`.
+
+    .. math::
+
+        u_a = \frac{a}{\lVert a\rVert},\quad v = b - (u_a\cdot b)u_a,\quad
+        u_b = \frac{v}{\lVert v\rVert},\quad \cos\theta = \frac{u_a\cdot b}{\lVert b\rVert},
+        \quad \sin\theta = \frac{\lVert v\rVert}{\lVert b\rVert}
+
+    Every inner product is :func:`frame_inner` of ``N×1`` matrix expressions.
+
+    Examples
+    --------
+    >>> g = gram_schmidt(FrameVector([3, 0]), FrameVector([1, 1]))
+    >>> g.u_b.x.T, g.cos, g.sin
+    (Matrix([[0, 1]]), sqrt(2)/2, sqrt(2)/2)
+    """
+    _in_plane(a, "a")
+    _in_plane(b, "b")
+    u_a = (1 / _norm(a)) * a
+    proj = frame_inner(u_a, b)
+    v = b - proj * u_a
+    rv, rb = _norm(v), _norm(b)
+    return GramSchmidt(u_a, (1 / rv) * v, proj / rb, rv / rb)
+
+
+def frame_rotation(a: FrameVector, b: FrameVector) -> FrameOperator:
+    r"""RUM eq. (1) for two vectors of the plane of :data:`FRAME`, in every dimension ``N``.
+
+    .. math::
+
+        R(a, b) = I_N - u_a u_a^\top - u_b u_b^\top + [u_a\ u_b]\, M(\theta)\, [u_a\ u_b]^\top
+
+    with :func:`gram_schmidt`; the ``N×2`` matrix :math:`[u_a\ u_b] = [F x_a\ F x_b]` is
+    :math:`F [x_a\ x_b]`. The matrix expression is read back as :math:`c I_N + F M F^\top`.
+
+    References
+    ----------
+    RUM, section 3.1, eq. (1).
+
+    Examples
+    --------
+    >>> R = frame_rotation(FrameVector([2, 0]), FrameVector([0, 5]))   # a quarter turn
+    >>> R.c, R.M
+    (1, Matrix([
+    [-1, -1],
+    [ 1, -1]]))
+    """
+    g = gram_schmidt(a, b)
+    rot = sp.Matrix([[g.cos, -g.sin], [g.sin, g.cos]])
+    pair = FRAME * sp.ImmutableMatrix(sp.Matrix.hstack(g.u_a.x, g.u_b.x))
+    ua, ub = g.u_a.expr(), g.u_b.expr()
+    return FrameOperator.from_expr(sp.Identity(DIM) - ua * ua.T - ub * ub.T + pair * sp.ImmutableMatrix(rot) * pair.T)
