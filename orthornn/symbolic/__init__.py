@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .decide import Status, combine, decide_true, decide_zero
 from .discover import DiscoveryError, discover, load_theorems
+from .frame import FrameOperator, FrameVector, frame_inner, frame_rotation, gram_schmidt
 from .report import to_json, to_markdown
 from .theorem import Check, Derivation, Step, Theorem, TheoremResult, theorem
 
@@ -15,6 +16,8 @@ __all__ = [
     "Check",
     "Derivation",
     "DiscoveryError",
+    "FrameOperator",
+    "FrameVector",
     "Status",
     "Step",
     "Theorem",
@@ -23,6 +26,9 @@ __all__ = [
     "decide_true",
     "decide_zero",
     "discover",
+    "frame_inner",
+    "frame_rotation",
+    "gram_schmidt",
     "load_theorems",
     "theorem",
     "to_json",
