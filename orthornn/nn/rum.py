@@ -217,17 +217,20 @@ class _MemoryStepRecompute(torch.autograd.Function):
         f = _frame(eps, tau)
         assert f is not None  # the caller checked
         x, y = _memory_factors(f)
-        P = torch.bmm(R, torch.stack([x, y, h], -1))
-        R_new = torch.baddbmm(R, P[..., :2], torch.stack([f.ahat, f.w], -2))
+        # one pass over R for R·[x, y, h, â, w]
+        Rx, Ry, Rh, Ra, Rw = torch.bmm(R, torch.stack([x, y, h, f.ahat, f.w], -1)).unbind(-1)
+        R_new = torch.baddbmm(R, torch.stack([Rx, Ry], -1), torch.stack([f.ahat, f.w], -2))
         pa = (f.ahat * h).sum(-1, keepdim=True)
         pw = (f.w * h).sum(-1, keepdim=True)
-        ctx.save_for_backward(eps, tau, h)
+        s2 = (f.w * f.w).sum(-1, keepdim=True)
+        # R_t â = R â + R x and R_t w = R w + s² R y (â·â = 1, â·w = 0, w·w = s²): enough to undo the step
+        ctx.save_for_backward(eps, tau, h, Rx, Ry, Ra + Rx, Rw + s2 * Ry)
         ctx.tape, ctx.t = tape, t
-        return R_new, P[..., 2] + P[..., 0] * pa + P[..., 1] * pw
+        return R_new, Rh + Rx * pa + Ry * pw
 
     @staticmethod
     def backward(ctx: Any, gR: Tensor | None, grh: Tensor | None) -> Any:
-        eps, tau, h = ctx.saved_tensors
+        eps, tau, h, Rx, Ry, Rta, Rtw = ctx.saved_tensors
         R_t = ctx.tape.R.pop(ctx.t, None)
         if R_t is None:
             raise RuntimeError(
@@ -239,24 +242,30 @@ class _MemoryStepRecompute(torch.autograd.Function):
             f = _frame(e, ta)
             assert f is not None
             x, y = _memory_factors(f)
-        XY = torch.stack([x.detach(), y.detach()], -2)  # (B, 2, N)
-        AW = torch.stack([f.ahat.detach(), f.w.detach()], -1)  # (B, N, 2)
+        ahat, w, xd, yd = f.ahat.detach(), f.w.detach(), x.detach(), y.detach()
+        XY = torch.stack([xd, yd], -2)  # (B, 2, N)
         # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ)
-        R_prev = torch.baddbmm(R_t, torch.bmm(R_t, AW), XY)
+        R_prev = torch.baddbmm(R_t, torch.stack([Rta, Rtw], -1), XY)
         ctx.tape.R.setdefault(ctx.t - 1, R_prev)
-        G = torch.zeros_like(R_t) if gR is None else gR
-        gh = None
-        if grh is not None:  # R' h: ∂R' += g hᵀ, ∂h = R'ᵀ g
-            G = torch.baddbmm(G, grh.unsqueeze(-1), h.unsqueeze(-2))
-            gh = torch.bmm(R_t.transpose(-1, -2), grh.unsqueeze(-1)).squeeze(-1)
-        # R_t = R_{t−1} + (R_{t−1} x) âᵀ + (R_{t−1} y) wᵀ
-        GA = torch.bmm(G, AW)  # G â, G w
-        gxy = torch.bmm(R_prev.transpose(-1, -2), GA)  # ∂x, ∂y
-        gaw = torch.bmm(G.transpose(-1, -2), torch.bmm(R_prev, XY.transpose(-1, -2)))  # ∂â, ∂w
+        if gR is None:
+            gR = torch.zeros_like(R_t)
+        if grh is None:
+            grh = torch.zeros_like(h)
+        # G = ∂L/∂R_t = gR + grh hᵀ, never formed.  R_t = R_{t−1} + (R_{t−1} x) âᵀ + (R_{t−1} y) wᵀ:
+        hAW = torch.stack([(h * ahat).sum(-1), (h * w).sum(-1)], -1)  # (B, 2)
+        GA = torch.bmm(gR, torch.stack([ahat, w], -1)) + grh.unsqueeze(-1) * hAW.unsqueeze(-2)  # G â, G w
+        RP = torch.stack([Rx, Ry], -1)  # R_{t−1} x, R_{t−1} y
+        gaw = torch.bmm(gR.transpose(-1, -2), RP) + h.unsqueeze(-1) * (grh.unsqueeze(-1) * RP).sum(-2).unsqueeze(-2)
+        cols = torch.cat([GA, grh.unsqueeze(-1)], -1)  # (B, N, 3)
+        Q = torch.bmm(R_prev.transpose(-1, -2), cols)  # ∂x, ∂y, R_{t−1}ᵀ grh
+        v = Q[..., 2]
+        gh = v + ahat * (xd * v).sum(-1, keepdim=True) + w * (yd * v).sum(-1, keepdim=True)  # R_tᵀ grh
         ge, gt = torch.autograd.grad(
-            [x, y, f.ahat, f.w], [e, ta], [gxy[..., 0], gxy[..., 1], gaw[..., 0], gaw[..., 1]], allow_unused=True
+            [x, y, f.ahat, f.w], [e, ta], [Q[..., 0], Q[..., 1], gaw[..., 0], gaw[..., 1]], allow_unused=True
         )
-        gR_prev = torch.baddbmm(G, GA, XY) if ctx.needs_input_grad[0] else None
+        gR_prev = None
+        if ctx.needs_input_grad[0]:  # G Rotationᵀ = gR + grh hᵀ + (G â) xᵀ + (G w) yᵀ
+            gR_prev = torch.baddbmm(gR, cols, torch.cat([XY, h.unsqueeze(-2)], -2))
         return gR_prev, ge, gt, gh, None, None
 
 
