@@ -125,8 +125,8 @@ def accuracy_table() -> None:
                 recon = max(recon, np.abs(orthornn.so_exp(A) - R).max())
             skew = np.abs(A + A.T).max()
             print(
-                f"| {name} | {method} | {recon:.1e} | {recon / (1e-12 * m):.3f} | {skew:.1e} "
-                f"| {'yes' if real else f'no (max |Im| = {np.abs(A.imag).max():.1e})'} |",
+                f"| {name} | {method} | {recon:.1e} | {recon / (1e-12 * m):.1e} | {skew:.1e} "
+                f"| {'yes' if real else f'no (max abs Im = {np.abs(A.imag).max():.1e})'} |",
                 flush=True,
             )
 
