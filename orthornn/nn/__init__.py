@@ -11,7 +11,8 @@ import torch  # noqa: F401  (this package is the torch layer)
 from . import functional
 from .baselines import GRU, LSTM
 from .eunn import EUNN
+from .eunnrnn import GORU, EUNNRNN
 from .ltrnn import LTRNN, L2PoolReadout
 from .rum import RUM, RUMCell, RUMState
 
-__all__ = ["EUNN", "GRU", "LSTM", "LTRNN", "RUM", "L2PoolReadout", "RUMCell", "RUMState", "functional"]
+__all__ = ["EUNN", "EUNNRNN", "GORU", "GRU", "LSTM", "LTRNN", "RUM", "L2PoolReadout", "RUMCell", "RUMState", "functional"]

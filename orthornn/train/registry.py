@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..errors import OrthornnError
 from ..nn.baselines import GRU, LSTM
+from ..nn.eunnrnn import EUNNRNN, GORU
 from ..nn.ltrnn import LTRNN
 from ..nn.rum import RUM
 from ..tasks import AddingTask, CopyTask, RecallTask, VariableCopyTask
@@ -77,19 +77,12 @@ def _gru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
     return SequenceModel(GRU(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
 
 
-def _eunn_family(name: str) -> Callable[..., nn.Module]:
-    def build(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-        try:
-            from ..nn import eunnrnn  # type: ignore[attr-defined]
-        except ImportError:
-            raise OrthornnError(
-                f"model: {name!r} needs the EUNN recurrent layers (orthornn.nn.eunnrnn), "
-                "which are not available in this version; choose rum, ltrnn, lstm or gru"
-            ) from None
-        cls = eunnrnn.EUNNRNN if name == "eunn" else eunnrnn.GORU
-        return SequenceModel(cls(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+def _eunn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    return SequenceModel(EUNNRNN(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
 
-    return build
+
+def _goru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    return SequenceModel(GORU(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
 
 
 #: Model name -> builder ``(config, input_size, output_size, device=, dtype=) -> module``.
@@ -98,8 +91,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "ltrnn": _ltrnn,
     "lstm": _lstm,
     "gru": _gru,
-    "eunn": _eunn_family("eunn"),
-    "goru": _eunn_family("goru"),
+    "eunn": _eunn,
+    "goru": _goru,
 }
 
 

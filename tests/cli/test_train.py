@@ -69,7 +69,7 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
     [
         (["copy", "--model", "rum", "--lr", "-1"], "--lr:"),
         (["copy", "--model", "rum", "--hidden", "0"], "--hidden:"),
-        (["copy", "--model", "goru"], "--model:"),
+        (["copy", "--model", "goru", "--eta", "0"], "--eta:"),
         (["copy"], "--model is required"),
         (["recall", "--model", "lstm", "--T", "7"], "--T:"),
         (["copy", "--model", "ltrnn", "--pool", "3"], "--pool:"),

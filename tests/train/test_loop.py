@@ -116,9 +116,11 @@ def test_parameter_counts_come_from_the_modules():
     assert count_parameters(GRU(nx, n)) == 3 * n * (nx + n) + 6 * n
 
 
-def test_eunn_models_say_they_are_missing():
-    with pytest.raises(OrthornnError, match=r"^model: 'goru' needs"):
-        Trainer(TrainConfig(model="goru"))
+@pytest.mark.parametrize("model", ["eunn", "goru"])
+def test_eunn_models_train(model):
+    cfg = TrainConfig(task="copy", model=model, T=4, S=2, K=3, hidden=6, batch=4, steps=3, eval_every=3)
+    hist = Trainer(cfg).run()
+    assert hist.summary["steps"] == 3 and hist.stopped is None and hist.summary["parameters"] > 0
 
 
 @pytest.mark.slow
