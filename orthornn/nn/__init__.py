@@ -11,8 +11,20 @@ import torch  # noqa: F401  (this package is the torch layer)
 from . import functional
 from .baselines import GRU, LSTM
 from .eunn import EUNN
-from .eunnrnn import GORU, EUNNRNN
+from .eunnrnn import EUNNRNN, GORU
 from .ltrnn import LTRNN, L2PoolReadout
 from .rum import RUM, RUMCell, RUMState
 
-__all__ = ["EUNN", "EUNNRNN", "GORU", "GRU", "LSTM", "LTRNN", "RUM", "L2PoolReadout", "RUMCell", "RUMState", "functional"]
+__all__ = [
+    "EUNN",
+    "EUNNRNN",
+    "GORU",
+    "GRU",
+    "LSTM",
+    "LTRNN",
+    "RUM",
+    "L2PoolReadout",
+    "RUMCell",
+    "RUMState",
+    "functional",
+]
