@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import OrthornnError
-from . import henaff, prove, spectrum, train
+from . import henaff, prove, report, spectrum, train
 from .usage import Parser, UsageError
 
 __all__ = ["UsageError", "main"]
 
 #: Subcommand modules, in the order ``orthornn --help`` lists them.
-SUBCOMMANDS = [prove, train, spectrum, henaff]
+SUBCOMMANDS = [prove, train, spectrum, henaff, report]
 
 
 def build_parser() -> argparse.ArgumentParser:
