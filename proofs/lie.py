@@ -5,13 +5,15 @@ Notation. :math:`J = \bigl[\begin{smallmatrix}0 & -1\\ 1 & 0\end{smallmatrix}\bi
 For a Rotation :math:`R(a, b)` with orthonormal frame :math:`F = [u_a\ u_b]` (:math:`F^\top F = I_2`)
 and angle :math:`\theta \in [0, \pi)`, the generator is :math:`G = u_bu_a^\top - u_au_b^\top = FJF^\top`.
 
-Dimension-free method. Every operator below has the form :math:`\mathcal O(c, M) = cI_n + FMF^\top`.
-Theorem ``lie.frame_algebra`` proves, with non-commuting symbols and only :math:`F^\top F = I_2`,
-that these multiply as pairs, :math:`\mathcal O(c_1, M_1)\mathcal O(c_2, M_2) = \mathcal O(c_1c_2,
-c_1M_2 + c_2M_1 + M_1M_2)`; so every identity among them is a 2×2 identity plus a scalar one,
-valid for every :math:`n \ge 2` at once (:class:`orthornn.symbolic.lie.FrameOperator`). A matrix
-series :math:`\sum_k x_k\,\mathcal O(0, X)^k` is :math:`\mathcal O(x_0, \sum_k x_k X^k - x_0 I_2)`
-because :math:`\mathcal O(0, X)^k = \mathcal O(0, X^k)` for :math:`k \ge 1` (same theorem).
+Dimension-free method. Every operator below has the form :math:`\mathcal O(c, M) = cI_N + FMF^\top`
+with ``N`` a symbol: the frame algebra :class:`orthornn.symbolic.frame.FrameOperator`, whose
+products are exact matrix-expression reductions with :math:`F^\top F = I_2` (the lemma
+``rotation.frame_algebra`` of ``proofs/rotation.py``: :math:`\mathcal O(c_1, M_1)\mathcal O(c_2, M_2)
+= \mathcal O(c_1c_2, c_1M_2 + c_2M_1 + M_1M_2)`). So every identity among them is a 2×2 identity plus
+a scalar one, valid for every :math:`N \ge 2` at once; two operators are equal when their pairs
+:math:`(c, M)` are. Theorem ``lie.frame_series`` adds :math:`\mathcal O(0, X)^k = \mathcal O(0, X^k)`
+(:math:`k \ge 1`), so a matrix series :math:`\sum_k x_k\,\mathcal O(0, X)^k` is
+:math:`\mathcal O(x_0, \sum_k x_k X^k - x_0 I_2)`, e.g. :math:`\exp(FXF^\top) = \mathcal O(1, e^X - I_2)`.
 
 For general :math:`R \in SO(n)` we use block-diagonal matrices with blocks of symbolic size
 (sympy ``BlockDiagMatrix`` of ``MatrixSymbol`` s, again dimension-free) and orthogonal
@@ -22,7 +24,7 @@ into :math:`M(\pi)` blocks because :math:`\det R = 1`), and the principal logari
 (a matrix with no eigenvalue on :math:`(-\infty, 0]` has a unique logarithm with eigenvalues
 in the strip :math:`|\mathrm{Im}\,z| < \pi`; Higham, *Functions of Matrices*, Thm 1.31).
 
-Theorems: ``lie.frame_algebra``, ``lie.rotation_log`` (1), ``lie.rotation_power`` (2),
+Theorems: ``lie.frame_series``, ``lie.rotation_log`` (1), ``lie.rotation_power`` (2),
 ``lie.block_form`` and ``lie.similarity`` (3), ``lie.det_exp`` (4), ``lie.branch_pi`` (5).
 """
 
@@ -31,7 +33,10 @@ from __future__ import annotations
 import sympy as sp
 
 from orthornn.symbolic import Derivation, theorem
-from orthornn.symbolic.lie import FrameOperator, J, plane_rotation
+from orthornn.symbolic.frame import FrameOperator
+from orthornn.symbolic.lie import J, exp2, frame_exp, generator
+from orthornn.symbolic.lie import rotation_power as power_closed_form
+from orthornn.symbolic.rotation import plane_rotation
 
 theta, lam, mu, phi, alpha = sp.symbols("theta lambda mu phi alpha", real=True)
 t, h, tau = sp.symbols("t h tau", real=True)
@@ -39,44 +44,39 @@ I2 = sp.eye(2)
 Jm = sp.Matrix(J)
 
 
-def exp2(X: sp.Matrix) -> sp.Matrix:
-    """Exact exponential of a 2×2 matrix, simplified (sympy's Jordan-form series sum)."""
-    return sp.simplify(X.exp().applyfunc(lambda e: sp.simplify(e.rewrite(sp.cos))))
-
-
 def rotation_op(angle: sp.Expr) -> FrameOperator:
     """RUM eq. (1): :math:`R = I - FF^\\top + F M(\\theta) F^\\top = \\mathcal O(1, M(\\theta) - I_2)`."""
     return FrameOperator(1, plane_rotation(angle) - I2)
 
 
-def frame_exp(X: sp.Matrix) -> FrameOperator:
-    """:math:`\\exp(\\mathcal O(0, X)) = I + \\sum_{k\\ge1} \\mathcal O(0, X^k)/k! = \\mathcal O(1, e^X - I_2)`."""
-    return FrameOperator(1, exp2(X) - I2)
+def pair(A: FrameOperator, B: FrameOperator) -> sp.Matrix:
+    """``(c_A − c_B, M_A − M_B)``: zero iff A and B have the same pair, hence are equal for every N."""
+    return sp.Matrix([A.c - B.c, *list(A.M - B.M)])
 
 
 # ---------------------------------------------------------------------------------------------
 
 
 @theorem(
-    "lie.frame_algebra",
-    r"F^\top F = I_2 \Rightarrow (c_1I + FM_1F^\top)(c_2I + FM_2F^\top) = c_1c_2 I + F(c_1M_2 + c_2M_1 + M_1M_2)F^\top,"
-    r"\ (FXF^\top)^k = FX^kF^\top\ (k\ge1)",
+    "lie.frame_series",
+    r"(FXF^\top)^k = FX^kF^\top\ (k \ge 1),\ \text{hence } \exp(FXF^\top) = I_N + F(e^X - I_2)F^\top\ \text{(symbolic } N)",
 )
-def frame_algebra(d: Derivation) -> None:
-    """Operators cI + FMFᵀ on an orthonormal frame multiply like the pairs (c, M), in every dimension."""
-    c1, c2 = sp.symbols("c_1 c_2")
-    F, Ft, M1, M2, X, Xk = sp.symbols("F F^T M_1 M_2 X X_k", commutative=False)
-    lhs = sp.expand((c1 + F * M1 * Ft) * (c2 + F * M2 * Ft))
-    d.step(r"Expand the product with non-commuting $F, F^\top, M_1, M_2$ (scalars commute)", lhs)
-    reduced = sp.expand(lhs.subs(Ft * F, 1))
-    d.step(r"Replace every $F^\top F$ by $I_2$", reduced)
-    d.zero(reduced - sp.expand(c1 * c2 + F * (c1 * M2 + c2 * M1 + M1 * M2) * Ft), "product rule")
-    step = sp.expand((F * X * Ft) * (F * Xk * Ft)).subs(Ft * F, 1)
-    d.step(r"Induction on $k$: $(FXF^\top)(FX^kF^\top) = FX\,X^kF^\top$", step)
-    d.zero(sp.expand(step - F * X * Xk * Ft), "power step (FXFᵀ)^{k+1} = F X^{k+1} Fᵀ")
-    d.step(r"Transpose: $(cI + FMF^\top)^\top = cI + FM^\top F^\top$ (reverse the product, $F^{\top\top} = F$)")
-    Fm, Mm = sp.MatrixSymbol("F", 5, 2), sp.MatrixSymbol("M", 2, 2)
-    d.holds((Fm * Mm * Fm.T).T == Fm * Mm.T * Fm.T, "transpose rule")
+def frame_series(d: Derivation) -> None:
+    """Powers and the exponential series of a frame operator, in every dimension."""
+    X = sp.Matrix(2, 2, sp.symbols("x_11 x_12 x_21 x_22"))
+    Xk = sp.Matrix(2, 2, sp.symbols("p_11 p_12 p_21 p_22"))
+    step = FrameOperator(0, X) * FrameOperator(0, Xk)
+    d.step(r"Induction on $k$: $(FXF^\top)(FX^kF^\top)$ reduced with $F^\top F = I_2$ (symbolic $N$)", step.M)
+    d.zero(pair(step, FrameOperator(0, X * Xk)), "(FXFᵀ)(FX^kFᵀ) = F X^{k+1} Fᵀ")
+    d.zero(pair(FrameOperator(0, X) ** 3, FrameOperator(0, X**3)), "k = 3 by repeated products")
+    d.step(
+        r"Summing termwise (the series converges absolutely): $\exp(FXF^\top) = I_N + \sum_{k\ge1}FX^kF^\top/k! "
+        r"= I_N + F(e^X - I_2)F^\top$. With $X = \theta J$ the partial sums are checked against $e^{\theta J}$:"
+    )
+    th = sp.Symbol("theta", real=True)
+    partial = sum(((th * sp.Matrix(J)) ** k / sp.factorial(k) for k in range(12)), sp.zeros(2))
+    series = sp.Matrix(2, 2, lambda i, j: sp.series(exp2(th * sp.Matrix(J))[i, j], th, 0, 12).removeO())
+    d.equal(partial, series, "Taylor coefficients of e^{θJ} through θ¹¹ equal Σ (θJ)^k/k!")
 
 
 @theorem(
@@ -86,17 +86,17 @@ def frame_algebra(d: Derivation) -> None:
 )
 def rotation_log(d: Derivation) -> None:
     """log of one Rotation is θG on the principal branch, in every dimension n ≥ 2."""
-    G = FrameOperator.generator()
+    G = generator()
     R = rotation_op(theta)
-    d.step(r"$G = FJF^\top = \mathcal O(0, J)$ and RUM eq. (1) $R = \mathcal O(1, M(\theta) - I_2)$", R.latex())
+    d.step(r"$G = FJF^\top = \mathcal O(0, J)$ and RUM eq. (1) $R = \mathcal O(1, M(\theta) - I_2)$", R.M)
     E = exp2(theta * Jm)
     d.step(r"$\exp(\theta G) = \mathcal O(1, e^{\theta J} - I_2)$ (frame algebra, series termwise); $e^{\theta J}$ =", E)
     d.equal(E, plane_rotation(theta), "e^{θJ} = M(θ)")
-    d.zero(frame_exp(theta * Jm).difference(R), "exp(θG) = R(a, b)")
+    d.zero(pair(frame_exp(theta * Jm), R), "exp(θG) = R(a, b)")
     d.step(r"$J^2 = -I_2$, $J^3 = -J$: the series splits into cosine and sine parts (Rodrigues)", Jm**3)
-    rod = FrameOperator.identity() + sp.sin(theta) * G + (1 - sp.cos(theta)) * (G @ G)
-    d.zero(rod.difference(R), "R = I + sinθ G + (1 − cosθ) G²")
-    d.zero(((theta * G).T + theta * G).difference(FrameOperator(0, sp.zeros(2))), "θG is skew-symmetric")
+    rod = FrameOperator.identity() + sp.sin(theta) * G + (1 - sp.cos(theta)) * (G * G)
+    d.zero(pair(rod, R), "R = I + sinθ G + (1 − cosθ) G²")
+    d.zero(pair((theta * G).T, -(theta * G)), "θG is skew-symmetric")
     x = sp.Symbol("x")
     charpoly = (theta * Jm).charpoly(x).as_expr()
     d.step(r"On span(F): characteristic polynomial of $\theta J$; on span(F)$^\perp$: $Gv = 0$", charpoly)
@@ -116,21 +116,20 @@ def rotation_log(d: Derivation) -> None:
 )
 def rotation_power(d: Derivation) -> None:
     """Real powers of one Rotation through its logarithm, in every dimension n ≥ 2."""
-    G = FrameOperator.generator()
+    G = generator()
     P = frame_exp(lam * theta * Jm)
-    d.step(r"$R^\lambda = \exp(\lambda\log R) = \exp(\lambda\theta G) = \mathcal O(1, e^{\lambda\theta J} - I_2)$", P.latex())
-    d.zero(P.difference(rotation_op(lam * theta)), "R^λ = O(1, M(λθ) − I): the Rotation of angle λθ")
-    closed = FrameOperator.identity() + sp.sin(lam * theta) * G + (1 - sp.cos(lam * theta)) * (G @ G)
-    d.zero(P.difference(closed), "R^λ = I + sin(λθ)G + (1 − cos λθ)G²")
+    d.step(r"$R^\lambda = \exp(\lambda\log R) = \exp(\lambda\theta G) = \mathcal O(1, e^{\lambda\theta J} - I_2)$", P.M)
+    d.zero(pair(P, rotation_op(lam * theta)), "R^λ = O(1, M(λθ) − I): the Rotation of angle λθ")
+    d.zero(pair(P, power_closed_form(theta, lam)), "R^λ = I + sin(λθ)G + (1 − cos λθ)G²")
     Q = frame_exp(mu * theta * Jm)
-    d.step(r"Group law with the product rule of the frame algebra", (P @ Q).M)
-    d.zero((P @ Q).difference(frame_exp((lam + mu) * theta * Jm)), "R^λ R^μ = R^{λ+μ}")
-    d.zero((P.T @ P).difference(FrameOperator.identity()), "(R^λ)ᵀ R^λ = I")
+    d.step(r"Group law with the product rule of the frame algebra", (P * Q).M)
+    d.zero(pair(P * Q, frame_exp((lam + mu) * theta * Jm)), "R^λ R^μ = R^{λ+μ}")
+    d.zero(pair(P.T * P, FrameOperator.identity()), "(R^λ)ᵀ R^λ = I")
     dP = P.diff(lam)
     d.step(r"Differentiate in $\lambda$ ($F$ is fixed)", dP.M)
-    d.zero(dP.difference((theta * G) @ P), "d/dλ R^λ = (θG) R^λ = (log R) R^λ")
-    d.zero(P.subs(lam, 1).difference(rotation_op(theta)), "R^1 = R")
-    d.zero(P.subs(lam, 0).difference(FrameOperator.identity()), "R^0 = I")
+    d.zero(pair(dP, (theta * G) * P), "d/dλ R^λ = (θG) R^λ = (log R) R^λ")
+    d.zero(pair(P.subs(lam, 1), rotation_op(theta)), "R^1 = R")
+    d.zero(pair(P.subs(lam, 0), FrameOperator.identity()), "R^0 = I")
 
 
 @theorem(
@@ -251,8 +250,8 @@ def branch_pi(d: Derivation) -> None:
     d.equal(Ep, -I2, "e^{πJ} = −I₂")
     d.equal(Em, -I2, "e^{−πJ} = −I₂")
     d.holds((sp.pi * Jm - (-sp.pi * Jm)) != sp.zeros(2), "πJ ≠ −πJ: two distinct real skew logarithms")
-    d.zero(frame_exp(sp.pi * Jm).difference(frame_exp(-sp.pi * Jm)), "any n: exp(πG) = exp(−πG)")
-    d.zero(frame_exp(sp.pi * Jm).difference(FrameOperator(1, -2 * I2)), "= I − 2FFᵀ (rotation by π in span F)")
+    d.zero(pair(frame_exp(sp.pi * Jm), frame_exp(-sp.pi * Jm)), "any N: exp(πG) = exp(−πG)")
+    d.zero(pair(frame_exp(sp.pi * Jm), FrameOperator(1, -2 * I2)), "= I − 2FFᵀ (rotation by π in span F)")
     U = plane_rotation(alpha)
     Jr = sp.diag(1, -1) * Jm * sp.diag(1, -1)
     d.equal(Jr, -Jm, "conjugating J by a reflection gives −J")
