@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +29,15 @@ from ..henaff import (
 from ..tasks import AddingTask
 from .usage import Parser, UsageError, check_writable
 
-__all__ = ["register", "run_adding", "run_copy", "run_crosstalk", "run_figure1"]
+__all__ = ["plot_figure1", "register", "run_adding", "run_copy", "run_crosstalk", "run_figure1"]
 
 FIGURE1_K = (2, 4, 8, 16, 32, 64)
 FIGURE1_S = (2, 5, 10, 15, 20, 30, 40)
 
 
-def _at_least(minimum: int, flag: str):
+def _at_least(minimum: int, flag: str) -> Callable[[str], int]:
+    """An argparse ``type`` accepting integers >= ``minimum``; its errors name ``flag``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -146,7 +149,8 @@ def run_copy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_figure1(result: Figure1, path: Path) -> None:
+def plot_figure1(result: Figure1, path: Path) -> None:
+    """Draw the success grid (heat map and one curve per K) into the PNG file ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,15 +198,14 @@ def run_figure1(args: argparse.Namespace) -> int:
                 f"{K},{S},{result.success[a, b]:.6f},{result.recall[a, b]:.6f},{result.trials},{result.T},{result.d}"
             )
     (out / "figure1.csv").write_text("\n".join(rows) + "\n")
-    _plot_figure1(result, out / "figure1.png")
+    plot_figure1(result, out / "figure1.png")
     width = max(len(str(s)) for s in result.S_values) + 5
     print(f"success (%) of the explicit copy solution, T={result.T}, d={result.d}, {result.trials} trials per cell")
     print("K \\ S " + "".join(f"{s:>{width}}" for s in result.S_values))
     for a, K in enumerate(result.K_values):
         print(f"{K:<6}" + "".join(f"{100 * v:>{width}.1f}" for v in result.success[a]))
-    print(
-        f"grid computed in {result.seconds:.1f} s wall, {result.cpu_seconds:.1f} s CPU; wrote {out / 'figure1.csv'} and {out / 'figure1.png'}"
-    )
+    print(f"grid computed in {result.seconds:.1f} s wall, {result.cpu_seconds:.1f} s CPU")
+    print(f"wrote {out / 'figure1.csv'} and {out / 'figure1.png'}")
     return 0
 
 

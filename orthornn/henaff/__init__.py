@@ -30,9 +30,9 @@ from .copy import (
     sample_clock,
     sample_sphere_columns,
 )
-from .crosstalk import Crosstalk, crosstalk, crosstalk_expectation
-from .figure1 import Figure1, figure1
+from .cross_talk import Crosstalk, crosstalk, crosstalk_expectation
 from .ltrnn import ACTIVATIONS, LTRNNOutput, l2_pool, ltrnn_forward
+from .success_grid import Figure1, figure1
 from .trials import CopyTrials, copy_trials, copy_trials_forward
 
 __all__ = [

@@ -60,8 +60,9 @@ def sample_sphere_columns(n: int, K: int, rng: RngLike = None, *, size: tuple[in
     >>> u = sample_sphere_columns(6, 3, rng=0); bool(np.allclose(np.linalg.norm(u, axis=0), 1))
     True
     """
-    g = as_generator(rng).standard_normal((*size, n, K))
-    return g / np.linalg.norm(g, axis=-2, keepdims=True)
+    rows = as_generator(rng).standard_normal((*size, K, n))  # drawn code by code (rows), then viewed as columns
+    rows /= np.linalg.norm(rows, axis=-1, keepdims=True)
+    return np.swapaxes(rows, -1, -2)
 
 
 def clock_matrix(l: ArrayLike, period: int) -> FloatArray:
@@ -206,17 +207,21 @@ def _recall_states(l: IntArray, Ut: FloatArray, sym: IntArray, S: int, T: int, k
     """Symbol part of the state at recall steps ``T+S+k``, ``k`` in ``ks``: ``(B, len(ks), 2d)``."""
     N = T + S
     B, d = l.shape
+    # cos and sin of 2 pi m / N for the integer phases m = (l_b * j) mod N, by table lookup
+    table = 2 * np.pi * np.arange(N) / N
+    cos_table, sin_table = np.cos(table), np.sin(table)
     # Block b of u_{i_j} as the complex number x + i y, for each input step j = 1 … S.
-    picked = np.take_along_axis(Ut, sym[:, None, :], axis=2)  # (B, 2d, S)
-    x, y = picked[:, 0::2, :].transpose(0, 2, 1), picked[:, 1::2, :].transpose(0, 2, 1)
+    codes = np.swapaxes(Ut, -1, -2)  # (B, K, 2d): contiguous rows when Ut comes from the sampler
+    picked = codes[np.arange(B)[:, None], sym]  # (B, S, 2d)
+    x, y = picked[..., 0::2], picked[..., 1::2]
     js = np.arange(1, S + 1)
-    phase = 2 * np.pi * ((l[:, None, :] * js[None, :, None]) % N) / N  # j alpha_b, reduced exactly
-    c, s = np.cos(phase), np.sin(phase)
+    phase = (l[:, None, :] * js[None, :, None]) % N  # j alpha_b in units of 2 pi / N, exactly
+    c, s = cos_table[phase], sin_table[phase]
     a_re = np.sum(c * x - s * y, axis=1)[:, None, :]  # A_b = sum_j e^{+i j alpha_b} (x + i y)_j
     a_im = np.sum(s * x + c * y, axis=1)[:, None, :]
     if not np.array_equal(ks, js):
-        phase = 2 * np.pi * ((l[:, None, :] * ks[None, :, None]) % N) / N
-        c, s = np.cos(phase), np.sin(phase)
+        phase = (l[:, None, :] * ks[None, :, None]) % N
+        c, s = cos_table[phase], sin_table[phase]
     h = np.empty((B, len(ks), 2 * d))  # e^{-i k alpha_b} A_b, as (real, imaginary) pairs
     h[..., 0::2] = c * a_re + s * a_im
     h[..., 1::2] = c * a_im - s * a_re

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..tasks import CopyTask
 from ..tasks._params import RngLike, as_generator, check_int
@@ -38,7 +39,9 @@ class CopyTrials:
     blank_at_delimiter: float | None = None
 
 
-def _draw(K: int, S: int, T: int, d: int, trials: int, gen: np.random.Generator):
+def _draw(
+    K: int, S: int, T: int, d: int, trials: int, gen: np.random.Generator
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
     l = sample_clock(d, T + S, gen, size=(trials,))
     Ut = sample_sphere_columns(2 * d, K, gen, size=(trials,))
     symbols = gen.integers(0, K, size=(trials, S), dtype=np.int64)

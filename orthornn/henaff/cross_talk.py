@@ -32,6 +32,8 @@ from .copy import _recall_states, sample_clock, sample_sphere_columns
 
 __all__ = ["Crosstalk", "crosstalk", "crosstalk_expectation"]
 
+_CHUNK = 5000
+
 
 def crosstalk_expectation(S: int, K: int, d: int, T: int) -> float:
     r"""Exact :math:`\mathbb E X^2` (module docstring); needs :math:`2(S-1) < T+S`.
@@ -84,12 +86,15 @@ def crosstalk(S: int, K: int = 8, T: int = 500, d: int = 128, trials: int = 2000
     d, trials = check_int("d", d, 1), check_int("trials", trials, 2)
     exact = crosstalk_expectation(S, K, d, T)  # also checks the domain before any sampling
     gen = as_generator(rng)
-    l = sample_clock(d, T + S, gen, size=(trials,))
-    Ut = sample_sphere_columns(2 * d, K, gen, size=(trials,))
-    symbols = gen.integers(0, K, size=(trials, S))
-    h1 = _recall_states(l, Ut, symbols, S, T, np.array([1]))[:, 0]  # (trials, 2d)
-    u1 = np.take_along_axis(Ut, symbols[:, None, :1], axis=2)[:, :, 0]
-    x2 = (np.sum(u1 * h1, axis=1) - 1.0) ** 2
+    x2 = np.empty(trials)
+    for lo in range(0, trials, _CHUNK):  # bounded memory: each trial holds K codes of size 2d
+        n = min(_CHUNK, trials - lo)
+        l = sample_clock(d, T + S, gen, size=(n,))
+        Ut = sample_sphere_columns(2 * d, K, gen, size=(n,))
+        symbols = gen.integers(0, K, size=(n, S))
+        h1 = _recall_states(l, Ut, symbols, S, T, np.array([1]))[:, 0]  # (n, 2d)
+        u1 = np.swapaxes(Ut, -1, -2)[np.arange(n), symbols[:, 0]]  # (n, 2d): u_{i_1}
+        x2[lo : lo + n] = (np.sum(u1 * h1, axis=1) - 1.0) ** 2
     return Crosstalk(
         S=S,
         measured=float(x2.mean()),
