@@ -348,10 +348,10 @@ def _spectral_frames(
 
     The eigenvectors of ``S`` split into clusters of (numerically) equal ``cos φ``; ``R`` is
     block diagonal over them up to ``O(eps/CLUSTER_GAP)``. A cluster of two is one conjugate
-    pair (its 2×2 block ``[[c, −s], [s, c]]`` gives the angle by ``atan2``); a cluster of one,
-    or one with ``cos φ ≥ 1 − tol``, ``|K| ≤ tol`` (the branch snap), is fixed; larger clusters
-    (repeated angles) get a real Schur form of their small block; the part below the cut comes
-    from ``low``.
+    pair (its 2×2 block ``[[c, −s], [s, c]]`` gives the angle by ``atan2``; all pairs at once);
+    a cluster of one, or a larger one with ``cos φ ≥ 1 − tol`` and ``|K| ≤ tol`` (the branch
+    snap), is fixed; other larger clusters (repeated angles) get a real Schur form of their
+    small block; the part below the cut comes from ``low``.
     """
     n = R.shape[0]
     xs: list[FloatArray] = []
@@ -370,18 +370,20 @@ def _spectral_frames(
     if low is not None:
         sel, Zl, phil = low
         take(V[:, sel] @ Zl, phil)
-    idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(keep)  # a suffix: eigh sorts c ascending and the cut is a threshold
     if idx.size:
-        breaks = np.flatnonzero(np.diff(c[idx]) > CLUSTER_GAP) + 1
-        for cl in np.split(idx, breaks):
-            if cl.size == 1:
-                fixed.append(V[:, cl])
-            elif np.abs(Kt[np.ix_(cl, cl)]).max() <= branch_tol and c[cl].min() >= 1 - branch_tol:
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(c[idx]) > CLUSTER_GAP) + 1])
+        sizes = np.diff(np.append(starts, idx.size))
+        fixed.append(V[:, idx[starts[sizes == 1]]])
+        i = idx[starts[sizes == 2]]  # conjugate pairs, all at once
+        sin = 0.5 * (Kt[i + 1, i] - Kt[i, i + 1])
+        xs.append(V[:, i])
+        ys.append(V[:, i + 1])
+        angles.extend(np.arctan2(sin, 0.5 * (c[i] + c[i + 1])))
+        for start, size in zip(idx[starts[sizes > 2]], sizes[sizes > 2], strict=True):
+            cl = np.arange(start, start + size)
+            if np.abs(Kt[np.ix_(cl, cl)]).max() <= branch_tol and c[cl].min() >= 1 - branch_tol:
                 fixed.append(V[:, cl])  # eigenvalue 1 (to the precision of the branch snap)
-            elif cl.size == 2:
-                i, j = cl
-                sin = 0.5 * (Kt[j, i] - Kt[i, j])
-                take(V[:, cl], np.array([np.arctan2(sin, 0.5 * (c[i] + c[j]))]))
             else:
                 Vc = V[:, cl]
                 Zc, phic, _ = _canonical_one(Vc.T @ R @ Vc, branch_tol, embed=Vc)
