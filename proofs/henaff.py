@@ -2,10 +2,13 @@ r"""Henaff, Szlam & LeCun (2016): why the explicit solutions of the long-memory 
 
 The copy solution is an LT-RNN :math:`h_t = U x_t + V h_{t-1}` (one-hot inputs, no σ) with
 hidden size :math:`2d+1`, :math:`V = \operatorname{blockdiag}(Q, 1)` and the *clock*
-:math:`Q = \operatorname{blockdiag}(M(\alpha_1), …, M(\alpha_d))`, where
+:math:`Q = \operatorname{blockdiag}(B(\alpha_1), …, B(\alpha_d))`, where
 
-.. math:: M(\alpha) = \begin{pmatrix} \cos\alpha & \sin\alpha \\ -\sin\alpha & \cos\alpha \end{pmatrix},
-    \qquad \alpha_j = \frac{2\pi l_j}{T+S},\ l_j \in \mathbb Z .
+.. math:: B(\alpha) = \begin{pmatrix} \cos\alpha & \sin\alpha \\ -\sin\alpha & \cos\alpha \end{pmatrix},
+    \qquad \alpha_j = \frac{2\pi l_j}{T+S},\ l_j \in \mathbb Z
+
+is the paper's clock block, :math:`B(\alpha) = M(-\alpha) = M(\alpha)^\top` in the project's
+convention (``docs/conventions.md``: ``M`` rotates counter-clockwise).
 
 The inputs are S data symbols (codes :math:`u_i`, columns of :math:`\tilde U`), :math:`T-1`
 blanks, the delimiter and S blanks; the last row of ``U`` is ``(−1/S, …, −1/S, −1, T+S+1)``
@@ -14,7 +17,7 @@ and the decoder scores symbol ``c`` by :math:`u_c^\top \tilde h` and the blank b
 
 Theorems (all checks exact):
 
-* ``henaff.rotation_power`` — :math:`M(\alpha)^m = M(m\alpha)` for every integer m (induction).
+* ``henaff.rotation_power`` — :math:`B(\alpha)^m = B(m\alpha)` for every integer m (induction).
 * ``henaff.clock_period`` — :math:`Q^{T+S} = I` for integer :math:`l_j` (so :math:`V^{T+S} = I`).
 * ``henaff.trace`` — the symbol part of the state: :math:`\tilde h_t = \sum_{j \le \min(t,S)} Q^{t-j}
   u_{i_j}`; after S inputs :math:`\sum_j Q^{S-j}u_{i_j}`; at :math:`T+S+k` it is
@@ -37,8 +40,8 @@ import sympy as sp
 from orthornn.symbolic import Derivation, theorem
 
 
-def M(angle: sp.Expr) -> sp.Matrix:
-    """The 2×2 clock block of angle ``angle`` (Henaff et al.'s sign convention)."""
+def B(angle: sp.Expr) -> sp.Matrix:
+    """The paper's 2×2 clock block ``[[cos, sin], [−sin, cos]]`` (``= M(−angle)`` in conventions.md)."""
     return sp.Matrix([[sp.cos(angle), sp.sin(angle)], [-sp.sin(angle), sp.cos(angle)]])
 
 
@@ -49,48 +52,49 @@ T, S = sp.symbols("T S", integer=True, positive=True)
 t, j, k = sp.symbols("t j k", integer=True, positive=True)
 
 
-@theorem("henaff.rotation_power", r"M(\alpha)^m = M(m\alpha)\quad (m \in \mathbb Z)")
+@theorem("henaff.rotation_power", r"B(\alpha)^m = B(m\alpha)\quad (m \in \mathbb Z)")
 def rotation_power(d: Derivation) -> None:
     """Powers of a clock block rotate by multiples of its angle."""
-    d.step(r"Base case $m = 0$: $M(\alpha)^0 = I = M(0)$", M(0))
-    d.equal(M(0 * alpha), sp.eye(2), "M(0) = I")
+    d.step(r"Base case $m = 0$: $B(\alpha)^0 = I = B(0)$", B(0))
+    d.equal(B(0 * alpha), sp.eye(2), "B(0) = I")
     d.step(
-        r"Inductive step: if $M(\alpha)^m = M(m\alpha)$ then $M(\alpha)^{m+1} = M(m\alpha)M(\alpha)$, "
-        r"which is $M((m+1)\alpha)$ by the angle-addition formulas",
-        M(m * alpha) * M(alpha),
+        r"Inductive step: if $B(\alpha)^m = B(m\alpha)$ then $B(\alpha)^{m+1} = B(m\alpha)B(\alpha)$, "
+        r"which is $B((m+1)\alpha)$ by the angle-addition formulas",
+        B(m * alpha) * B(alpha),
     )
-    d.equal(M(m * alpha) * M(alpha), M(m * alpha + alpha), "M(m a) M(a) = M((m+1) a)")
-    d.step(r"Negative powers: $M(\alpha)M(-\alpha) = I$, so $M(\alpha)^{-m} = M(-m\alpha)$", M(alpha) * M(-alpha))
-    d.equal(M(alpha) * M(-alpha), sp.eye(2), "M(a) M(-a) = I")
-    d.step(r"Blocks compose additively (used throughout): $M(\theta)M(x) = M(\theta + x)$")
-    d.equal(M(theta) * M(x), M(theta + x), "M(theta) M(x) = M(theta + x)")
+    d.equal(B(m * alpha) * B(alpha), B(m * alpha + alpha), "B(m a) B(a) = B((m+1) a)")
+    d.step(r"Negative powers: $B(\alpha)B(-\alpha) = I$, so $B(\alpha)^{-m} = B(-m\alpha)$", B(alpha) * B(-alpha))
+    d.equal(B(alpha) * B(-alpha), sp.eye(2), "B(a) B(-a) = I")
+    d.step(r"Blocks compose additively (used throughout): $B(\theta)B(x) = B(\theta + x)$")
+    d.equal(B(theta) * B(x), B(theta + x), "B(theta) B(x) = B(theta + x)")
 
 
 @theorem("henaff.clock_period", r"Q^{T+S} = I \text{ for } \alpha_j = 2\pi l_j/(T+S),\ l_j \in \mathbb Z")
 def clock_period(d: Derivation) -> None:
     """The clock returns to the identity after T + S steps."""
-    A = sp.Matrix(2, 2, sp.symbols("a1:5"))
-    B = sp.Matrix(2, 2, sp.symbols("b1:5"))
-    C = sp.Matrix(2, 2, sp.symbols("c1:5"))
-    D = sp.Matrix(2, 2, sp.symbols("d1:5"))
+    P1, P2, P3, P4 = (sp.Matrix(2, 2, sp.symbols(f"p{i}_1:5")) for i in range(1, 5))
     d.step(
         r"Block-diagonal matrices multiply blockwise, so by induction "
         r"$\operatorname{blockdiag}(Q_1,…,Q_d)^m = \operatorname{blockdiag}(Q_1^m,…,Q_d^m)$",
-        sp.diag(A, B) * sp.diag(C, D),
+        sp.diag(P1, P2) * sp.diag(P3, P4),
     )
-    d.equal(sp.diag(A, B) * sp.diag(C, D), sp.diag(A * C, B * D), "blockdiag(A,B) blockdiag(C,D) = blockdiag(AC,BD)")
+    d.equal(
+        sp.diag(P1, P2) * sp.diag(P3, P4),
+        sp.diag(P1 * P3, P2 * P4),
+        "blockdiag(P1,P2) blockdiag(P3,P4) = blockdiag(P1 P3, P2 P4)",
+    )
     period = T + S
     block_angle = 2 * sp.pi * l / period
     power = period * block_angle
-    d.step(r"By henaff.rotation_power, $Q_j^{T+S} = M((T+S)\alpha_j) = M(2\pi l_j)$", power)
+    d.step(r"By henaff.rotation_power, $Q_j^{T+S} = B((T+S)\alpha_j) = B(2\pi l_j)$", power)
     d.equal(power, 2 * sp.pi * l, "(T+S) alpha_j = 2 pi l_j")
-    d.step(r"and $M(2\pi l) = I$ for every integer $l$", M(2 * sp.pi * l))
-    d.equal(M(2 * sp.pi * l), sp.eye(2), "M(2 pi l) = I")
-    d.step(r"A whole turn can be split off any angle: $M(2\pi l + x) = M(x)$", M(2 * sp.pi * l + x))
-    d.equal(M(2 * sp.pi * l + x), M(x), "M(2 pi l + x) = M(x)")
+    d.step(r"and $B(2\pi l) = I$ for every integer $l$", B(2 * sp.pi * l))
+    d.equal(B(2 * sp.pi * l), sp.eye(2), "B(2 pi l) = I")
+    d.step(r"A whole turn can be split off any angle: $B(2\pi l + x) = B(x)$", B(2 * sp.pi * l + x))
+    d.equal(B(2 * sp.pi * l + x), B(x), "B(2 pi l + x) = B(x)")
     d.step(r"Hence $Q^{T+S} = I$ and $V^{T+S} = \operatorname{blockdiag}(Q^{T+S}, 1^{T+S}) = I$")
     l2 = sp.Symbol("l_2", integer=True)
-    d.equal(sp.diag(M(2 * sp.pi * l), M(2 * sp.pi * l2), 1), sp.eye(5), "V^{T+S} = I (two blocks, l_1 and l_2)")
+    d.equal(sp.diag(B(2 * sp.pi * l), B(2 * sp.pi * l2), 1), sp.eye(5), "V^{T+S} = I (two blocks, l_1 and l_2)")
 
 
 @theorem(
@@ -104,23 +108,23 @@ def trace(d: Derivation) -> None:
         r"The symbol part obeys $\tilde h_t = Q\tilde h_{t-1} + [t \le S]\,u_{i_t}$: the blank and delimiter "
         r"columns of $U$ are zero in the first $2d$ rows. Claim: $\tilde h_t = \sum_{j \le \min(t,S)} Q^{t-j}u_{i_j}$. "
         r"Both sides are linear in the codes $u_{i_j}$; compare the coefficient of each (blockwise, "
-        r"$Q^{p}$ has blocks $M(p\alpha)$ by henaff.rotation_power)."
+        r"$Q^{p}$ has blocks $B(p\alpha)$ by henaff.rotation_power)."
     )
     d.step(
         r"Base $t = 0$: the empty sum, $\tilde h_0 = 0$. Step, an old code ($j \le t$): $Q \cdot Q^{t-j} = Q^{t+1-j}$"
     )
-    d.equal(M(alpha) * M((t - j) * alpha), M((t - j) * alpha + alpha), "M(a) M((t-j) a) = M((t+1-j) a)")
+    d.equal(B(alpha) * B((t - j) * alpha), B((t - j) * alpha + alpha), "B(a) B((t-j) a) = B((t+1-j) a)")
     d.step(r"Step, the new code $j = t+1 \le S$ enters with coefficient $I = Q^{0} = Q^{(t+1)-j}$")
-    d.equal(M((t + 1 - (t + 1)) * a), sp.eye(2), "Q^0 = I")
+    d.equal(B((t + 1 - (t + 1)) * a), sp.eye(2), "Q^0 = I")
     d.step(r"So after the S inputs, $\tilde h_S = \sum_{j=1}^S Q^{S-j}u_{i_j}$; at $t = T+S+k$ the coefficient is")
     arg = (T + S + k - j) * a
     d.step(r"$Q^{T+S+k-j}$, whose block angle is a whole number of turns plus $(k-j)\alpha$", arg)
     d.equal(arg, 2 * sp.pi * l + (k - j) * a, "(T+S+k-j) alpha = 2 pi l + (k-j) alpha")
-    d.equal(M(2 * sp.pi * l + x).subs(x, (k - j) * a), M((k - j) * a), "Q^{T+S+k-j} = Q^{k-j}")
+    d.equal(B(2 * sp.pi * l + x).subs(x, (k - j) * a), B((k - j) * a), "Q^{T+S+k-j} = Q^{k-j}")
     d.step(r"At $k = 1$: the first code comes back with coefficient $Q^0 = I$, the others with $Q^{1-j}$")
-    d.equal(M((1 - 1) * a), sp.eye(2), "coefficient of u_{i_1} at T+S+1 is I")
+    d.equal(B((1 - 1) * a), sp.eye(2), "coefficient of u_{i_1} at T+S+1 is I")
     d.step(r"and in general at $k$ the $k$-th code surfaces: coefficient of $u_{i_k}$ is $Q^{k-k} = I$")
-    d.equal(M((k - k) * a), sp.eye(2), "coefficient of u_{i_k} at T+S+k is I")
+    d.equal(B((k - k) * a), sp.eye(2), "coefficient of u_{i_k} at T+S+k is I")
 
 
 @theorem(
@@ -135,19 +139,19 @@ def trace_run(d: Derivation) -> None:
     c0, y1, y2 = sp.symbols("c_0 y_1 y_2", real=True)
     d.step(
         r"One block ($d = 1$) is no loss: blocks evolve independently. Blank phase lemma: "
-        r"$s$ blank inputs take $(\tilde h, c)$ to $(M(s\alpha)\tilde h, c - s)$ — induction on $s$"
+        r"$s$ blank inputs take $(\tilde h, c)$ to $(B(s\alpha)\tilde h, c - s)$ — induction on $s$"
     )
     start = sp.Matrix([y1, y2, c0])
-    after = sp.Matrix([*(M(s * a) * start[:2, 0]), c0 - s])
-    step_ = sp.diag(M(a), 1) * after + sp.Matrix([0, 0, -1])
-    d.equal(step_, sp.Matrix([*(M(s * a + a) * start[:2, 0]), c0 - (s + 1)]), "blank phase: one more blank step")
+    after = sp.Matrix([*(B(s * a) * start[:2, 0]), c0 - s])
+    step_ = sp.diag(B(a), 1) * after + sp.Matrix([0, 0, -1])
+    d.equal(step_, sp.Matrix([*(B(s * a + a) * start[:2, 0]), c0 - (s + 1)]), "blank phase: one more blank step")
     n_s = sp.Symbol("S", integer=True, positive=True)
     a_clock = 2 * sp.pi * l / (T + n_s)
-    d.step(r"The $T - 1$ blanks rotate by $M((T-1)\alpha)$, a whole number of turns minus $(S+1)\alpha$:")
+    d.step(r"The $T - 1$ blanks rotate by $B((T-1)\alpha)$, a whole number of turns minus $(S+1)\alpha$:")
     d.equal((T - 1) * a_clock, 2 * sp.pi * l - (n_s + 1) * a_clock, "(T-1) alpha = 2 pi l - (S+1) alpha")
     d.step(
         r"so by henaff.rotation_power and henaff.clock_period the jump is $R^{-(S+1)} = (R^\top)^{S+1}$ with "
-        r"$R = M(\alpha)$. Write $C = \cos\alpha$, $\Sigma = \sin\alpha$: every state is then a polynomial in "
+        r"$R = B(\alpha)$. Write $C = \cos\alpha$, $\Sigma = \sin\alpha$: every state is then a polynomial in "
         r"$C, \Sigma$, the codes and $T$, and an identity holds iff the difference lies in the ideal $(C^2 + \Sigma^2 - 1)$"
     )
     C, Sg = sp.symbols("C Sigma", real=True)
@@ -285,6 +289,6 @@ def gradient_norm(d: Derivation) -> None:
     d.holds(expr.subs(V.T * V, sp.Identity(n)) == sp.Identity(n), "= I given V^T V = I")
     d.step(
         r"The singular values of $V^m$ are the square roots of the eigenvalues of $(V^m)^\top V^m = I$: all 1. "
-        r"For the clock blocks, directly: $(M^m)^\top M^m = M(m\theta)^\top M(m\theta) = I$"
+        r"For the clock blocks, directly: $(B^m)^\top B^m = B(m\theta)^\top B(m\theta) = I$"
     )
-    d.equal(M(m * theta).T * M(m * theta), sp.eye(2), "M(m theta)^T M(m theta) = I")
+    d.equal(B(m * theta).T * B(m * theta), sp.eye(2), "B(m theta)^T B(m theta) = I")

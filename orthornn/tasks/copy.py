@@ -90,8 +90,49 @@ def copy_accuracy(predictions: ArrayLike, targets: ArrayLike, K: int) -> CopyAcc
     )
 
 
+class _CopyAlphabet:
+    """Ids, sizes, accuracy and rendering shared by the fixed and the variable copy task."""
+
+    T: int
+    S: int
+    K: int
+
+    @property
+    def blank(self) -> int:
+        """Id of the blank symbol (``K``)."""
+        return self.K
+
+    @property
+    def delimiter(self) -> int:
+        """Id of the delimiter (``K + 1``)."""
+        return self.K + 1
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of input ids (``K + 2``)."""
+        return self.K + 2
+
+    @property
+    def n_classes(self) -> int:
+        """Number of target ids (``K + 1``: data symbols and blank)."""
+        return self.K + 1
+
+    @property
+    def length(self) -> int:
+        """Sequence length ``T + 2S``."""
+        return self.T + 2 * self.S
+
+    def accuracy(self, predictions: ArrayLike, targets: ArrayLike) -> CopyAccuracy:
+        """:func:`copy_accuracy` with this task's ``K``."""
+        return copy_accuracy(predictions, targets, self.K)
+
+    def render(self, ids: ArrayLike) -> str:
+        """One sequence as text: data glyphs ``0-9a-z…``, ``-`` blank, ``:`` delimiter."""
+        return _render(ids, self.K)
+
+
 @dataclass(frozen=True)
-class CopyTask:
+class CopyTask(_CopyAlphabet):
     r"""The copy task: remember S symbols for T steps (Arjovsky et al. convention).
 
     Input (length ``T + 2S``): S data symbols drawn uniformly from K, ``T − 1`` blanks, the
@@ -135,31 +176,6 @@ class CopyTask:
         check_int("K", self.K, 2)
 
     @property
-    def blank(self) -> int:
-        """Id of the blank symbol (``K``)."""
-        return self.K
-
-    @property
-    def delimiter(self) -> int:
-        """Id of the delimiter (``K + 1``)."""
-        return self.K + 1
-
-    @property
-    def vocab_size(self) -> int:
-        """Number of input ids (``K + 2``)."""
-        return self.K + 2
-
-    @property
-    def n_classes(self) -> int:
-        """Number of target ids (``K + 1``: data symbols and blank)."""
-        return self.K + 1
-
-    @property
-    def length(self) -> int:
-        """Sequence length ``T + 2S``."""
-        return self.T + 2 * self.S
-
-    @property
     def baseline(self) -> float:
         r"""Cross-entropy (nats per step) of the memoryless predictor, :math:`S\ln K/(T+2S)`."""
         return self.S * math.log(self.K) / self.length
@@ -190,17 +206,9 @@ class CopyTask:
         y[:, T + S :] = data
         return x, y
 
-    def accuracy(self, predictions: ArrayLike, targets: ArrayLike) -> CopyAccuracy:
-        """:func:`copy_accuracy` with this task's ``K``."""
-        return copy_accuracy(predictions, targets, self.K)
-
-    def render(self, ids: ArrayLike) -> str:
-        """One sequence as text: data glyphs ``0-9a-z…``, ``-`` blank, ``:`` delimiter."""
-        return _render(ids, self.K)
-
 
 @dataclass(frozen=True)
-class VariableCopyTask:
+class VariableCopyTask(_CopyAlphabet):
     r"""The variable-length copy task: the delimiter comes at a random time.
 
     As :class:`CopyTask` (length ``T + 2S``), but the delimiter is at a position drawn
@@ -242,14 +250,6 @@ class VariableCopyTask:
         check_int("T", self.T, 1)
         check_int("S", self.S, 1)
         check_int("K", self.K, 2)
-
-    blank = CopyTask.blank
-    delimiter = CopyTask.delimiter
-    vocab_size = CopyTask.vocab_size
-    n_classes = CopyTask.n_classes
-    length = CopyTask.length
-    accuracy = CopyTask.accuracy
-    render = CopyTask.render
 
     def recall_probability(self) -> NDArray[np.float64]:
         """:math:`q_t`, ``t = 1 … T + 2S``: the probability that step ``t`` is a recall step."""
