@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -242,10 +242,14 @@ class GivensMesh:
         """Leading (batch) shape shared by phases and signs."""
         return tuple(np.broadcast_shapes(self.phases.shape[:-1], self.signs.shape[:-1]))
 
-    @property
+    @cached_property
     def offsets(self) -> tuple[int, ...]:
         """Start of each layer's phases in :attr:`phases` (length ``L + 1``; last is ``P``)."""
         return tuple(int(v) for v in np.cumsum([0, *(len(p) for p in self.pairs)]))
+
+    @cached_property
+    def _layer_specs(self) -> tuple[LayerSpec, ...]:
+        return tuple(_layer_spec(p, self.n) if len(p) else ("slice", 0, 0) for p in self.pairs)
 
     def layer_phases(self, l: int) -> FloatArray:
         """Phases of layer ``l``: ``(..., k_l)``."""
@@ -259,18 +263,19 @@ class GivensMesh:
         )
 
 
-def _pair_views(x: FloatArray, pairs: NDArray[np.intp]) -> tuple[FloatArray, FloatArray, tuple[int, ...]] | None:
-    """Views ``x[..., i]``, ``x[..., j]`` for the regular layouts (no gather), and the shape the
-    layer's phases must take to broadcast against them; ``None`` for an irregular layer."""
+#: How a layer is addressed: ("slice", start, k) — pairs (start + 2m, start + 2m + 1);
+#: ("fft", d) — pairs (i, i + d) for i // d even covering all n; ("index", i, j) — anything else.
+LayerSpec = tuple
+
+
+def _layer_spec(pairs: NDArray[np.intp], n: int) -> LayerSpec:
     i, j, k = pairs[:, 0], pairs[:, 1], len(pairs)
-    n = x.shape[-1]
     if np.array_equal(j, i + 1) and np.array_equal(i, i[0] + 2 * np.arange(k)):
-        return x[..., i[0] : i[0] + 2 * k : 2], x[..., i[0] + 1 : i[0] + 2 * k : 2], (k,)
+        return ("slice", int(i[0]), k)
     d = int(j[0] - i[0])
     if d > 0 and 2 * k == n and n % (2 * d) == 0 and np.array_equal(i, fft_pattern(n, d)) and np.array_equal(j, i + d):
-        blocks = x.reshape(*x.shape[:-1], n // (2 * d), 2, d)
-        return blocks[..., 0, :], blocks[..., 1, :], (n // (2 * d), d)
-    return None
+        return ("fft", d)
+    return ("index", i, j)
 
 
 @lru_cache(maxsize=256)
@@ -282,20 +287,23 @@ def fft_pattern(n: int, d: int) -> NDArray[np.intp]:
     return out
 
 
-def _rotate_layer(x: FloatArray, pairs: NDArray[np.intp], theta: FloatArray, sign: float) -> None:
-    """In place: ``x ← Λ x`` (``sign = +1``) or ``x ← Λᵀ x`` (``sign = −1``) on the last axis."""
-    if not len(pairs):
-        return
-    c, s = np.cos(theta), sign * np.sin(theta)
-    views = _pair_views(x, pairs)
-    if views is None:
-        i, j = pairs[:, 0], pairs[:, 1]
+def _rotate_layer(x: FloatArray, spec: LayerSpec, c: FloatArray, s: FloatArray) -> None:
+    """In place on the last axis: ``x_i ← c x_i − s x_j``, ``x_j ← s x_i + c x_j`` for the layer's pairs."""
+    if spec[0] == "index":
+        i, j = spec[1], spec[2]
         xi, xj = x[..., i], x[..., j]
         x[..., i] = c * xi - s * xj
         x[..., j] = s * xi + c * xj
         return
-    xi, xj, shape = views
-    c, s = c.reshape(*c.shape[:-1], *shape), s.reshape(*s.shape[:-1], *shape)
+    if spec[0] == "slice":
+        start, k = spec[1], spec[2]
+        xi, xj = x[..., start : start + 2 * k : 2], x[..., start + 1 : start + 2 * k : 2]
+    else:
+        d = spec[1]
+        n = x.shape[-1]
+        blocks = x.reshape(*x.shape[:-1], n // (2 * d), 2, d)
+        xi, xj = blocks[..., 0, :], blocks[..., 1, :]
+        c, s = c.reshape(*c.shape[:-1], n // (2 * d), d), s.reshape(*s.shape[:-1], n // (2 * d), d)
     xi_old = xi.copy()
     xi *= c
     xi -= s * xj
@@ -345,12 +353,16 @@ def apply_mesh(mesh: GivensMesh, x: ArrayLike, *, transpose: bool = False) -> Fl
 def _apply_inplace(mesh: GivensMesh, y: FloatArray, phases: FloatArray, signs: FloatArray, transpose: bool) -> None:
     """``y ← U y`` (or ``Uᵀ y``) in place; ``phases``/``signs`` already broadcast against ``y``."""
     offsets = mesh.offsets
-    layers: Sequence[int] = range(mesh.depth)
+    specs = mesh._layer_specs
+    cos, sin = np.cos(phases), np.sin(phases)
     if transpose:
+        sin = -sin
         y *= signs
-        layers = reversed(layers)
+    layers: Sequence[int] = reversed(range(mesh.depth)) if transpose else range(mesh.depth)
     for l in layers:
-        _rotate_layer(y, mesh.pairs[l], phases[..., offsets[l] : offsets[l + 1]], -1.0 if transpose else 1.0)
+        if offsets[l + 1] > offsets[l]:
+            sl = slice(offsets[l], offsets[l + 1])
+            _rotate_layer(y, specs[l], cos[..., sl], sin[..., sl])
     if not transpose:
         y *= signs
 

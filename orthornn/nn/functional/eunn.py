@@ -89,10 +89,10 @@ def apply_tables(
         if signs is not None:
             x = x * signs
         for l in reversed(range(L if c is not None else 0)):
-            x = x * c[..., l, :] - x[..., perm[l]] * s[..., l, :]
+            x = torch.addcmul(x * c[..., l, :], torch.index_select(x, -1, perm[l]), s[..., l, :], value=-1.0)
         return x
     for l in range(L if c is not None else 0):
-        x = x * c[..., l, :] + x[..., perm[l]] * s[..., l, :]
+        x = torch.addcmul(x * c[..., l, :], torch.index_select(x, -1, perm[l]), s[..., l, :])
     if signs is not None:
         x = x * signs
     return x
