@@ -238,7 +238,8 @@ def recall_scores(l: ArrayLike, Utilde: ArrayLike, symbols: ArrayLike, S: int, T
 
     :math:`Q^m` is applied blockwise through the complex form of each block
     (:math:`Q_b^m` multiplies :math:`z = h_{2b} + i h_{2b+1}` by :math:`e^{-i m\alpha_b}`), with
-    the phase :math:`m l_b` reduced modulo :math:`T+S` exactly in integers.
+    the phase :math:`m l_b` reduced modulo :math:`T+S` exactly in integers and its cosine and
+    sine read from a table of the ``T+S`` roots of unity.
 
     Batched: ``l`` ``(B, d)``, ``Ũ`` ``(B, 2d, K)``, ``symbols`` ``(B, S)``; returns ``(B, S, K+2)``.
 
@@ -260,6 +261,8 @@ def recall_scores(l: ArrayLike, Utilde: ArrayLike, symbols: ArrayLike, S: int, T
     """
     S = check_int("S", S, 1)
     T = check_int("T", T, 1)
+    if np.asarray(l).dtype.kind not in "iu" or np.asarray(symbols).dtype.kind not in "iu":
+        raise OrthornnError("l and symbols must be integer arrays")
     li = np.asarray(l, dtype=np.int64)
     Ut = np.asarray(Utilde, dtype=np.float64)
     sym = np.asarray(symbols, dtype=np.int64)

@@ -136,3 +136,5 @@ def test_clock_matrix_batched_and_errors():
         copy_solution(4, 2, 3, 0)
     with pytest.raises(OrthornnError, match="symbols"):
         recall_scores(np.ones((1, 2), dtype=int), np.ones((1, 4, 3)), np.array([[3]]), 1, 5)
+    with pytest.raises(OrthornnError, match="integer arrays"):
+        recall_scores(np.ones((1, 2)), np.ones((1, 4, 3)), np.array([[0]]), 1, 5)
