@@ -94,7 +94,7 @@ def test_closed_form_scores_match_the_step_by_step_forward(T, S, K, d, seed):
 
 
 def test_closed_form_trials_are_the_step_by_step_trials():
-    """Same seed, same draws: the vectorised success rate equals the honest one, trial for trial."""
+    """Same seed, same draws: the vectorised success and recall equal the honest ones."""
     args = dict(K=8, S=8, T=60, d=32, trials=60)
     fast = copy_trials(**args, rng=3)
     slow = copy_trials_forward(**args, rng=3, chunk=25)
