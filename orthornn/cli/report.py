@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from ..report.plan import BUDGETS
+from .henaff import plot_figure1
 from .usage import UsageError
 
 __all__ = ["register", "run"]
@@ -115,9 +116,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if s is None or s.status != "ok":
             raise RuntimeError("stage 'figure1' failed; nothing to draw")
-        from .henaff import _plot_figure1
-
-        _plot_figure1(s.artifacts["figure1"], out / "figure1.png")
+        plot_figure1(s.artifacts["figure1"], out / "figure1.png")
         figures.append(FigureRecord("figure1.png", "figure1", caption1))
     except Exception as exc:
         figures.append(FigureRecord("figure1.png", "figure1", caption1, "failed", _last_line(exc)))

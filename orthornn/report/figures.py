@@ -164,8 +164,9 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "memory_phases.png",
         "memory",
-        "Eigenphases of RUM's associative memory R_t (λ = 1) at every step of one held-out recall sequence: "
-        "each step rotates one plane, so a conjugate pair of phases moves while the rest stay.",
+        "Eigenphases of RUM's associative memory R_t (λ = 1) at every step of one held-out recall sequence. "
+        "R_t differs from R_(t−1) by a rank-2 term (one plane rotation), so at most one more conjugate pair "
+        "leaves 0 per step while the pairs already written move.",
         memory_phases,
     ),
 )

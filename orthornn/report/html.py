@@ -316,8 +316,15 @@ def _memory(report: ReportData) -> str:
         f"<p>RUM λ = 1 of run <code>{_esc(d['run'])}</code>: R_t = R_(t−1) · Rotation(ε_t, τ_t), read step by step "
         f"with the cell's public <code>step</code> over one held-out sequence of {d['steps']} steps, N = {d['n']}.</p>"
     )
-    rows = [(t + 2, v) for t, v in enumerate(d["largest_phase_change_per_step"])]
-    parts.append(_table(["step t", "largest |Δφ| from t−1 (rad)"], [(str(a), b) for a, b in rows]))
+    change = [None, *d["largest_phase_change_per_step"]]
+    rows = [(str(t), z, c) for t, (z, c) in enumerate(zip(d["phases_at_zero"], change, strict=True), 1)]
+    parts.append(
+        _table(["step t", f"phases at 0 (|φ| < {d['zero_phase_tolerance']:g})", "largest |Δφ| from t−1 (rad)"], rows)
+    )
+    parts.append(
+        "<p>R_t − R_(t−1) = R_(t−1)(Rotation − I) has rank at most 2, so the number of phases at 0 (directions the "
+        "memory has not touched) can drop by at most 2 per step: the memory fills at most one plane per step.</p>"
+    )
     parts.append(f"<p>Largest orthogonality defect of R_t: {d['orthogonality_defect_max']:.3g}.</p>")
     parts.append(_figures(report, "memory"))
     return "\n".join(parts)

@@ -265,6 +265,11 @@ def stage_spectrum(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, artifacts
 
 
+#: A memory phase counts as 0 (an untouched direction) below this (rad); R_t is normal, so its
+#: eigenvalues move no more than the rounding of R_t (float32: ~1e-6 after tens of steps).
+_ZERO_PHASE = 1e-3
+
+
 def stage_memory(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     """Eigenphases of a trained RUM λ = 1 memory R_t over one held-out sequence."""
     import torch
@@ -287,6 +292,8 @@ def stage_memory(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     R_seq = np.stack(Rs)
     ph, defect = memory_phases(R_seq, return_defect=True)
     moved = np.abs(wrap_phase(np.diff(ph, axis=0))).max(axis=-1) if len(ph) > 1 else np.zeros(0)
+    # R_t − R_{t−1} = R_{t−1}(Rotation − I) has rank ≤ 2: the phase-0 multiplicity drops by ≤ 2 per step
+    at_zero = (np.abs(ph) < _ZERO_PHASE).sum(axis=-1)
     data = {
         "run": ctx.budget.memory_run,
         "steps": int(R_seq.shape[0]),
@@ -294,6 +301,8 @@ def stage_memory(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
         "orthogonality_defect_max": float(np.max(defect)),
         "final_phases": ph[-1].tolist(),
         "largest_phase_change_per_step": moved.tolist(),
+        "zero_phase_tolerance": _ZERO_PHASE,
+        "phases_at_zero": at_zero.tolist(),
     }
     return data, {"phases": ph}
 

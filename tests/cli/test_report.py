@@ -126,6 +126,9 @@ def test_tiny_report_end_to_end(tmp_path, capsys):
     # memory: one phase vector per step of a recall sequence (T + 3 steps), all on the circle
     mem = doc["memory"]
     assert mem["steps"] == tr["rum_recall"]["config"]["T"] + 3 and len(mem["final_phases"]) == mem["n"]
+    # R_1 is one plane rotation and each step a rank-2 update: phase 0 loses at most 2 per step
+    zeros = np.asarray(mem["phases_at_zero"])
+    assert zeros[0] >= mem["n"] - 2 and np.all(np.diff(zeros) >= -2)
 
 
 @pytest.mark.slow
