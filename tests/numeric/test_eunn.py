@@ -122,6 +122,21 @@ def test_round_trip_adversarial(mesh, n, rng):
         assert_round_trip(u, mesh)
 
 
+@pytest.mark.parametrize("n", range(1, 9))
+def test_every_sign_pattern_is_normalised(n, rng):
+    """All 2^n sign diagonals D in front of a random rotation (batched, so the vectorised path
+    runs too, and one at a time): the signs always end as diag(det, 1, …, 1)."""
+    from scipy.stats import special_ortho_group
+
+    q = special_ortho_group.rvs(n, random_state=n) if n > 1 else np.eye(1)
+    patterns = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+    u = patterns[:, :, None] * q  # D q for every D
+    for mesh in MESHES:
+        assert_round_trip(u, mesh)
+        for k in rng.choice(len(u), size=min(len(u), 8), replace=False):
+            assert_round_trip(u[k], mesh)
+
+
 @pytest.mark.parametrize("mesh", MESHES)
 def test_batched_is_vectorised_and_matches_single(mesh, rng):
     from scipy.stats import ortho_group
