@@ -3,6 +3,7 @@ r"""The EUNN layer: a trainable orthogonal map parametrised by Givens-mesh phase
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -38,6 +39,9 @@ class EUNN(nn.Module):
         ``(i, i + 2^k)``, ``k < log2 n``; needs ``n`` a power of two (else :class:`OrthornnError`).
     device, dtype
         Of the phases (default CPU, ``torch.get_default_dtype()``).
+    pairs : sequence of ``(k_l, 2)`` index pairs, optional
+        An explicit layout (disjoint pairs per layer) instead of ``layout``/``capacity``;
+        ``layout`` is then only its label (used by :meth:`from_mesh` for Reck or custom meshes).
 
     Attributes
     ----------
@@ -75,17 +79,19 @@ class EUNN(nn.Module):
         *,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
-        _pairs: tuple[np.ndarray, ...] | None = None,
+        pairs: Sequence[np.ndarray | Sequence[Sequence[int]]] | None = None,
     ) -> None:
         super().__init__()
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise OrthornnError(f"n must be a positive integer, got {n!r}")
-        if _pairs is None:
+        if pairs is None:
             if layout not in ("tunable", "fft"):
                 raise OrthornnError(f"unknown EUNN layout {layout!r}; valid layouts: ['fft', 'tunable']")
-            _pairs = layout_pairs(n, layout, capacity)
+            pairs = layout_pairs(n, layout, capacity)
+        elif capacity is not None and capacity != len(pairs):
+            raise OrthornnError(f"capacity {capacity} disagrees with the {len(pairs)} layers of the given pairs")
         self.n, self.layout = n, layout
-        self.pairs = tuple(np.asarray(p) for p in _pairs)
+        self.pairs = tuple(np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in pairs)
         dtype = torch.get_default_dtype() if dtype is None else dtype
         tables = mesh_tables(self.pairs, n, device=device, dtype=dtype)
         self.register_buffer("perm", tables.perm, persistent=False)
@@ -130,7 +136,7 @@ class EUNN(nn.Module):
         if mesh.batch_shape:
             raise ShapeError(f"from_mesh needs a single mesh, got batch shape {mesh.batch_shape}")
         layout = "tunable" if mesh.layout == "clements" else mesh.layout
-        layer = cls(mesh.n, layout=layout, device=device, dtype=dtype, _pairs=mesh.pairs)
+        layer = cls(mesh.n, layout=layout, device=device, dtype=dtype, pairs=mesh.pairs)
         with torch.no_grad():
             layer.phases.copy_(torch.tensor(np.array(mesh.phases), dtype=layer.phases.dtype))
             layer.signs.copy_(torch.tensor(np.array(mesh.signs), dtype=layer.signs.dtype))

@@ -162,6 +162,10 @@ def test_errors():
         givens_mesh(torch.randn(4), torch.randn(5), layer.pairs)
     with pytest.raises(OrthornnError, match="disjoint"):
         givens_mesh(torch.randn(3), torch.randn(2), [[(0, 1), (1, 2)]])
+    with pytest.raises(OrthornnError, match="disagrees"):
+        EUNN(3, capacity=2, pairs=[[(0, 1)]])
+    custom = EUNN(4, layout="custom", pairs=[[(0, 3)], [(1, 2), (0, 3)]])
+    np.testing.assert_allclose(custom.matrix().detach().numpy(), givens_compose(custom.to_mesh()), atol=TOL, rtol=0)
     batch = GivensMesh.from_layout(3, "tunable", np.zeros((2, 3)))
     with pytest.raises(ShapeError, match="single mesh"):
         EUNN.from_mesh(batch)
