@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..report.data import Stage
 from ..report.plan import BUDGETS
 from .henaff import plot_figure1
 from .usage import UsageError
@@ -68,16 +69,15 @@ def _device(name: str) -> str:
 
 
 class _Progress:
-    """``[i/n] title … 12.3 s`` on stderr; a failed stage adds its error."""
+    """``[i/n] title … 12.3 s (CPU 4.1 s)`` on stderr; a failed stage adds its error."""
 
-    def __call__(self, i: int, n: int, stage: object) -> None:
-        s = stage  # a orthornn.report.Stage
-        if s.status == "running":  # type: ignore[attr-defined]
-            print(f"[{i}/{n}] {s.title} … ", end="", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
-        elif s.status == "ok":  # type: ignore[attr-defined]
-            print(f"{s.seconds:.1f} s (CPU {s.cpu_seconds:.1f} s)", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+    def __call__(self, i: int, n: int, stage: Stage) -> None:
+        if stage.status == "running":
+            print(f"[{i}/{n}] {stage.title} … ", end="", file=sys.stderr, flush=True)
+        elif stage.status == "ok":
+            print(f"{stage.seconds:.1f} s (CPU {stage.cpu_seconds or 0.0:.1f} s)", file=sys.stderr, flush=True)
         else:
-            print(f"FAILED after {s.seconds:.1f} s: {s.error}", file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+            print(f"FAILED after {stage.seconds:.1f} s: {stage.error}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

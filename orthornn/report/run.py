@@ -111,7 +111,6 @@ def stage_figure1(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _training(key: str) -> Callable[[Context], tuple[dict[str, Any], dict[str, Any]]]:
     def stage(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
-        import torch
 
         from ..train import Trainer
 
@@ -143,8 +142,7 @@ def _training(key: str) -> Callable[[Context], tuple[dict[str, Any], dict[str, A
             "eval_loss": [e["loss"] for e in hist.evals],
             "eval_accuracy": [e.get("accuracy") for e in hist.evals] if "accuracy" in (final or {}) else None,
         }
-        with torch.no_grad():
-            trained = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
+        trained = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
         artifacts = {
             "config": config,
             "history": hist,
@@ -389,7 +387,7 @@ def run_report(
     """
     ctx = Context(budget, device, Path(root))
     started = datetime.datetime.now().isoformat(timespec="seconds")
-    env = _environment()  # the load average before the report loads the machine
+    env = _environment()  # the load average (1, 5, 15 min) before the report loads the machine
     t_all, c_all = time.perf_counter(), time.process_time()
     plan = stage_plan(budget)
     stages: list[Stage] = []
@@ -408,6 +406,7 @@ def run_report(
         stages.append(stage)
         if progress is not None:
             progress(i, len(plan), stage)
+    env["load_average_end"] = _environment()["load_average"]
     report = ReportData(budget.name, device, started, time.perf_counter() - t_all, stages, env)
     report.cpu_seconds = time.process_time() - c_all
     return report

@@ -55,3 +55,14 @@ def test_bad_plans_are_refused():
     twice = (*tiny.trainings, TrainingRun("rum_copy", "again", TrainConfig()))
     with pytest.raises(OrthornnError, match="duplicate training keys"):
         dataclasses.replace(tiny, trainings=twice)
+
+
+@pytest.mark.parametrize("key", [r.key for r in budget("full").trainings])
+def test_full_budget_configs_train(key):
+    """Each paper-scale config builds and takes a step (shrunk to batch 2; the scale itself needs a GPU)."""
+    from orthornn.train import Trainer
+
+    cfg = budget("full").training(key).config.replace(steps=1, batch=2, eval_batches=1, eval_every=1)
+    hist = Trainer(cfg).run()
+    assert hist.stopped is None and hist.summary["steps"] == 1
+    assert hist.summary["final"]["loss"] > 0
