@@ -11,12 +11,13 @@ with :math:`Z` orthogonal and :math:`\varphi_j \in (-\pi, \pi]`. The principal l
 real powers are the same similarity of the blocks :math:`\varphi_j J` and :math:`M(\lambda\varphi_j)`,
 :math:`J = \bigl[\begin{smallmatrix}0 & -1\\ 1 & 0\end{smallmatrix}\bigr]` (``proofs/lie.py``).
 
-Two algorithms compute it (``docs/lie.md`` compares them):
+Two algorithms compute it (``docs/lie.md`` measures them):
 
-* :func:`canonical_form` — the real Schur form ``scipy.linalg.schur(R, output="real")``, one
-  matrix at a time: angles by ``atan2`` of the averaged 2×2 blocks, exact at and near π. It is
-  the reference, the branch-cut handler, and the factorisation the torch twins differentiate.
-* the *spectral route* used by :func:`so_log` and :func:`so_power`: with the commuting parts
+* :func:`canonical_form` — the real Schur form (LAPACK ``dgees``), one matrix at a time: angles
+  by ``atan2`` of the averaged 2×2 blocks, exact at and near π. It is the reference, the
+  branch-cut handler, and the route of :func:`so_log` / :func:`so_power` for
+  ``n < SPECTRAL_MIN_N``.
+* the *spectral route* used from ``n ≥ SPECTRAL_MIN_N``: with the commuting parts
   :math:`S = (R + R^\top)/2` and :math:`K = (R - R^\top)/2` of the normal matrix :math:`R`,
 
   .. math::
@@ -30,7 +31,8 @@ Two algorithms compute it (``docs/lie.md`` compares them):
   :math:`\cos\varphi` except at :math:`\cos\varphi = -1`, so the eigenvectors with
   :math:`\cos\varphi` below a cut (chosen in the widest gap of the spectrum of :math:`S` in
   :data:`SPECTRAL_CUT`) span an invariant subspace that is handed to :func:`canonical_form`
-  (a small matrix, and it carries the branch convention at π).
+  (a small matrix, and it carries the branch convention at π). The same decomposition also
+  yields canonical frames (:func:`_spectral_frames`), which the torch backward uses.
 
 Branch convention at φ = π (:data:`orthornn._conventions.LOG_BRANCH`): eigenvalues −1 to
 working precision (:data:`orthornn._conventions.BRANCH_TOL`) form an even-dimensional
@@ -60,7 +62,7 @@ FloatArray = NDArray[np.floating]
 
 #: Interval of ``cos φ`` in which the spectral route places its cut (in the widest gap of the
 #: spectrum of ``S``): eigenvalues below go to the canonical form. Its lower end keeps
-#: ``g(c) = φ/sin φ`` and ``q(c)`` smooth (``g(−0.95) ≈ 8.8``); with ``n`` eigenvalues the gap is at
+#: ``g(c) = φ/sin φ`` and ``q(c)`` smooth (``g(−0.95) ≈ 9.0``); with ``n`` eigenvalues the gap is at
 #: least ``0.65/(n+1)``, so the split subspaces are invariant to ``O(n·eps)``.
 SPECTRAL_CUT: tuple[float, float] = (-0.95, -0.3)
 
