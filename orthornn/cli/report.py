@@ -53,7 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--device", default="auto", choices=_DEVICES, metavar="DEV", help="auto (default), cpu or cuda")
     p.add_argument(
-        "--proofs-root", type=Path, default=Path("."), metavar="DIR", help="folder holding proofs/ (default .)"
+        "--proofs-root",
+        type=Path,
+        metavar="DIR",
+        help="folder holding proofs/ (default: the working directory, else the source checkout of orthornn)",
     )
     p.set_defaults(handler=run)
 
@@ -80,6 +83,16 @@ class _Progress:
             print(f"FAILED after {stage.seconds:.1f} s: {stage.error}", file=sys.stderr, flush=True)
 
 
+def _proofs_root(given: Path | None) -> Path:
+    """``given``; else the working directory or the source checkout, whichever holds proofs/."""
+    if given is not None:
+        return given
+    for candidate in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (candidate / "proofs").is_dir():
+            return candidate
+    return Path.cwd()  # the proofs stage then fails, naming the missing folder
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the report and write it; 0 iff every stage and figure succeeded."""
     t0 = time.perf_counter()
@@ -88,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: exists and is not a folder")
     if not out.resolve().parent.is_dir():
         raise UsageError(f"--out {out}: folder {out.parent} does not exist")
-    if not args.proofs_root.is_dir():
+    if args.proofs_root is not None and not args.proofs_root.is_dir():
         raise UsageError(f"--proofs-root {args.proofs_root}: not a folder")
+    root = _proofs_root(args.proofs_root)
     device = _device(args.device)
 
     import matplotlib
@@ -105,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     plan = budget(args.budget)
     out.mkdir(exist_ok=True)
     print(f"orthornn report: budget {plan.name} on {device}, writing {out}/", file=sys.stderr, flush=True)
-    report = run_report(plan, device=device, root=args.proofs_root, progress=_Progress())
+    report = run_report(plan, device=device, root=root, progress=_Progress())
 
     figures: list[FigureRecord] = []
     s = report.stage("figure1")

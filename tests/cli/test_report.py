@@ -186,3 +186,13 @@ def test_out_must_be_a_folder_and_cuda_must_exist(tmp_path, capsys, monkeypatch)
     assert main(["report", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err.strip() == "orthornn report: error: --device cuda: CUDA is not available"
     assert not (tmp_path / "r").exists()
+
+
+def test_proofs_are_found_from_another_folder(tmp_path, monkeypatch):
+    from orthornn.cli.report import _proofs_root
+
+    monkeypatch.chdir(tmp_path)
+    assert _proofs_root(None) == ROOT  # the source checkout
+    (tmp_path / "proofs").mkdir()
+    assert _proofs_root(None) == tmp_path  # the working directory first
+    assert _proofs_root(ROOT / "docs") == ROOT / "docs"  # as given
