@@ -161,13 +161,24 @@ def _null_one(a: FloatArray, sched: Schedule) -> FloatArray:
     """:func:`_null_all` for one C-contiguous matrix: scalar angles and one BLAS ``rot`` per rotation.
 
     ``rot(x, y, c, s)`` sets ``x ← c x + s y``, ``y ← c y − s x`` on strided slices of the flat
-    buffer, so no numpy view is created per rotation.
+    buffer, so no numpy view is created per rotation. A sequence of column rotations only (Reck)
+    runs on the transpose, where they are contiguous row rotations.
     """
     n = a.shape[0]
-    flat = a.reshape(-1)
-    (rot,) = get_blas_funcs(("rot",), (flat,))
     theta = np.empty(len(sched.ops), dtype=a.dtype)
     atan2, cos, sin = math.atan2, math.cos, math.sin
+    if not sched.left.any():
+        b = np.ascontiguousarray(a.T)
+        flat = b.reshape(-1)
+        (rot,) = get_blas_funcs(("rot",), (flat,))
+        for k, (_, r, c, p) in enumerate(sched.ops):  # a[r, c] = b[c, r]; rows p, p + 1 of b, columns 0..r
+            t = atan2(-flat[c * n + r], flat[(c + 1) * n + r])
+            rot(flat, flat, cos(t), sin(t), n=r + 1, offx=p * n, offy=(p + 1) * n, overwrite_x=1, overwrite_y=1)
+            theta[k] = t
+        a[...] = b.T
+        return theta
+    flat = a.reshape(-1)
+    (rot,) = get_blas_funcs(("rot",), (flat,))
     for k, (side, r, c, p) in enumerate(sched.ops):
         if side == "R":  # columns p, p + 1, rows 0..r
             t = atan2(-flat[r * n + c], flat[r * n + c + 1])
