@@ -22,6 +22,7 @@ from orthornn import (
     NotOrthogonalError,
     NotSkewError,
     ShapeError,
+    rotation,
     so_exp,
     so_log,
     so_power,
@@ -155,6 +156,9 @@ def test_power_of_one_rotation_is_the_closed_form(n, seed, theta, lam):
     expected = np.eye(n) + np.sin(lam * theta) * G + (1 - np.cos(lam * theta)) * G @ G
     np.testing.assert_allclose(so_power(R, lam), expected, rtol=0, atol=ATOL["float64"] * n)
     np.testing.assert_allclose(so_log(R), theta * G, rtol=0, atol=ATOL["float64"] * n / (np.pi - theta))
+    # the same through orthornn.rotation(a, b) with b = cos θ u_a + sin θ u_b (RUM eq. 1)
+    Rab = rotation(ua, np.cos(theta) * ua + np.sin(theta) * ub)
+    np.testing.assert_allclose(so_power(Rab, lam), expected, rtol=0, atol=ATOL["float64"] * n / (np.pi - theta))
 
 
 @given(n=st.integers(1, 32), seed=SEEDS, lam=st.floats(-1.5, 1.5), mu=st.floats(-1.5, 1.5), r=st.floats(0, 1))
