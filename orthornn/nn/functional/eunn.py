@@ -85,14 +85,17 @@ def apply_tables(
         s = sgn * torch.sin(th)
     else:
         c = s = None
+    # unbind once: slicing c[..., l, :] per layer would make every slice's backward allocate (L, n)
+    cl = c.unbind(-2) if c is not None else ()
+    sl = s.unbind(-2) if s is not None else ()
     if transpose:
         if signs is not None:
             x = x * signs
-        for l in reversed(range(L if c is not None else 0)):
-            x = torch.addcmul(x * c[..., l, :], torch.index_select(x, -1, perm[l]), s[..., l, :], value=-1.0)
+        for l in reversed(range(len(cl))):
+            x = torch.addcmul(x * cl[l], torch.index_select(x, -1, perm[l]), sl[l], value=-1.0)
         return x
-    for l in range(L if c is not None else 0):
-        x = torch.addcmul(x * c[..., l, :], torch.index_select(x, -1, perm[l]), s[..., l, :])
+    for l in range(len(cl)):
+        x = torch.addcmul(x * cl[l], torch.index_select(x, -1, perm[l]), sl[l])
     if signs is not None:
         x = x * signs
     return x
