@@ -6,7 +6,8 @@ Three tables, one run, one thread everywhere:
    issue 3 asks so_log ≥ 4× faster than logm at n = 256 and ≥ 10× at n = 8;
 2. accuracy on Haar-random rotations, angles π − 1e-6, π − 1e-10, exactly π, and RUM memories
    (products of many Rotations): reconstruction ‖exp(log R) − R‖_max (scipy expm of each
-   method's log), skew defect ‖A + Aᵀ‖_max, and whether the output is real;
+   method's log), skew defect ‖A + Aᵀ‖_max, and whether the output is real; and the
+   orthogonality of so_exp against expm on random skew matrices;
 3. torch so_power forward + backward, batch 128, n = 100, CPU (and CUDA when available).
 
     python benchmarks/lie.py [--quick]
@@ -131,6 +132,24 @@ def accuracy_table() -> None:
             )
 
 
+def exp_orthogonality_table() -> None:
+    """Orthogonality of so_exp against expm on random skew matrices of growing norm."""
+    rng = np.random.default_rng(3)
+    print("\n## exp of skew matrices: max ‖EᵀE − I‖_max / (n·max(1, ‖A‖₂)) over 200 matrices per row\n")
+    print("| entries of A | so_exp | scipy expm |")
+    print("|---|---:|---:|")
+    for width in (0.1, 3.0, 30.0):
+        worst = [0.0, 0.0]
+        for _ in range(200):
+            n = int(rng.integers(2, 25))
+            B = rng.uniform(-width, width, (n, n))
+            A = np.triu(B, 1) - np.triu(B, 1).T
+            scale = n * max(1.0, np.linalg.norm(A, 2))
+            for i, E in enumerate((orthornn.so_exp(A), sl.expm(A))):
+                worst[i] = max(worst[i], np.abs(E.T @ E - np.eye(n)).max() / scale)
+        print(f"| U(−{width}, {width}), n = 2..24 | {worst[0]:.1e} | {worst[1]:.1e} |", flush=True)
+
+
 def torch_table() -> None:
     torch.set_num_threads(1)
     print("\n## torch so_power forward + backward (batch 128, n = 100, float64, 1 thread)\n")
@@ -168,6 +187,7 @@ def main() -> None:
     args = p.parse_args()
     speed_table(args.quick)
     accuracy_table()
+    exp_orthogonality_table()
     torch_table()
 
 
