@@ -24,6 +24,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.linalg.blas import get_blas_funcs
 
 from ..errors import OrthornnError, ShapeError
 from .validation import as_float_array
@@ -370,7 +371,9 @@ def _apply_inplace(mesh: GivensMesh, y: FloatArray, phases: FloatArray, signs: F
 def givens_compose(mesh: GivensMesh) -> FloatArray:
     r"""The matrix of a mesh: :math:`U = D\,\Lambda_{L-1}\cdots\Lambda_0`, shape ``(..., n, n)``.
 
-    Computed by applying the mesh to the rows of :math:`I` as vectors (:math:`O(n^2)` per layer).
+    A batch is computed by applying the mesh to the rows of :math:`I` as vectors (:math:`O(n^2)`
+    per layer); a single matrix (``n ≥ 512``) by left-multiplying the rotations into :math:`I`
+    with one BLAS ``rot`` each, restricted to the columns where the two rows can be non-zero.
     Inverse of :func:`orthornn.givens_decompose` (``givens_compose(givens_decompose(U)) == U``).
 
     References
@@ -385,7 +388,35 @@ def givens_compose(mesh: GivensMesh) -> FloatArray:
            [-1.,  0.]])
     """
     batch, n = mesh.batch_shape, mesh.n
+    if not batch and n >= _ROT_COMPOSE_MIN_N:
+        return _compose_one(mesh)
     # Row k of Y is (U e_k)ᵀ, so Y = Uᵀ; the identity's row axis sits between batch and vector axes.
     y = np.array(np.broadcast_to(np.eye(n, dtype=mesh.phases.dtype), (*batch, n, n)))
     _apply_inplace(mesh, y, mesh.phases[..., None, :], mesh.signs[..., None, :], False)
     return np.swapaxes(y, -1, -2).copy()
+
+
+#: From this n on a single mesh is composed by BLAS row rotations (faster than layer-wise numpy).
+_ROT_COMPOSE_MIN_N = 512
+
+
+def _compose_one(mesh: GivensMesh) -> FloatArray:
+    """``D Λ_{L−1}⋯Λ_0`` for one mesh: ``M ← G(i, j, θ) M`` row rotations on ``M = I``, each over the
+    union of the two rows' current column supports (a banded start for nearest-neighbour layouts)."""
+    n = mesh.n
+    m = np.eye(n, dtype=mesh.phases.dtype)
+    flat = m.reshape(-1)
+    (rot,) = get_blas_funcs(("rot",), (flat,))
+    lo, hi = list(range(n)), list(range(n))
+    cos, sin = np.cos(mesh.phases).tolist(), np.sin(mesh.phases).tolist()
+    k = 0
+    for pairs in mesh.pairs:
+        for i, j in pairs.tolist():
+            a, b = min(lo[i], lo[j]), max(hi[i], hi[j])
+            lo[i] = lo[j] = a
+            hi[i] = hi[j] = b
+            # row_i ← c row_i − s row_j, row_j ← s row_i + c row_j
+            rot(flat, flat, cos[k], -sin[k], n=b - a + 1, offx=i * n + a, offy=j * n + a, overwrite_x=1, overwrite_y=1)
+            k += 1
+    m *= mesh.signs[:, None]
+    return m

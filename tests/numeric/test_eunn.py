@@ -213,6 +213,16 @@ def test_compose_equals_dense_product(n, layout, rng):
     np.testing.assert_allclose(givens_compose(m), dense_compose(m), atol=ATOL["float64"], rtol=0)
 
 
+@pytest.mark.parametrize(("n", "layout"), [(1, "tunable"), (6, "tunable"), (7, "reck"), (8, "fft"), (5, "clements")])
+def test_single_mesh_rot_path_equals_dense(n, layout, rng):
+    """The BLAS row-rotation path used for one large mesh, run on small meshes (independent of the
+    layer-wise path) against the dense product."""
+    from orthornn.numeric.givens import _compose_one
+
+    m = random_mesh(n, layout, rng)
+    np.testing.assert_allclose(_compose_one(m), dense_compose(m), atol=ATOL["float64"], rtol=0)
+
+
 def test_custom_irregular_pairs(rng):
     pairs = (np.array([[0, 3], [2, 1]]), np.array([[4, 0]]), np.array([[1, 4], [0, 2]]))
     m = GivensMesh(n=5, layout="custom", pairs=pairs, phases=rng.normal(size=5), signs=np.ones(5))
