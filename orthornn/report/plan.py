@@ -138,6 +138,7 @@ SMALL = Budget(
             batch=64,
             steps=800,
             lr=3e-3,
+            optimizer="adam",
             eval_every=50,
         ),
         _run(
