@@ -160,8 +160,9 @@ def _null_all(a: FloatArray, sched: Schedule) -> FloatArray:
 def _null_one(a: FloatArray, sched: Schedule) -> FloatArray:
     """:func:`_null_all` for one C-contiguous matrix: scalar angles and one BLAS ``rot`` per rotation.
 
-    ``rot(x, y, c, s)`` sets ``x ← c x + s y``, ``y ← c y − s x`` on strided slices of the flat
-    buffer, so no numpy view is created per rotation. A sequence of column rotations only (Reck)
+    ``rot(x, y, c, s, count, offx, incx, offy, incy, 1, 1)`` sets ``x ← c x + s y``,
+    ``y ← c y − s x`` on strided slices of the flat buffer (positional arguments: f2py parses
+    keywords noticeably slower), so no numpy view is created per rotation. A sequence of column rotations only (Reck)
     runs on the transpose, where they are contiguous row rotations.
     """
     n = a.shape[0]
@@ -173,7 +174,7 @@ def _null_one(a: FloatArray, sched: Schedule) -> FloatArray:
         (rot,) = get_blas_funcs(("rot",), (flat,))
         for k, (_, r, c, p) in enumerate(sched.ops):  # a[r, c] = b[c, r]; rows p, p + 1 of b, columns 0..r
             t = atan2(-flat[c * n + r], flat[(c + 1) * n + r])
-            rot(flat, flat, cos(t), sin(t), n=r + 1, offx=p * n, offy=(p + 1) * n, overwrite_x=1, overwrite_y=1)
+            rot(flat, flat, cos(t), sin(t), r + 1, p * n, 1, (p + 1) * n, 1, 1, 1)
             theta[k] = t
         a[...] = b.T
         return theta
@@ -182,12 +183,10 @@ def _null_one(a: FloatArray, sched: Schedule) -> FloatArray:
     for k, (side, r, c, p) in enumerate(sched.ops):
         if side == "R":  # columns p, p + 1, rows 0..r
             t = atan2(-flat[r * n + c], flat[r * n + c + 1])
-            rot(flat, flat, cos(t), sin(t), n=r + 1, offx=p, incx=n, offy=p + 1, incy=n, overwrite_x=1, overwrite_y=1)
+            rot(flat, flat, cos(t), sin(t), r + 1, p, n, p + 1, n, 1, 1)
         else:  # rows p, p + 1, columns c..n−1
             t = atan2(-flat[r * n + c], flat[(r - 1) * n + c])
-            rot(
-                flat, flat, cos(t), -sin(t), n=n - c, offx=p * n + c, offy=(p + 1) * n + c, overwrite_x=1, overwrite_y=1
-            )
+            rot(flat, flat, cos(t), -sin(t), n - c, p * n + c, 1, (p + 1) * n + c, 1, 1, 1)
         theta[k] = t
     return theta
 

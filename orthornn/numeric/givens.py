@@ -416,7 +416,7 @@ def _compose_one(mesh: GivensMesh) -> FloatArray:
             lo[i] = lo[j] = a
             hi[i] = hi[j] = b
             # row_i ← c row_i − s row_j, row_j ← s row_i + c row_j
-            rot(flat, flat, cos[k], -sin[k], n=b - a + 1, offx=i * n + a, offy=j * n + a, overwrite_x=1, overwrite_y=1)
+            rot(flat, flat, cos[k], -sin[k], b - a + 1, i * n + a, 1, j * n + a, 1, 1, 1)
             k += 1
     m *= mesh.signs[:, None]
     return m
