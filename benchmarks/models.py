@@ -6,6 +6,7 @@ input of K + 2 = 10), one intra-op thread. Prints a table with the ratio to the 
 same hidden size and the targets of issue 6.
 
     OMP_NUM_THREADS=1 python benchmarks/models.py [--reps 3] [--T 200] [--device cpu]
+    OMP_NUM_THREADS=1 python benchmarks/models.py --memory [--batch 128]   # λ = 1 peak memory vs T
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
     if name == "torch LSTM":
         return SequenceModel(LSTM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
     if name.startswith("RUM"):
-        lam = float(name.split("λ=")[1])
-        return SequenceModel(RUM(nx, n, lam=lam, device=dev), torch.nn.Linear(n, ny, device=dev))
+        lam = float(name.split("λ=")[1].split()[0])
+        rum = RUM(nx, n, lam=lam, memory_efficient=name.endswith("recompute"), device=dev)
+        return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     return SequenceModel(LTRNN(nx, n, ny, device=dev), None)
 
 
-def iteration_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, reps: int) -> list[float]:
+def _trainer_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-4, alpha=0.9)
-    times = []
-    for i in range(reps + 1):  # the first is a warm-up
+
+    def step() -> float:
         if x.is_cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -47,13 +49,58 @@ def iteration_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, 
         opt.step()
         if x.is_cuda:
             torch.cuda.synchronize()
-        if i:
-            times.append(time.perf_counter() - t0)
-    return times
+        return time.perf_counter() - t0
+
+    return step
+
+
+def interleaved_seconds(step_a, step_b, reps: int) -> tuple[list[float], list[float]]:
+    """Alternate the two measurements (after one warm-up each) so load changes hit both alike."""
+    step_a(), step_b()
+    ta, tb = [], []
+    for _ in range(reps):
+        ta.append(step_a())
+        tb.append(step_b())
+    return ta, tb
+
+
+_PEAK = """
+import resource, sys, time, torch
+from orthornn.nn import RUM
+torch.set_num_threads(1)
+T, eff, B = int(sys.argv[1]), sys.argv[2] == "1", int(sys.argv[3])
+torch.manual_seed(0)
+rum = RUM(10, 100, lam=1.0, memory_efficient=eff)
+x = torch.randn(B, T, 10)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+y, _ = rum(x)
+y.square().mean().backward()
+dt = time.perf_counter() - t0
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024, dt)
+"""
+
+
+def peak_memory(batch: int) -> None:
+    """Peak resident memory added by one forward+backward of RUM λ = 1, N = 100, per T."""
+    import subprocess
+    import sys
+
+    print(f"RUM λ=1 N=100 batch {batch}: peak RSS added by one forward+backward (fresh process each)")
+    print(f"{'T':>5} {'stored MiB':>11} {'recompute MiB':>14} {'stored s':>9} {'recompute s':>12}")
+    for T in (50, 200, 500):
+        row = []
+        for eff in ("0", "1"):
+            out = subprocess.run(
+                [sys.executable, "-c", _PEAK, str(T), eff, str(batch)], capture_output=True, text=True, check=True
+            ).stdout.split()
+            row.append((float(out[0]), float(out[1])))
+        print(f"{T:>5} {row[0][0]:11.0f} {row[1][0]:14.0f} {row[0][1]:9.2f} {row[1][1]:12.2f}", flush=True)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--memory", action="store_true", help="only the λ = 1 peak-memory table (T = 50, 200, 500)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--T", type=int, default=200)
     p.add_argument("--batch", type=int, default=128)
@@ -61,34 +108,35 @@ def main() -> None:
     p.add_argument("--only", nargs="*", help="run only these rows (by label prefix)")
     args = p.parse_args()
     torch.set_num_threads(1)
+    if args.memory:
+        peak_memory(args.batch)
+        return
     torch.manual_seed(0)
     task = CopyTask(args.T)
     ids, targets = task.sample(args.batch, rng=0)
     x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(args.device)
     y = torch.as_tensor(targets).to(args.device)
-    rows = [  # (label, hidden, target seconds or ratio)
-        ("torch LSTM", 250, None),
-        ("RUM λ=0", 250, "≤ 0.5× LSTM"),
+    rows = [  # (label, hidden, target)
+        ("RUM λ=0", 250, "≤ 0.5× LSTM-250"),
         ("RUM λ=1", 100, "≤ 1.0 s"),
+        ("RUM λ=1 recompute", 100, "≤ 1.0 s, memory flat in T"),
         ("LT-RNN", 80, "≤ 0.060 s"),
         ("LT-RNN", 128, "≤ 0.100 s"),
     ]
     print(
-        f"copy T={args.T}, batch {args.batch}, {args.reps} timed reps after 1 warm-up, "
-        f"threads {torch.get_num_threads()}, device {args.device}"
+        f"copy T={args.T}, batch {args.batch}, {args.reps} timed reps after 1 warm-up, each interleaved with "
+        f"torch.nn.LSTM N=250 (load changes hit both), threads {torch.get_num_threads()}, device {args.device}"
     )
-    print(f"{'model':<12} {'N':>4} {'median s/iter':>14} {'min':>8} {'× LSTM-250':>11}  target")
-    lstm = None
+    print(f"{'model':<18} {'N':>4} {'median s/iter':>14} {'LSTM-250 s/iter':>16} {'ratio':>6}  target")
+    lstm = make("torch LSTM", 250, task.vocab_size, task.n_classes, args.device)
+    lstm_step = _trainer_step(lstm, x, y)
     for label, n, target in rows:
         if args.only and not any(label.startswith(o) for o in args.only):
             continue
         model = make(label, n, task.vocab_size, task.n_classes, args.device)
-        ts = iteration_seconds(model, x, y, args.reps)
-        med = statistics.median(ts)
-        if label == "torch LSTM":
-            lstm = med
-        ratio = f"{med / lstm:11.2f}" if lstm else f"{'':>11}"
-        print(f"{label:<12} {n:>4} {med:14.3f} {min(ts):8.3f} {ratio}  {target or ''}", flush=True)
+        tm, tl = interleaved_seconds(_trainer_step(model, x, y), lstm_step, args.reps)
+        m, ml = statistics.median(tm), statistics.median(tl)
+        print(f"{label:<18} {n:>4} {m:14.3f} {ml:16.3f} {m / ml:6.2f}  {target}", flush=True)
 
 
 if __name__ == "__main__":
