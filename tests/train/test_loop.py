@@ -138,3 +138,25 @@ def test_smoke_rum_beats_the_copy_baseline():
     cfg = TrainConfig(task="copy", model="rum", lam=0.0, T=10, hidden=64, batch=32, steps=150, lr=1e-2, eval_every=150)
     final = Trainer(cfg).run().summary["final"]
     assert final["beats_baseline"] and final["accuracy"] > 1.6 * final["baseline_accuracy"]
+
+
+def test_learned_fractional_lambda_trains_and_moves():
+    """Real λ through so_power in a training loop: finite losses and λ leaves its start."""
+    cfg = TrainConfig(
+        task="recall",
+        model="rum",
+        lam=0.5,
+        learn_lam=True,
+        eta=1.0,
+        T=4,
+        hidden=6,
+        batch=8,
+        steps=3,
+        eval_every=3,
+        lr=1e-2,
+    )
+    tr = Trainer(cfg)
+    hist = tr.run()
+    lam = tr.model.core.cell.lam
+    assert hist.stopped is None and all(r["loss"] == r["loss"] for r in hist.train)
+    assert lam.requires_grad and float(lam.detach()) != 0.5
