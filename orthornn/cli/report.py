@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         "Success rate of Henaff et al.'s random copy construction over alphabet size K and length S "
         "(heatmap, and one line per K); Figure 1 of the paper."
     )
+    for name in ["figure1.png", *(spec.name for spec in FIGURES)]:
+        (out / name).unlink(missing_ok=True)  # no stale figure from an earlier run survives a failure
     try:
         if s is None or s.status != "ok":
             raise RuntimeError("stage 'figure1' failed; nothing to draw")

@@ -409,4 +409,5 @@ def run_report(
     env["load_average_end"] = _environment()["load_average"]
     report = ReportData(budget.name, device, started, time.perf_counter() - t_all, stages, env)
     report.cpu_seconds = time.process_time() - c_all
+    report.notes.append(f"Budget {budget.name}: {budget.description}.")
     return report

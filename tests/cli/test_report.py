@@ -96,6 +96,7 @@ def test_tiny_report_end_to_end(tmp_path, capsys):
     doc = _check_page(out)
     assert all(s in doc for s in SECTIONS)
     assert doc["ok"] and doc["budget"] == "tiny" and doc["device"] == "cpu"
+    assert doc["notes"] == ["Budget tiny: FOR TESTS ONLY: seconds-scale runs that exercise every stage; the numbers mean nothing."]
     assert [s["status"] for s in doc["stages"]] == ["ok"] * 8
     assert len(doc["figures"]) == 7 and all(f["status"] == "ok" for f in doc["figures"])
     # progress: one line per stage on stderr, the summary on stdout
@@ -139,6 +140,8 @@ def test_a_failed_stage_gives_exit_1_and_the_rest_of_the_report(tmp_path, capsys
     monkeypatch.setitem(STAGES, "figure1", boom)
     monkeypatch.setitem(STAGES, "training:ltornn_copy", boom)  # and the spectrum that needs it
     out = tmp_path / "rep"
+    out.mkdir()
+    (out / "figure1.png").write_bytes(b"stale figure of an earlier run")
     code, stdout, err = _report(out, capsys)
     assert code == 1
     doc = _check_page(out)
