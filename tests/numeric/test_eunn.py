@@ -150,6 +150,15 @@ def test_batched_is_vectorised_and_matches_single(mesh, rng):
         np.testing.assert_allclose(givens_compose(single), givens_compose(m)[idx], atol=ATOL["float64"], rtol=0)
 
 
+@pytest.mark.parametrize("mesh", MESHES)
+def test_batched_float32(mesh):
+    from scipy.stats import ortho_group
+
+    u = ortho_group.rvs(9, size=4, random_state=1).astype(np.float32)
+    m = assert_round_trip(u, mesh)
+    assert m.phases.dtype == np.float32 and m.signs.dtype == np.float32
+
+
 def test_empty_batch():
     m = givens_decompose(np.zeros((0, 3, 3)))
     assert m.phases.shape == (0, 3) and givens_compose(m).shape == (0, 3, 3)
