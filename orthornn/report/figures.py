@@ -95,6 +95,26 @@ def trained_spectrum(report: ReportData) -> matplotlib.figure.Figure:
     )
 
 
+def root_scan(report: ReportData) -> matplotlib.figure.Figure:
+    """Mean normalised distance to the p-th roots for every p: trained, initial, Haar mean ± 2 sd."""
+    s = _ok(report, "spectrum")
+    sc = s.data["root_scan"]
+    p = np.asarray(sc["p"])
+    m, sd = np.asarray(sc["haar_mean"]), np.asarray(sc["haar_std"])
+    fig = matplotlib.figure.Figure(figsize=(9, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.fill_between(p, m - 2 * sd, m + 2 * sd, color="0.85", label="Haar SO(n): mean ± 2 sd")
+    ax.plot(p, m, color="0.5", lw=1)
+    ax.plot(p, sc["initial"], color="C1", lw=1, label="V at initialisation")
+    ax.plot(p, sc["trained"], color="C0", lw=1.5, label="trained V")
+    ax.axvline(s.data["roots"], color="k", ls="--", lw=1, label=f"T+S = {s.data['roots']} (the clock: 0)")
+    ax.axhline(0.5, color="k", ls=":", lw=0.8, label="uniform phases")
+    ax.set_xlabel("order p of the roots of unity")
+    ax.set_ylabel("mean distance to p-th roots / (π/p)")
+    ax.legend(fontsize="small", ncols=2)
+    return fig
+
+
 def kernels(report: ReportData) -> matplotlib.figure.Figure:
     """Heatmaps of the transition at initialisation and after training (RUM Figure 3 style)."""
     s = _ok(report, "spectrum")
@@ -154,6 +174,14 @@ FIGURES: tuple[FigureSpec, ...] = (
         "Eigenvalues of the trained transition in the complex plane (left; a trained LT-RNN drifts off the unit "
         "circle) and its phase histogram against the Haar SO(n) (Weyl) density and the uniform density (right).",
         trained_spectrum,
+    ),
+    FigureSpec(
+        "root_scan.png",
+        "spectrum",
+        "Does any period stand out? Mean normalised distance of the eigenphases to the p-th roots of unity for "
+        "every order p, trained and initial transition against Haar draws (grey band: mean ± 2 standard "
+        "deviations). The explicit clock is 0 at p = T+S; a transition that learned the clock would dip there.",
+        root_scan,
     ),
     FigureSpec(
         "kernels.png",

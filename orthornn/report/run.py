@@ -25,7 +25,7 @@ import os
 import platform
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,37 @@ def spectral_statistics(phases: np.ndarray, p: int) -> dict[str, float]:
     }
 
 
+def root_scan(trained: np.ndarray, initial: np.ndarray, haar: np.ndarray, orders: Iterable[int]) -> dict[str, Any]:
+    r"""Mean normalised distance to the p-th roots of unity for every order p, against Haar draws.
+
+    Does any period stand out? For each p: the mean of :math:`\delta_p(\varphi)/(\pi/p)` of the
+    trained and initial phases, the mean and standard deviation over the Haar draws (rows of
+    ``haar``), and the trained value's z-score against them.
+
+    Examples
+    --------
+    >>> clock = 2 * np.pi * np.arange(-2, 3) / 5
+    >>> haar = np.random.default_rng(0).uniform(-np.pi, np.pi, (50, 5))
+    >>> scan = root_scan(clock, clock, haar, [4, 5])
+    >>> scan["trained"][1], scan["z_trained"][1] < -3      # p = 5: on the roots, far below chance
+    (0.0, True)
+    """
+    from ..spectra import root_distance
+
+    ps = [int(q) for q in orders]
+    per = {name: [] for name in ("trained", "initial", "haar_mean", "haar_std", "z_trained")}
+    for q in ps:
+        t = float(root_distance(trained, q, normalized=True).mean())
+        hq = root_distance(haar, q, normalized=True).mean(axis=-1)
+        m, sd = float(hq.mean()), float(hq.std())
+        per["trained"].append(t)
+        per["initial"].append(float(root_distance(initial, q, normalized=True).mean()))
+        per["haar_mean"].append(m)
+        per["haar_std"].append(sd)
+        per["z_trained"].append((t - m) / sd if sd > 0 else None)
+    return {"p": ps, **per}
+
+
 def stage_spectrum(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     """Trained LT-RNN transition vs the explicit clock and a Haar baseline."""
     from ..henaff import copy_solution
@@ -258,6 +289,7 @@ def stage_spectrum(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
         "explicit_hidden": 2 * d + 1,
         "statistics": rows,
         "wasserstein": distances,
+        "root_scan": root_scan(phases["trained"], phases["initial"], h, range(2, 3 * p + 1)),
     }
     artifacts = {"phases": phases, "V": V, "V0": V0, "roots": p}
     return data, artifacts

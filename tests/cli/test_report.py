@@ -96,9 +96,11 @@ def test_tiny_report_end_to_end(tmp_path, capsys):
     doc = _check_page(out)
     assert all(s in doc for s in SECTIONS)
     assert doc["ok"] and doc["budget"] == "tiny" and doc["device"] == "cpu"
-    assert doc["notes"] == ["Budget tiny: FOR TESTS ONLY: seconds-scale runs that exercise every stage; the numbers mean nothing."]
+    assert doc["notes"] == [
+        "Budget tiny: FOR TESTS ONLY: seconds-scale runs that exercise every stage; the numbers mean nothing."
+    ]
     assert [s["status"] for s in doc["stages"]] == ["ok"] * 8
-    assert len(doc["figures"]) == 7 and all(f["status"] == "ok" for f in doc["figures"])
+    assert len(doc["figures"]) == 8 and all(f["status"] == "ok" for f in doc["figures"])
     # progress: one line per stage on stderr, the summary on stdout
     for i in range(1, 9):
         assert f"[{i}/8] " in err
@@ -122,6 +124,12 @@ def test_tiny_report_end_to_end(tmp_path, capsys):
     for k, v in expected.items():
         assert sp["statistics"]["explicit"][k] == pytest.approx(v, abs=1e-12)
     assert sp["statistics"]["explicit"]["near_root_fraction"] == 1.0
+    scan = sp["root_scan"]
+    assert scan["p"] == list(range(2, 3 * sp["roots"] + 1))
+    at = scan["p"].index(sp["roots"])
+    for name in ("trained", "initial"):
+        assert scan[name][at] == pytest.approx(sp["statistics"][name]["root_distance_mean"], abs=1e-12)
+    assert scan["haar_mean"][at] == pytest.approx(sp["statistics"]["haar"]["root_distance_mean"], abs=1e-12)
     w = sp["wasserstein"]
     assert all(0 <= v <= np.pi for v in w.values() if v is not None)
     # memory: one phase vector per step of a recall sequence (T + 3 steps), all on the circle
@@ -152,7 +160,7 @@ def test_a_failed_stage_gives_exit_1_and_the_rest_of_the_report(tmp_path, capsys
     assert "needs stage 'training:ltornn_copy', which failed" in doc["spectrum"]["error"]
     failed_figs = {f["file"] for f in doc["figures"] if f["status"] == "failed"}
     assert failed_figs == {"figure1.png", "spectrum_comparison.png", "spectrum_initial_vs_trained.png",
-                           "trained_spectrum.png", "kernels.png"}  # fmt: skip
+                           "trained_spectrum.png", "kernels.png", "root_scan.png"}  # fmt: skip
     assert not (out / "figure1.png").exists() and (out / "training_curves.png").is_file()
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "RuntimeError: the grid &lt;exploded&gt;" in page and 'class="failed"' in page
