@@ -20,6 +20,7 @@ import json
 import os
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def main() -> None:
     p.add_argument("--labels", nargs="*", help="run only these run labels")
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    torch.set_flush_denormal(True)  # as `orthornn train` (docs/training.md)
     spec = json.loads(args.config.read_text())
     out = args.out or Path("analysis/results") / spec["name"]
     (out / "runs").mkdir(parents=True, exist_ok=True)

@@ -152,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--out {out}: folder {out.parent} does not exist")
             if (out / "checkpoint.pt").exists():
                 raise UsageError(f"--out {out}: holds a run already (continue it with --resume {out})")
+    # Denormal floats appear in RUM's gates after some optimiser steps and slowed CPU iterations
+    # up to 4x here; the command owns the process, so it flushes them (docs/training.md).
+    torch.set_flush_denormal(True)
     try:
         trainer = Trainer(config)
         if state is not None:
