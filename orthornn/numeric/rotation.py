@@ -41,7 +41,7 @@ eq. (1); ``docs/rotation.md``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -93,32 +93,48 @@ def _canonical_partner(a: FloatArray, ahat: FloatArray) -> FloatArray:
     return p / np.where(norm > 0, norm, 1)
 
 
+def plane_coefficients(ahat: Any, bhat: Any, valid: Any, xp: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Branch decisions and coefficients of ``R(a, b)`` from unit vectors, for any array namespace.
+
+    The single implementation of the branch logic, shared by this module (``xp = numpy``) and its
+    torch twin :mod:`orthornn.nn.functional.rotation` (``xp = torch``): it uses only operations
+    both namespaces spell alike (``where``, ``sqrt``, ``finfo``, arithmetic, ``.sum(-1)``), so no
+    torch import is needed here. ``valid`` is false for rows with a zero vector.
+
+    Returns ``(v, alpha, beta, gamma, antiparallel)`` with ``alpha, beta, gamma`` of shape
+    ``(...)`` (zero-vector rows are *not* yet masked, antiparallel rows have ``v = 0`` until the
+    caller substitutes the canonical partner).
+    """
+    c = (ahat * bhat).sum(-1)
+    w = bhat - c[..., None] * ahat
+    w = w - (ahat * w).sum(-1)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
+    s2 = (w * w).sum(-1)
+    r2 = xp.where(valid, c * c + s2, 1)
+    r = xp.sqrt(r2)  # renormalise (c, s) to c² + s² = 1; w/r is applied through v below
+    c, s2 = c / r, s2 / r2
+
+    tol = ANTIPARALLEL_SIN_EPS * xp.finfo(ahat.dtype).eps
+    near = c > 0
+    antiparallel = ~near & (s2 <= tol * tol) & valid
+    frame = ~near & ~antiparallel & valid
+    s = xp.sqrt(xp.where(frame, s2, 1))
+    one_plus_c = 1 + xp.where(near, c, 0)
+
+    v = w * xp.where(near, 1 / r, xp.where(frame, 1 / (r * s), 0))[..., None]  # w, u_b or 0
+    alpha = xp.where(near, 1, xp.where(antiparallel, 0, s))
+    beta = xp.where(near, s2 / one_plus_c, xp.where(antiparallel, 2, 1 - c))
+    gamma = xp.where(near, 1 / one_plus_c, xp.where(antiparallel, 2, 1 - c))
+    return v, alpha, beta, gamma, antiparallel
+
+
 def _plane(a: FloatArray, b: FloatArray) -> _Plane:
     """Branch decisions and plane of ``R(a, b)`` for broadcast batches ``(..., n)``."""
     ahat, a_zero = _unit(a)
     bhat, b_zero = _unit(b)
     valid = ~(a_zero | b_zero)
-    c = _dot(ahat, bhat)
-    w = bhat - c[..., None] * ahat
-    w -= _dot(ahat, w)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
-    s2 = _dot(w, w)
-    r2 = np.where(valid, c * c + s2, 1)
-    r = np.sqrt(r2)  # renormalise (c, s) to c² + s² = 1; w/r is applied through v below
-    c, s2 = c / r, s2 / r2
-
-    tol = ANTIPARALLEL_SIN_EPS * np.finfo(a.dtype).eps
-    near = c > 0
-    antiparallel = ~near & (s2 <= tol * tol) & valid
-    frame = ~near & ~antiparallel & valid
-    s = np.sqrt(np.where(frame, s2, 1))
-    one_plus_c = 1 + np.where(near, c, 0)
-
-    v = w * np.where(near, 1 / r, np.where(frame, 1 / (r * s), 0))[..., None]  # w, u_b or 0
+    v, alpha, beta, gamma, antiparallel = plane_coefficients(ahat, bhat, valid, np)
     if antiparallel.any():
         v = np.where(antiparallel[..., None], _canonical_partner(a, ahat), v)
-    alpha = np.where(near, 1, np.where(antiparallel, 0, s))
-    beta = np.where(near, s2 / one_plus_c, np.where(antiparallel, 2, 1 - c))
-    gamma = np.where(near, 1 / one_plus_c, np.where(antiparallel, 2, 1 - c))
     alpha, beta, gamma = (np.where(valid, t, 0)[..., None].astype(a.dtype, copy=False) for t in (alpha, beta, gamma))
     return _Plane(ahat, v, alpha, beta, gamma, antiparallel)
 

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ..._conventions import ANTIPARALLEL_SIN_EPS
 from ...errors import OrthornnError, ShapeError
+from ...numeric.rotation import plane_coefficients
 
 __all__ = ["rotate", "rotation"]
 
@@ -98,31 +98,16 @@ def _needed(mask: Tensor) -> bool:
 
 
 def _plane(a: Tensor, b: Tensor) -> _Plane:
-    """Branch decisions and plane of ``R(a, b)`` for broadcast batches ``(..., n)``."""
+    """Branch decisions and plane of ``R(a, b)`` for broadcast batches ``(..., n)``.
+
+    The branch logic is :func:`orthornn.numeric.rotation.plane_coefficients`, run on torch.
+    """
     ahat, a_zero = _unit(a)
     bhat, b_zero = _unit(b)
     valid = ~(a_zero | b_zero)
-    c = _dot(ahat, bhat)
-    w = bhat - c[..., None] * ahat
-    w = w - _dot(ahat, w)[..., None] * ahat  # re-orthogonalise once: w ⟂ â to working precision
-    s2 = _dot(w, w)
-    r2 = torch.where(valid, c * c + s2, 1)
-    r = torch.sqrt(r2)  # renormalise (c, s) to c² + s² = 1; w/r is applied through v below
-    c, s2 = c / r, s2 / r2
-
-    tol = ANTIPARALLEL_SIN_EPS * torch.finfo(a.dtype).eps
-    near = c > 0
-    antiparallel = ~near & (s2 <= tol * tol) & valid
-    frame = ~near & ~antiparallel & valid
-    s = torch.sqrt(torch.where(frame, s2, 1))
-    one_plus_c = 1 + torch.where(near, c, 0)
-
-    v = w * torch.where(near, 1 / r, torch.where(frame, 1 / (r * s), 0))[..., None]  # w, u_b or 0
+    v, alpha, beta, gamma, antiparallel = plane_coefficients(ahat, bhat, valid, torch)
     if _needed(antiparallel):
         v = torch.where(antiparallel[..., None], _canonical_partner(a, ahat), v)
-    alpha = torch.where(near, 1, torch.where(antiparallel, 0, s))
-    beta = torch.where(near, s2 / one_plus_c, torch.where(antiparallel, 2, 1 - c))
-    gamma = torch.where(near, 1 / one_plus_c, torch.where(antiparallel, 2, 1 - c))
     alpha, beta, gamma = (torch.where(valid, t, 0)[..., None] for t in (alpha, beta, gamma))
     return _Plane(ahat, v, alpha, beta, gamma, antiparallel)
 
