@@ -19,7 +19,6 @@ __all__ = [
     "ANTIPARALLEL",
     "ANTIPARALLEL_SIN_EPS",
     "BRANCH_TOL",
-    "COLLINEAR_TOL",
     "GIVENS",
     "GIVENS_MESH_ORDER",
     "LOG_BRANCH",
@@ -52,9 +51,6 @@ ANTIPARALLEL: Final = "rotate-by-pi-in-canonical-plane"
 #: Measured: exact multiples ``b = βa`` (β < 0) give sin θ ≤ 1.02·eps (docs/rotation.md), so 16
 #: leaves a 16× margin while moving ``R â`` by at most 16·eps from ``b̂``.
 ANTIPARALLEL_SIN_EPS: Final = 16.0
-
-#: ``1 + â·b̂`` below which (relative to the dtype's eps) a pair counts as antiparallel.
-COLLINEAR_TOL: Final = {"float64": 1e-12, "float32": 1e-5}
 
 #: Givens rotations: ``G(i, j, θ)`` rotates e_i toward e_j, ``G e_i = cos θ e_i + sin θ e_j`` (so
 #: ``G[j, i] = sin θ``, ``G[i, j] = −sin θ``). ``sympy.rot_givens(i, j, θ)`` is the transpose:
