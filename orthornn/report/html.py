@@ -328,9 +328,8 @@ def _memory(report: ReportData) -> str:
     )
     change = [None, *d["largest_phase_change_per_step"]]
     rows = [(str(t), z, c) for t, (z, c) in enumerate(zip(d["phases_at_zero"], change, strict=True), 1)]
-    parts.append(
-        _table(["step t", f"phases at 0 (|φ| < {d['zero_phase_tolerance']:g})", "largest |Δφ| from t−1 (rad)"], rows)
-    )
+    header = ["step t", f"phases at 0 (|φ| < {d['zero_phase_tolerance']:g})", "largest |Δφ| (sorted) from t−1 (rad)"]
+    parts.append(_table(header, rows))
     parts.append(
         "<p>R_t − R_(t−1) = R_(t−1)(Rotation − I) has rank at most 2, so the number of phases at 0 (directions the "
         "memory has not touched) can drop by at most 2 per step: the memory fills at most one plane per step.</p>"

@@ -330,7 +330,7 @@ def stage_memory(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
         "n": int(R_seq.shape[-1]),
         "orthogonality_defect_max": float(np.max(defect)),
         "final_phases": ph[-1].tolist(),
-        "largest_phase_change_per_step": moved.tolist(),
+        "largest_phase_change_per_step": moved.tolist(),  # of the sorted phases, step to step
         "zero_phase_tolerance": _ZERO_PHASE,
         "phases_at_zero": at_zero.tolist(),
     }
