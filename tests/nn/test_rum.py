@@ -16,6 +16,7 @@ from orthornn.nn.rum import (
     RUM,
     RUMCell,
     RUMState,
+    fused_step0,
     memory_step,
     memory_update,
     rotate_step,
@@ -167,11 +168,35 @@ def test_fused_steps_agree_with_the_general_rotation(case):
     torch.testing.assert_close(Rh, (dense @ h.unsqueeze(-1)).squeeze(-1), atol=1e-11, rtol=0)
 
 
+@pytest.mark.parametrize(
+    "case",
+    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+)
+def test_fused_lambda0_step_values_and_gradients_equal_the_autograd_composition(case):
+    rng = np.random.default_rng(14)
+    eps, tau = _pairs(6, rng)[case]
+    u_pre, h = (torch.as_tensor(rng.normal(size=(3, 6))) for _ in range(2))
+    args = [t.clone().requires_grad_() for t in (u_pre, tau, eps, h)]
+    ref_args = [t.clone().requires_grad_() for t in (u_pre, tau, eps, h)]
+    out = fused_step0(*args)
+    u_, ta_, e_, h_ = ref_args
+    cand = torch.relu(e_ + rotate_step(e_, ta_, h_))
+    ref = cand + torch.sigmoid(u_) * (h_ - cand)
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
+    weights = torch.as_tensor(rng.normal(size=(3, 6)))
+    g = torch.autograd.grad((out * weights).sum(), args)
+    g_ref = torch.autograd.grad((ref * weights).sum(), ref_args)
+    for a, b in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
 def test_gradcheck_fused_steps():
     rng = np.random.default_rng(9)
     eps, tau, h = (torch.as_tensor(rng.normal(size=(2, 5))).requires_grad_() for _ in range(3))
     R = torch.as_tensor(special_ortho_group.rvs(5, size=2, random_state=rng)).requires_grad_()
     assert torch.autograd.gradcheck(rotate_step, (eps, tau, h))
+    u_pre = torch.as_tensor(rng.normal(size=(2, 5))).requires_grad_()
+    assert torch.autograd.gradcheck(fused_step0, (u_pre, tau, eps, h))
     assert torch.autograd.gradcheck(memory_update, (R, eps, tau))
     assert torch.autograd.gradcheck(memory_step, (R, eps, tau, h))
 
