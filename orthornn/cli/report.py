@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         figures.append(FigureRecord("figure1.png", "figure1", caption1, "failed", _last_line(exc)))
     for spec in FIGURES:
+        if spec.section != "trainings" and report.stage(spec.section) is None:
+            continue  # the budget does not plan that stage (e.g. no RUM memory run)
         try:
             fig = spec.build(report)
             fig.savefig(out / spec.name, dpi=100)

@@ -207,3 +207,24 @@ def test_proofs_are_found_from_another_folder(tmp_path, monkeypatch):
     (tmp_path / "proofs").mkdir()
     assert _proofs_root(None) == tmp_path  # the working directory first
     assert _proofs_root(ROOT / "docs") == ROOT / "docs"  # as given
+
+
+@pytest.mark.slow
+def test_a_budget_without_a_memory_run_skips_its_figure(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from orthornn.report import BUDGETS, budget
+
+    monkeypatch.setitem(BUDGETS, "tiny", dataclasses.replace(budget("tiny"), memory_run=None))
+
+    def not_needed(ctx):
+        raise RuntimeError("not needed here")
+
+    for key in ("training:ltirnn_adding", "training:rum_recall", "training:rum_copy"):
+        monkeypatch.setitem(STAGES, key, not_needed)
+    out = tmp_path / "rep"
+    code, _, _ = _report(out, capsys)
+    doc = _check_page(out)
+    assert "memory" not in doc and "memory_phases.png" not in {f["file"] for f in doc["figures"]}
+    assert [s["key"] for s in doc["stages"]][-1] == "spectrum" and doc["spectrum"]["status"] == "ok"
+    assert code == 1  # the three stubbed trainings failed
