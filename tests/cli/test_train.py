@@ -97,3 +97,20 @@ def test_resume_errors(tmp_path, capsys):
     assert "--lr: the checkpoint was trained with" in capsys.readouterr().err
     assert main([*SMALL, "--steps", "2", "--out", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_non_finite_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    from orthornn.train.loop import Trainer
+
+    real = Trainer.train_step
+
+    def poisoned(self):
+        return None if self.step == 2 else real(self)  # step 3 has a non-finite loss
+
+    monkeypatch.setattr(Trainer, "train_step", poisoned)
+    out = tmp_path / "nan"
+    code = main([*SMALL, "--steps", "5", "--checkpoint-every", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "non-finite loss at step 3" in err and "last good checkpoint" in err
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert json.loads((out / "summary.json").read_text())["stopped"].startswith("non-finite loss at step 3")
