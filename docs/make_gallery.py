@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--from", dest="source", type=Path, help="an existing report folder (default: run the report)")
     p.add_argument("--budget", default="small", choices=["small", "full"])
-    p.add_argument("--width", type=int, default=1100, help="maximum width in pixels")
+    p.add_argument("--width", type=int, default=1600, help="maximum width in pixels")
     p.add_argument("--max-total", type=float, default=2.0, help="MB; fail above")
     args = p.parse_args(argv)
 
