@@ -31,6 +31,7 @@ API_PAGES = {
     "plotting": ["orthornn.plotting"],
     "testing": ["orthornn.testing"],
     "train": ["orthornn.train"],
+    "report": ["orthornn.report"],
 }
 
 
