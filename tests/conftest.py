@@ -44,6 +44,9 @@ def _float64_single_thread():
     yield
     torch.set_default_dtype(dtype)
     torch.set_num_threads(threads)
+    # `orthornn train` flushes denormals for the process (docs/training.md); a test that runs it
+    # in-process must not leave FTZ/DAZ set for the next test (hypothesis needs subnormals).
+    torch.set_flush_denormal(False)
 
 
 @pytest.fixture
