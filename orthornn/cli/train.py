@@ -128,10 +128,29 @@ def _write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def _flushing_denormals(torch: Any) -> bool:
+    """Whether denormals are flushed now (torch has a setter, no getter): 1e-310·1 becomes 0."""
+    return bool((torch.tensor([1e-310], dtype=torch.float64) * 1.0).item() == 0.0)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train; 0 when the run finished, 1 when it stopped on a non-finite loss."""
+    """Train; 0 when the run finished, 1 when it stopped on a non-finite loss.
+
+    Denormal floats appear in RUM's gates after some optimiser steps and slowed CPU iterations
+    up to 4x here, so the run flushes them (docs/training.md); the previous mode is restored
+    afterwards, so calling the command in-process leaves no global state behind.
+    """
     import torch
 
+    previous = _flushing_denormals(torch)
+    torch.set_flush_denormal(True)
+    try:
+        return _run(args, torch)
+    finally:
+        torch.set_flush_denormal(previous)
+
+
+def _run(args: argparse.Namespace, torch: Any) -> int:
     from ..train import Trainer
 
     if args.out is not None and args.resume is not None:
@@ -152,9 +171,6 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--out {out}: folder {out.parent} does not exist")
             if (out / "checkpoint.pt").exists():
                 raise UsageError(f"--out {out}: holds a run already (continue it with --resume {out})")
-    # Denormal floats appear in RUM's gates after some optimiser steps and slowed CPU iterations
-    # up to 4x here; the command owns the process, so it flushes them (docs/training.md).
-    torch.set_flush_denormal(True)
     try:
         trainer = Trainer(config)
         if state is not None:

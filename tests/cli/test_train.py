@@ -114,3 +114,15 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, ca
     assert code == 1 and "non-finite loss at step 3" in err and "last good checkpoint" in err
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 2
     assert json.loads((out / "summary.json").read_text())["stopped"].startswith("non-finite loss at step 3")
+
+
+def test_the_command_restores_the_denormal_mode(tmp_path):
+    """`orthornn train` flushes denormals while it runs, and leaves the process as it found it."""
+    import torch
+
+    from orthornn.cli import main
+
+    tiny = torch.tensor([1e-310], dtype=torch.float64)
+    torch.set_flush_denormal(False)
+    assert main(["train", "copy", "--model", "ltrnn", "--T", "3", "--S", "2", "--steps", "2", "--batch", "4", "--quiet"]) == 0
+    assert (tiny * 1.0).item() != 0.0
