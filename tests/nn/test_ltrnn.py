@@ -10,7 +10,7 @@ import torch
 from tolerances import ATOL
 
 from orthornn.errors import OrthornnError, ShapeError
-from orthornn.nn.ltrnn import INITS, LTRNN, L2PoolReadout, init_transition, l2_pool
+from orthornn.nn.ltrnn import INITS, LTRNN, L2PoolReadout, init_transition, l2_pool, linear_recurrence
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
@@ -194,3 +194,75 @@ def test_from_explicit_reproduces_henaffs_adding_solution(rng):
     rnn = LTRNN.from_explicit(sol.U, sol.V, sol.W, b=sol.b, activation="relu")
     y, _ = rnn(torch.as_tensor(x))
     assert np.abs(y[:, -1, 0].detach().numpy() - target).max() <= 1e-12
+
+
+def _autograd_loop(a, V, h0):
+    """Reference: the per-step autograd recurrence h_t = a_t + h_{t−1} Vᵀ over time-major a."""
+    h = torch.zeros_like(a[0]) if h0 is None else h0
+    hs = []
+    for a_t in a.unbind(0):
+        h = a_t + h @ V.T
+        hs.append(h)
+    return torch.stack(hs)
+
+
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_linear_recurrence_matches_the_autograd_loop(with_h0):
+    torch.manual_seed(4)
+    T, B, n = 9, 3, 5
+    a = torch.randn(T, B, n, requires_grad=True)
+    V = (init_transition("haar", n) + 0.1 * torch.randn(n, n)).requires_grad_()
+    h0 = torch.randn(B, n, requires_grad=True) if with_h0 else None
+    w = torch.randn(T, B, n)  # a generic linear functional of every state
+    inputs = [a, V] + ([h0] if with_h0 else [])
+    H = linear_recurrence(a, V, h0)
+    got = torch.autograd.grad((H * w).sum() + H[-1].square().sum(), inputs)
+    ref_H = _autograd_loop(a, V, h0)
+    ref = torch.autograd.grad((ref_H * w).sum() + ref_H[-1].square().sum(), inputs)
+    torch.testing.assert_close(H, ref_H, atol=ATOL["float64"], rtol=0)
+    for g, r in zip(got, ref, strict=True):
+        torch.testing.assert_close(g, r, atol=ATOL["float64"], rtol=0)
+
+
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_gradcheck_linear_recurrence(with_h0):
+    torch.manual_seed(5)
+    a = torch.randn(4, 2, 3, requires_grad=True)
+    V = torch.randn(3, 3, requires_grad=True)
+    h0 = torch.randn(2, 3, requires_grad=True) if with_h0 else None
+    assert torch.autograd.gradcheck(lambda a, V, *h: linear_recurrence(a, V, *h), (a, V, *([h0] if with_h0 else [])))
+
+
+def test_linear_recurrence_rejects_bad_shapes():
+    with pytest.raises(ShapeError, match="V"):
+        linear_recurrence(torch.zeros(3, 2, 4), torch.eye(3))
+    with pytest.raises(ShapeError, match="h0"):
+        linear_recurrence(torch.zeros(3, 2, 4), torch.eye(4), torch.zeros(4))
+    with pytest.raises(ShapeError, match="time step"):
+        LTRNN(2, 3)(torch.zeros(2, 0, 2))
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("pool", [None, 2])
+def test_unclipped_ltrnn_gradients_match_the_autograd_loop(with_state, pool):
+    """The default (clip=None) path runs one hand-written autograd node; values and every
+    parameter gradient equal the per-step autograd recurrence with the same readout."""
+    torch.manual_seed(6)
+    B, T, nx, n = 3, 12, 4, 6
+    rnn = LTRNN(nx, n, 5, init="orthogonal", activation="relu", pool=pool)
+    x = torch.randn(B, T, nx, requires_grad=True)
+    h0 = torch.randn(B, n, requires_grad=True) if with_state else None
+    w = torch.randn(B, T, 5)
+    y, hT = rnn(x, h0)
+    inputs = [x, *rnn.parameters()] + ([h0] if with_state else [])
+    got = torch.autograd.grad((y * w).sum() + hT.square().sum(), inputs)
+    a = torch.relu(x @ rnn.weight_in.T + rnn.bias).transpose(0, 1)
+    H = _autograd_loop(a, rnn.weight_rec, h0).transpose(0, 1)
+    ref_y = H @ rnn.readout.weight.T + rnn.readout.bias
+    if pool is not None:
+        ref_y = ref_y + l2_pool(H, pool) @ rnn.readout.weight_pool.T
+    ref = torch.autograd.grad((ref_y * w).sum() + H[:, -1].square().sum(), inputs)
+    torch.testing.assert_close(y, ref_y, atol=ATOL["float64"], rtol=0)
+    torch.testing.assert_close(hT, H[:, -1], atol=ATOL["float64"], rtol=0)
+    for g, r in zip(got, ref, strict=True):
+        torch.testing.assert_close(g, r, atol=ATOL["float64"], rtol=0)
