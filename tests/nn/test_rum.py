@@ -361,3 +361,44 @@ def test_memory_efficient_errors():
     y.sum().backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="no longer on the tape"):
         y.sum().backward()
+
+
+def _memory_step_autograd(R, eps, tau, h):
+    """Reference: the λ = 1 rank-2 step as autograd's composition of bmm / baddbmm."""
+    ua = eps / eps.norm(dim=-1, keepdim=True)
+    ub = tau / tau.norm(dim=-1, keepdim=True)
+    c = (ua * ub).sum(-1, keepdim=True)
+    w = ub - c * ua
+    x, y = w - (1 - c) * ua, -(ua + w / (1 + c))
+    P = torch.bmm(R, torch.stack([x, y, h], -1))
+    R_new = torch.baddbmm(R, P[..., :2], torch.stack([ua, w], -2))
+    return R_new, P[..., 2] + P[..., 0] * (ua * h).sum(-1, keepdim=True) + P[..., 1] * (w * h).sum(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("used", ["both", "memory only", "readout only", "R constant"])
+def test_memory_step_hand_written_backward_equals_the_autograd_composition(used):
+    rng = np.random.default_rng(21)
+    B, n = 3, 6
+    R = torch.as_tensor(special_ortho_group.rvs(n, size=B, random_state=rng)).requires_grad_(used != "R constant")
+    eps, tau, h = (torch.as_tensor(rng.normal(size=(B, n))).requires_grad_() for _ in range(3))
+    wR, wh = torch.as_tensor(rng.normal(size=(B, n, n))), torch.as_tensor(rng.normal(size=(B, n)))
+
+    def loss(R_new, rh):
+        return (0 if used == "readout only" else (R_new * wR).sum()) + (0 if used == "memory only" else (rh * wh).sum())
+
+    inputs = [eps, tau, h] + ([R] if R.requires_grad else [])
+    out, ref = memory_step(R, eps, tau, h), _memory_step_autograd(R, eps, tau, h)
+    for a, b in zip(out, ref, strict=True):
+        torch.testing.assert_close(a, b, atol=ATOL["float64"], rtol=0)
+    got = torch.autograd.grad(loss(*out), inputs)
+    want = torch.autograd.grad(loss(*ref), inputs)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, atol=ATOL["float64"], rtol=0)
+
+
+def test_gradcheck_memory_step_single_outputs():
+    rng = np.random.default_rng(22)
+    eps, tau, h = (torch.as_tensor(rng.normal(size=(2, 4))).requires_grad_() for _ in range(3))
+    R = torch.as_tensor(special_ortho_group.rvs(4, size=2, random_state=rng)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda *a: memory_step(*a)[0], (R, eps, tau, h))
+    assert torch.autograd.gradcheck(lambda *a: memory_step(*a)[1], (R, eps, tau, h))
