@@ -273,42 +273,43 @@ class _MemoryStep(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, R: Tensor, x: Tensor, y: Tensor, h: Tensor, ahat: Tensor, w: Tensor) -> Any:
-        C = torch.stack([x, y, h], -1)  # (B, N, 3)
-        P = torch.bmm(R, C)  # [R x, R y, R h]
-        AW = torch.stack([ahat, w], -2)  # (B, 2, N)
-        R_new = torch.baddbmm(R, P[..., :2], AW)
+        # row-stacked (B, k, N) operands, used transposed: no strided interleaving copies
+        C = torch.stack([x, y, h], -2)  # rows x, y, h
+        Pt = torch.bmm(C, R.transpose(-1, -2))  # rows R x, R y, R h
+        AW = torch.stack([ahat, w], -2)  # rows â, w
+        R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
         pa = (ahat * h).sum(-1, keepdim=True)
         pw = (w * h).sum(-1, keepdim=True)
-        ctx.save_for_backward(R, C, P, AW, pa, pw)
+        ctx.save_for_backward(R, C, Pt, AW, pa, pw)
         ctx.set_materialize_grads(False)
-        return R_new, P[..., 2] + P[..., 0] * pa + P[..., 1] * pw
+        return R_new, Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw
 
     @staticmethod
     def backward(ctx: Any, G: Tensor | None, g: Tensor | None) -> Any:
-        R, C, P, AW, pa, pw = ctx.saved_tensors
-        h, ahat, w = C[..., 2], AW[:, 0], AW[:, 1]
+        R, C, Pt, AW, pa, pw = ctx.saved_tensors
+        h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
         if g is None:
             g = torch.zeros_like(h)
-        # ∂P: from R' = R + P₀ âᵀ + P₁ wᵀ and R'h = P₂ + P₀ pa + P₁ pw
-        dP = torch.stack([g * pa, g * pw, g], -1)
+        # ∂P (rows): from R' = R + P₀ âᵀ + P₁ wᵀ and R'h = P₂ + P₀ pa + P₁ pw
+        dPt = torch.stack([g * pa, g * pw, g], -2)
         if G is not None:
-            dP[..., :2] += torch.bmm(G, AW.transpose(-1, -2))  # G â, G w
-            dAW = torch.bmm(P[..., :2].transpose(-1, -2), G)  # P₀ᵀ G, P₁ᵀ G
+            dPt[:, :2] += torch.bmm(AW, G.transpose(-1, -2))  # rows (G â)ᵀ, (G w)ᵀ
+            dAW = torch.bmm(Pt[:, :2], G)  # rows P₀ᵀ G, P₁ᵀ G
             da, dw = dAW[:, 0], dAW[:, 1]
         else:
             da, dw = torch.zeros_like(ahat), torch.zeros_like(w)
-        dpa = (g * P[..., 0]).sum(-1, keepdim=True)
-        dpw = (g * P[..., 1]).sum(-1, keepdim=True)
+        dpa = (g * Pt[:, 0]).sum(-1, keepdim=True)
+        dpw = (g * Pt[:, 1]).sum(-1, keepdim=True)
         da = da + dpa * h
         dw = dw + dpw * h
         dR = dx = dy = dh = None
-        if ctx.needs_input_grad[0]:
-            Ct = C.transpose(-1, -2)
-            dR = torch.bmm(dP, Ct) if G is None else torch.baddbmm(G, dP, Ct)
+        if ctx.needs_input_grad[0]:  # ∂R = G + ∂P [x, y, h]ᵀ
+            dPc = dPt.transpose(-1, -2)
+            dR = torch.bmm(dPc, C) if G is None else torch.baddbmm(G, dPc, C)
         if any(ctx.needs_input_grad[1:4]):
-            dC = torch.bmm(R.transpose(-1, -2), dP)  # R_{t−1}ᵀ ∂P
-            dx, dy = dC[..., 0], dC[..., 1]
-            dh = dC[..., 2] + dpa * ahat + dpw * w
+            dC = torch.bmm(dPt, R)  # rows of (R_{t−1}ᵀ ∂P)ᵀ
+            dx, dy = dC[:, 0], dC[:, 1]
+            dh = dC[:, 2] + dpa * ahat + dpw * w
         return dR, dx, dy, dh, da, dw
 
 
