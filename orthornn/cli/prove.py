@@ -24,6 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only ids containing PATTERN (or matching the glob)")
     p.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
     p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=Path, help="write a Markdown report")
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=300.0,
+        help="stop a theorem after SECONDS and report it undecided (default 300; 0: no limit)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -32,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.json_file, "--json")
     check_writable(args.markdown_file, "--markdown")
     paths = args.paths or ["proofs"]
+    if args.timeout < 0:
+        raise UsageError(f"--timeout {args.timeout:g}: must be ≥ 0 seconds")
+    timeout = args.timeout or None
     theorems = discover(paths, args.pattern)
     if not theorems:
         raise UsageError(f"no theorem id matches -k {args.pattern!r}")
@@ -39,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'theorem':<{width}}  {'status':<9}  {'seconds':>8}")
     results = []
     for th in theorems:
-        r = th.run()
+        r = th.run(timeout)
         results.append(r)
         print(f"{r.id:<{width}}  {r.status.value:<9}  {r.seconds:8.2f}", flush=True)
         if r.message:

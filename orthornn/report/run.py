@@ -71,6 +71,10 @@ class Context:
 # ------------------------------------------------------------------------------------------------
 
 
+#: Seconds a theorem may run in the report before it is reported undecided (as `orthornn prove`).
+PROOF_TIMEOUT = 300.0
+
+
 def stage_proofs(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the theorems; the table of ids, statements and statuses."""
     from ..symbolic import Status, discover, to_json
@@ -79,7 +83,7 @@ def stage_proofs(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     theorems = discover(paths, ctx.budget.proof_pattern)
     if not theorems:
         raise StageError(f"no theorem matches {ctx.budget.proof_pattern!r} in {', '.join(map(str, paths))}")
-    results = [th.run() for th in theorems]
+    results = [th.run(PROOF_TIMEOUT) for th in theorems]
     doc = to_json(results)
     for rec, r in zip(doc["theorems"], results, strict=True):  # type: ignore[call-overload]
         rec["message"] = r.message or None

@@ -19,10 +19,13 @@ least one check and every check is proved; a check sympy cannot decide makes it
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -132,16 +135,25 @@ class Theorem:
         """The family: the id up to its first dot (``rotation.orthogonal`` → ``rotation``)."""
         return self.id.split(".", 1)[0]
 
-    def run(self) -> TheoremResult:
-        """Run the proof; exceptions become ``error`` with the traceback's last line."""
+    def run(self, timeout: float | None = None) -> TheoremResult:
+        """Run the proof; exceptions become ``error`` with the traceback's last line.
+
+        ``timeout`` (seconds) bounds the proof where POSIX alarms are available (the main thread
+        of a Unix process): a proof still running then is stopped and reported ``undecided`` —
+        sympy did not decide it in time, which proves nothing either way.
+        """
         d = Derivation()
         start = time.perf_counter()
         message = ""
         try:
-            self.proof(d)
+            with _time_limit(timeout):
+                self.proof(d)
             status = d.status
             if not d.checks:
                 message = "the proof made no exact check"
+        except _TimeLimit:
+            status = Status.UNDECIDED
+            message = f"timed out after {timeout:g} s (undecided)"
         except Exception as exc:
             status = Status.ERROR
             message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -156,6 +168,34 @@ class Theorem:
             checks=tuple(d.checks),
             message=message,
         )
+
+
+class _TimeLimit(BaseException):
+    """Raised inside a proof by the alarm of :func:`_time_limit` (a BaseException, so a proof's
+    own ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def theorem(id: str, statement: str) -> Callable[[Callable[[Derivation], object]], Theorem]:

@@ -107,3 +107,29 @@ def test_bad_usage_exits_2_with_one_line(argv, message, proofs):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_timeout_flag(proofs, tmp_path):
+    (proofs / "slow.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+            import sympy as sp
+            from orthornn.symbolic import theorem
+
+            @theorem("slow.sleepy", "1 = 1")
+            def sleepy(d):
+                time.sleep(5)
+                d.equal(sp.Integer(1), 1, "one")
+            """
+        )
+    )
+    out = tmp_path / "r.json"
+    assert main(["prove", str(proofs), "--timeout", "0.3", "--json", str(out)]) == 1
+    statuses = {t["id"]: t["status"] for t in json.loads(out.read_text())["theorems"]}
+    assert statuses["slow.sleepy"] == "undecided" and statuses["demo.square"] == "proved"
+    assert main(["prove", str(proofs / "demo.py"), "--timeout", "0"]) == 0  # 0: no limit
+    proc = subprocess.run(
+        [sys.executable, "-m", "orthornn", "prove", str(proofs), "--timeout", "-1"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "--timeout" in proc.stderr

@@ -133,3 +133,17 @@ def test_reports(tmp_path):
     assert set(doc["theorems"][0]) == {"id", "family", "statement", "status", "seconds"}
     md = to_markdown(results)
     assert "### fam.a" in md and "2 of 2 theorems proved" in md and "pythagoras" in md
+
+
+def test_a_proof_that_runs_out_of_time_is_undecided():
+    import time
+
+    @theorem("demo.slow", "...")
+    def slow(d):
+        d.equal(sp.Integer(1), 1, "trivially true")
+        time.sleep(5)
+
+    r = slow.run(timeout=0.2)
+    assert r.status is Status.UNDECIDED
+    assert "timed out" in r.message and r.seconds < 4
+    assert slow.run.__defaults__ == (None,)  # no limit unless asked
