@@ -32,16 +32,28 @@ Theorems (all checks exact):
   nulling sequences, :math:`n(n-1)/2 = \dim SO(n)` (symbolic n, ``sympy.summation``).
 * ``eunn.schedule`` — the implemented Clements/Reck sequences null exactly the strict lower
   triangle and never refill it, and Clements packs into the tunable layout of capacity n.
-* ``eunn.decomposition`` — the exact decomposition: for a generic rotation (the Cayley chart,
-  symbolic entries) with n = 2, 3 and for an exact rational orthogonal matrix with n = 4, the
-  nulling sequence reduces U to a diagonal of ±1 and the mesh built from it composes to U.
+* ``eunn.decomposition`` — the exact decomposition: the implemented ``givens_decompose`` (det flip,
+  nulling with :math:`\theta = \operatorname{atan2}(-a, b)`, phase placement, sign absorption) run
+  in sympy on :math:`U = D_0\,\mathrm{mesh}(\theta)` with symbolic phases
+  :math:`\theta_k = 2\arctan t_k`, :math:`t_k > 0` (entries rational in :math:`t`), both meshes and
+  both determinants, n = 2, 3; and on the generic rotation of the Cayley chart (symbolic entries),
+  n = 2, 3: the remainder is a ±1 diagonal and the mesh composes back to :math:`U` exactly.
+* ``eunn.decomposition_4`` — the same for n = 4 (six symbolic phases, det ±1), plus the degenerate
+  inputs :math:`-I`, sign diagonals and permutations (zero and π nulling steps).
+
+Scope: the symbolic matrices are those of the mesh with phases in :math:`(0, \pi)` times a sign
+diagonal (an open subset of each component of :math:`O(n)`), and for n ≤ 3 every rotation without
+eigenvalue −1; other inputs are covered by the numeric tests, not by these theorems.
 """
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import sympy as sp
 
-from orthornn.numeric.eunn import schedule
+from orthornn.numeric.eunn import _absorb_signs, schedule
 from orthornn.numeric.givens import tunable_layout
 from orthornn.symbolic import Derivation, theorem
 from orthornn.symbolic.givens import givens, givens_cs, layer, mesh, rotation_block, tunable_pairs
@@ -321,73 +333,247 @@ def cayley(n: int, entries: list[sp.Expr]) -> sp.Matrix:
     return ((sp.eye(n) - A) * (sp.eye(n) + A).inv()).applyfunc(sp.cancel)
 
 
+def half_angle(t: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r""":math:`(\cos\theta, \sin\theta) = \bigl(\tfrac{1 - t^2}{1 + t^2}, \tfrac{2t}{1 + t^2}\bigr)` for :math:`t = \tan(\theta/2)`."""
+    return (1 - t**2) / (1 + t**2), 2 * t / (1 + t**2)
+
+
+def half_angle_mesh(n: int, name: str, t: list[sp.Expr], signs: list[int]) -> sp.Matrix:
+    r"""The mesh :math:`D\,\Lambda_{L-1}\cdots\Lambda_0` of the ``name`` layout with phases :math:`2\arctan t_k`."""
+    layers, k = [], 0
+    for pairs in schedule(n, name).layers:
+        lam = sp.eye(n)
+        for p, q in pairs.tolist():
+            lam = givens_cs(p, q, *half_angle(t[k]), n) * lam
+            k += 1
+        layers.append(lam)
+    return _product(layers, signs)
+
+
+def _product(layers: list[sp.Matrix], signs: list[int] | None = None) -> sp.Matrix:
+    """``mesh(layers, signs)`` with every entry kept in canonical (``sp.cancel``) form after each layer."""
+    out = sp.eye(layers[0].shape[0]) if layers else sp.eye(len(signs or []))
+    for lam in layers:
+        out = (lam * out).applyfunc(sp.cancel)
+    if signs is not None:
+        out = sp.diag(*signs) * out
+    return out
+
+
+class ExactPhase:
+    r"""An angle held exactly as :math:`(\cos\theta, \sin\theta)`, for running the numeric sign moves.
+
+    ``_absorb_signs`` of :mod:`orthornn.numeric.eunn` changes phases only by :math:`\theta \to -\theta`,
+    :math:`\theta \to \pi - \theta` and :math:`\theta \to \theta + \pi` (with the float ``np.pi``);
+    this class interprets exactly those three moves on :math:`(c, s)` and refuses anything else, so
+    the implemented routine runs unchanged on exact phases.
+    """
+
+    def __init__(self, c: sp.Expr, s: sp.Expr) -> None:
+        self.c, self.s = c, s
+
+    def __neg__(self) -> ExactPhase:
+        return ExactPhase(self.c, -self.s)
+
+    def __add__(self, other: object) -> ExactPhase:
+        if other != np.pi:
+            raise TypeError(f"only θ + π is exact, got θ + {other!r}")
+        return ExactPhase(-self.c, -self.s)
+
+    def __rsub__(self, other: object) -> ExactPhase:
+        if other != np.pi:
+            raise TypeError(f"only π − θ is exact, got {other!r} − θ")
+        return ExactPhase(-self.c, self.s)
+
+
+def nulling_cs(x_: sp.Expr, y_: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    r"""Cosine and sine of the implemented nulling angle :math:`\theta = \operatorname{atan2}(-a, b)`.
+
+    :math:`c = b/\rho`, :math:`s = -a/\rho`, :math:`\rho = \sqrt{a^2 + b^2}`; ``atan2(0, 0) = 0`` gives
+    :math:`(1, 0)` when both entries are exactly zero.
+    """
+    if x_ == 0 and y_ == 0:
+        return sp.Integer(1), sp.Integer(0)
+    rho = sp.sqrt(sp.factor(sp.cancel(x_**2 + y_**2)))
+    return sp.cancel(y_ / rho), sp.cancel(-x_ / rho)
+
+
+def _null_exact(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[tuple[str, int, sp.Expr, sp.Expr]]]:
+    """The nulling loop of ``givens_decompose``, exactly: ``U ← U G`` (R) or ``U ← G U`` (L)."""
+    n = U.shape[0]
+    a = U.applyfunc(sp.cancel)
+    steps = []
+    for side, r, c, p in schedule(n, name).ops:
+        x_, y_ = (a[r, c], a[r, c + 1]) if side == "R" else (a[r, c], a[r - 1, c])
+        cs, sn = nulling_cs(x_, y_)
+        g = givens_cs(p, p + 1, cs, sn, n)
+        a = (a * g if side == "R" else g * a).applyfunc(sp.cancel)
+        steps.append((side, p, cs, sn))
+    return a, steps
+
+
+def _placed(steps: list[tuple[str, int, sp.Expr, sp.Expr]], dg: list[sp.Expr], name: str, n: int) -> list[ExactPhase]:
+    """The mesh phases, layer-major, as ``givens_decompose`` places them (``Rᵀ = G(−θ)``, ``Lᵀ D = D G(−d_p d_{p+1} θ)``)."""
+    sched = schedule(n, name)
+    phases: list[ExactPhase] = [ExactPhase(sp.Integer(1), sp.Integer(0))] * len(steps)
+    for k, (side, p, cs, sn) in enumerate(steps):
+        flip = 1 if side == "R" else dg[p] * dg[p + 1]
+        phases[int(sched.position[k])] = ExactPhase(cs, -flip * sn)
+    return phases
+
+
+def _mesh_layers(phases: list[ExactPhase], name: str, n: int) -> list[sp.Matrix]:
+    layers, k = [], 0
+    for pairs in schedule(n, name).layers:
+        lam = sp.eye(n)
+        for p, q in pairs.tolist():
+            lam = givens_cs(p, q, phases[k].c, phases[k].s, n) * lam
+            k += 1
+        layers.append(lam)
+    return layers
+
+
 def exact_decompose(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[sp.Matrix]]:
     """Run the implemented nulling sequence exactly: cos/sin from the entries, ρ = √(a²+b²).
 
     Returns the remainder and the mesh layers, built exactly as ``givens_decompose`` places the
-    phases (``Rᵀ = G(−θ)``, ``Lᵀ D = D G(−d_p d_{p+1} θ)``).
+    phases (``Rᵀ = G(−θ)``, ``Lᵀ D = D G(−d_p d_{p+1} θ)``), before the sign normalisation.
     """
     n = U.shape[0]
-    sched = schedule(n, name)
-    a = U.copy()
-    steps = []
-    for side, r, c, p in sched.ops:
-        x_, y_ = (a[r, c], a[r, c + 1]) if side == "R" else (a[r, c], a[r - 1, c])
-        rho = sp.sqrt(sp.factor(sp.cancel(x_**2 + y_**2)))
-        cs, sn = sp.cancel(y_ / rho), sp.cancel(-x_ / rho)
-        g = givens_cs(p, p + 1, cs, sn, n)
-        a = (a * g if side == "R" else g * a).applyfunc(lambda e: sp.factor(sp.cancel(e)))
-        steps.append((side, p, cs, sn))
+    a, steps = _null_exact(U, name)
+    return a, _mesh_layers(_placed(steps, [a[k, k] for k in range(n)], name, n), name, n)
+
+
+def exact_givens_decompose(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[ExactPhase], list[int]]:
+    r"""``givens_decompose`` run exactly, sign normalisation included.
+
+    ``U`` has entries rational in positive symbols (no pole for positive values): :math:`\det U`
+    is a continuous function with values in :math:`\{\pm1\}` on a connected set, hence
+    constant, and is computed exactly with every symbol set to 1 (the remainder and the final
+    composition check confirm it). Flip row 0 when :math:`\det U = -1`, null (``_null_exact``), place the phases, push the −1
+    entries of the remainder into the mesh with the implemented ``_absorb_signs`` on
+    :class:`ExactPhase` values. Returns the remainder, the phases and the signs
+    :math:`(\det U, 1, \ldots, 1)`.
+    """
+    n = U.shape[0]
+    det = int(U.subs({v: 1 for v in U.free_symbols}).det())
+    a, steps = _null_exact(sp.diag(det, *([1] * (n - 1))) * U, name)
     dg = [a[k, k] for k in range(n)]
-    offsets = [0]
-    for pr in sched.layers:
-        offsets.append(offsets[-1] + len(pr))
-    placed: dict[int, sp.Matrix] = {}
-    for k, (side, p, cs, sn) in enumerate(steps):
-        flip = 1 if side == "R" else dg[p] * dg[p + 1]
-        placed[int(sched.position[k])] = givens_cs(p, p + 1, cs, -flip * sn, n)
-    layers = []
-    for l in range(len(sched.layers)):
-        lam = sp.eye(n)
-        for pos in range(offsets[l], offsets[l + 1]):
-            lam = placed[pos] * lam
-        layers.append(lam)
-    return a, layers
+    phases = np.empty(len(steps), dtype=object)
+    phases[:] = _placed(steps, dg, name, n)
+    if any(v == -1 for v in dg) and not _absorb_signs(n, name, phases, np.array([float(v) for v in dg])):
+        raise AssertionError("the signs were not absorbed")
+    return a, list(phases), [det] + [1] * (n - 1)
+
+
+#: Sign diagonals :math:`D_0` of the test matrices :math:`U = D_0\,\mathrm{mesh}(t)`: every pattern for
+#: n = 2; both determinants and two more patterns for n = 3; both determinants for n = 4.
+SIGN_CASES = {
+    2: [list(s) for s in itertools.product((1, -1), repeat=2)],
+    3: [[1, 1, 1], [-1, 1, 1], [1, -1, -1], [1, 1, -1]],
+    4: [[1, 1, 1, 1], [1, 1, 1, -1]],
+}
+
+
+def _round_trip(d: Derivation, n: int) -> None:
+    """Step 3 of ``eunn.decomposition`` for one n: both meshes, the sign patterns of ``SIGN_CASES``."""
+    t_syms = list(sp.symbols(f"t1:{n * (n - 1) // 2 + 1}", positive=True))
+    for name in ("clements", "reck"):
+        for d0 in SIGN_CASES[n]:
+            U = half_angle_mesh(n, name, t_syms, d0)
+            tag = f"n={n}, {name}, D0={d0}"
+            rem, ph, signs = exact_givens_decompose(U, name)
+            d.holds(rem.is_diagonal() and all(rem[k, k] in (1, -1) for k in range(n)), f"remainder ±1 diagonal, {tag}")
+            d.holds(signs == [sp.prod(d0)] + [1] * (n - 1), f"signs = (det U, 1, …), {tag}")
+            d.holds(all(sp.cancel(p.c**2 + p.s**2) == 1 for p in ph), f"every phase has c² + s² = 1, {tag}")
+            d.equal(_product(_mesh_layers(ph, name, n), signs), U, f"compose(decompose(U)) = U, {tag}")
 
 
 @theorem(
     "eunn.decomposition",
-    r"U \in SO(n)\ (\text{Cayley chart, } n \le 3;\ \text{rational, } n = 4):\ "
-    r"L_K\cdots L_1 U R_1\cdots R_M = D = I,\ U = D\,\Lambda_{L-1}\cdots\Lambda_0",
+    r"U = D_0\,\Lambda_{L-1}(2\arctan t)\cdots\Lambda_0(2\arctan t),\ t_k > 0,\ n \le 4:\ "
+    r"\mathtt{givens\_compose}(\mathtt{givens\_decompose}(U)) = U",
 )
 def decomposition(d: Derivation) -> None:
-    """The decomposition algorithm, run exactly, returns a mesh that composes to U."""
+    """The decomposition algorithm, run exactly on symbolic matrices, returns a mesh that composes to U."""
     x_, y_ = sp.symbols("a b", real=True)
     rho = sp.sqrt(x_**2 + y_**2)
-    d.step(r"Step 1 (nulling): $c = b/\rho$, $s = -a/\rho$, $\rho = \sqrt{a^2+b^2} > 0$ sends $(a, b)$ to $(0, \rho)$")
+    d.step(
+        r"Step 1 (nulling): the implemented angle $\theta = \operatorname{atan2}(-a, b)$ has "
+        r"$c = b/\rho$, $s = -a/\rho$, $\rho = \sqrt{a^2+b^2} > 0$; it sends $(a, b)$ to $(0, \rho)$ "
+        r"for a column pair, and $(b, a)^\top$ to $(\rho, 0)^\top$ for a row pair "
+        r"(and $\operatorname{atan2}(0, 0) = 0$ leaves $(0, 0)$ alone)"
+    )
+    d.equal(sp.cos(sp.atan2(-x_, y_)), y_ / rho, "cos atan2(−a, b) = b/ρ")
+    d.equal(sp.sin(sp.atan2(-x_, y_)), -x_ / rho, "sin atan2(−a, b) = −a/ρ")
     d.equal(sp.Matrix([[x_, y_]]) * givens_cs(0, 1, y_ / rho, -x_ / rho, 2), sp.Matrix([[0, rho]]), "(a, b) G = (0, ρ)")
+    d.equal(
+        givens_cs(0, 1, y_ / rho, -x_ / rho, 2) * sp.Matrix([y_, x_]), sp.Matrix([rho, 0]), "G (b, a)ᵀ = (ρ, 0)ᵀ (rows)"
+    )
     d.equal((y_ / rho) ** 2 + (x_ / rho) ** 2, 1, "c² + s² = 1")
     d.step(
-        r"Step 2: run the implemented Clements and Reck sequences exactly on the generic rotation "
-        r"$U = (I - A)(I + A)^{-1}$ with symbolic skew $A$ (every rotation without eigenvalue −1); "
-        r"the remainder is $D = I$ and the mesh built from the recorded rotations composes to $U$"
+        r"Step 2: a symbolic matrix in every component of $O(n)$: $U = D_0\,\Lambda_{L-1}\cdots\Lambda_0$ in the "
+        r"layout of the mesh, with phases $\theta_k = 2\arctan t_k$, $t_k > 0$ symbolic (so $\theta_k \in (0, \pi)$), "
+        r"entries rational in $t$ by the half-angle substitution $\cos\theta = (1-t^2)/(1+t^2)$, "
+        r"$\sin\theta = 2t/(1+t^2)$; sign patterns $D_0$ with both determinants for n = 2, 3, 4"
     )
-    cases: list[tuple[str, sp.Matrix]] = []
+    t = sp.Symbol("t", positive=True)
+    c_, s_ = half_angle(t)
+    d.equal(c_**2 + s_**2, 1, "half angle: c² + s² = 1")
+    d.equal(sp.cos(2 * sp.atan(t)), c_, "cos(2 arctan t) = (1 − t²)/(1 + t²)")
+    d.equal(sp.sin(2 * sp.atan(t)), s_, "sin(2 arctan t) = 2t/(1 + t²)")
+    d.step(
+        r"Step 3: run the implemented algorithm exactly on $U$: the det flip of row 0, the nulling sequence "
+        r"(every $\rho$ is a perfect square of a rational function of $t$, taken positive since $t_k > 0$), the "
+        r"phase placement, and the implemented sign absorption ``_absorb_signs`` acting on exact "
+        r"$(\cos\theta, \sin\theta)$ pairs ($\theta \to -\theta$, $\pi - \theta$, $\theta + \pi$; ``eunn.sign_moves``). "
+        r"Checks: the remainder is a $\pm1$ diagonal, the returned signs are $(\det U, 1, \ldots, 1)$, every phase has "
+        r"$c^2 + s^2 = 1$, and $\operatorname{diag}(\det U, 1, \ldots)\,\Lambda_{L-1}\cdots\Lambda_0 = U$ as rational functions"
+    )
     for n in (2, 3):
-        cases.append((f"n={n} symbolic", cayley(n, list(sp.symbols(f"x1:{n * (n - 1) // 2 + 1}", real=True)))))
-    cases.append(("n=4 rational", cayley(4, [sp.Rational(1, 2), -2, sp.Rational(1, 3), 3, sp.Rational(-2, 5), 1])))
-    refl = sp.diag(-1, 1, 1) * cayley(3, [sp.Rational(1, 3), 2, sp.Rational(-3, 4)])
-    cases.append(("n=3 rational, det −1", refl))
-    for tag, U in cases:
-        n = U.shape[0]
-        d.equal(U.T * U, sp.eye(n), f"UᵀU = I, {tag}")
+        _round_trip(d, n)
+    d.step(
+        r"Step 4: generic rotations with no sign restriction on their entries: the Cayley chart "
+        r"$U = (I - A)(I + A)^{-1}$, symbolic skew $A$ (every rotation without eigenvalue −1), n = 2, 3"
+    )
+    for n in (2, 3):
+        U = cayley(n, list(sp.symbols(f"x1:{n * (n - 1) // 2 + 1}", real=True)))
+        d.equal(U.T * U, sp.eye(n), f"UᵀU = I, Cayley n={n}")
         for name in ("clements", "reck"):
-            if tag.startswith("n=3 rational"):
-                # det −1: flip row 0 first (as the numeric code does), decompose, put E_0 back
-                rem, layers = exact_decompose(sp.diag(-1, 1, 1) * U, name)
-                signs = [-1, 1, 1]
-            else:
-                rem, layers = exact_decompose(U, name)
-                signs = None
-            d.equal(rem, sp.eye(n), f"remainder D = I, {name}, {tag}")
-            d.equal(mesh(layers, signs), U, f"compose(decompose(U)) = U, {name}, {tag}")
+            rem, layers = exact_decompose(U, name)
+            d.equal(rem, sp.eye(n), f"remainder D = I, {name}, Cayley n={n}")
+            d.equal(mesh(layers), U, f"compose(decompose(U)) = U, {name}, Cayley n={n}")
+
+
+@theorem(
+    "eunn.decomposition_4",
+    r"U = D_0\,\Lambda_3(2\arctan t)\cdots\Lambda_0(2\arctan t) \in O(4),\ t_k > 0:\ "
+    r"\mathtt{givens\_compose}(\mathtt{givens\_decompose}(U)) = U;\ \text{also } -I_4, \text{ permutations}",
+)
+def decomposition_4(d: Derivation) -> None:
+    """n = 4 with six symbolic phases, and degenerate inputs (zero and π nulling steps)."""
+    d.step(
+        r"As step 3 of ``eunn.decomposition``, n = 4: $U = D_0\,\Lambda_3\Lambda_2\Lambda_1\Lambda_0$ in the "
+        r"Clements and the Reck layout, six symbolic half-angle phases $t_k > 0$, $\det D_0 = \pm 1$; the "
+        r"implemented algorithm run exactly composes back to $U$ as rational functions of $t$"
+    )
+    _round_trip(d, 4)
+    d.step(
+        r"Degenerate inputs, where nulling steps meet $\rho = 0$ ($\operatorname{atan2}(0, 0) = 0$) or a rotation by "
+        r"$\pi$ ($a = 0$, $b < 0$): $-I_4$, $\operatorname{diag}(1, -1, -1, 1)$, a cyclic permutation (det −1) and a "
+        r"transposition composed with a block rotation at angle $\pi$. The remainder is $I$ after the det flip "
+        r"(so ``_absorb_signs`` has nothing to move) and the mesh composes back to $U$"
+    )
+    cyc = sp.Matrix(4, 4, lambda a, b: 1 if b == (a + 1) % 4 else 0)
+    swap = sp.Matrix([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, -1, 0], [0, 0, 0, -1]])
+    for tag, U in (
+        ("−I", -sp.eye(4)),
+        ("diag(1,−1,−1,1)", sp.diag(1, -1, -1, 1)),
+        ("cyclic", cyc),
+        ("swap·R(π)", swap),
+    ):
+        for name in ("clements", "reck"):
+            rem, ph, signs = exact_givens_decompose(U, name)
+            d.equal(rem, sp.eye(4), f"remainder D = I after the det flip, {name}, {tag}")
+            d.holds(signs == [U.det(), 1, 1, 1], f"signs = (det U, 1, 1, 1), {name}, {tag}")
+            d.equal(_product(_mesh_layers(ph, name, 4), signs), U, f"compose(decompose(U)) = U, {name}, {tag}")

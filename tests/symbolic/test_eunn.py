@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tolerances import ATOL
 
-from orthornn import GivensMesh, givens_compose
+from orthornn import GivensMesh, givens_compose, givens_decompose
 from orthornn.numeric.givens import layout_pairs
 from orthornn.symbolic import Derivation, Status, load_theorems
 from orthornn.symbolic.givens import givens, layer, mesh, tunable_pairs
@@ -36,6 +36,7 @@ def test_family_is_complete():
         "eunn.counting",
         "eunn.schedule",
         "eunn.decomposition",
+        "eunn.decomposition_4",
     }
 
 
@@ -58,6 +59,74 @@ def test_a_wrong_mesh_fails_the_exact_check():
     d = Derivation()
     assert d.equal(mesh(layers), U, "right") is Status.PROVED
     assert d.equal(mesh([lam.T if k == 1 else lam for k, lam in enumerate(layers)]), U, "wrong") is Status.FAILED
+
+
+def _proof_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("proofs_eunn", PROOFS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_wrong_phase_fails_the_symbolic_round_trip():
+    """The symbolic round trip (half-angle phases) refutes a mesh with one phase's sine negated."""
+    mod = _proof_module()
+    t = list(sp.symbols("t1:4", positive=True))
+    U = mod.half_angle_mesh(3, "clements", t, [1, -1, 1])
+    _, phases, signs = mod.exact_givens_decompose(U, "clements")
+    d = Derivation()
+    assert d.equal(mod._product(mod._mesh_layers(phases, "clements", 3), signs), U, "right") is Status.PROVED
+    wrong = [-p if k == 1 else p for k, p in enumerate(phases)]
+    assert d.equal(mod._product(mod._mesh_layers(wrong, "clements", 3), signs), U, "wrong") is Status.FAILED
+
+
+def test_exact_decomposition_matches_numeric_phases():
+    """The exact pipeline of the proof is the implemented one: its (cos, sin) are those of the
+    numeric phases of givens_decompose, on a rational rotation and on degenerate inputs."""
+    mod = _proof_module()
+    cases = [
+        mod.cayley(4, [sp.Rational(1, 2), -2, sp.Rational(1, 3), 3, sp.Rational(-2, 5), 1]),
+        sp.diag(-1, 1, 1) * mod.cayley(3, [sp.Rational(1, 3), 2, sp.Rational(-3, 4)]),
+        -sp.eye(4),
+        sp.Matrix(4, 4, lambda a, b: 1 if b == (a + 1) % 4 else 0),
+    ]
+    for U in cases:
+        for name in ("clements", "reck"):
+            _, phases, signs = mod.exact_givens_decompose(U, name)
+            m = givens_decompose(np.array(U.evalf(), dtype=float), name)
+            np.testing.assert_allclose([float(p.c) for p in phases], np.cos(m.phases), atol=ATOL["float64"], rtol=0)
+            np.testing.assert_allclose([float(p.s) for p in phases], np.sin(m.phases), atol=ATOL["float64"], rtol=0)
+            np.testing.assert_array_equal(signs, m.signs)
+
+
+def test_exact_phase_runs_the_implemented_sign_absorption():
+    """ExactPhase interprets the three moves of _absorb_signs exactly (same result as the floats)
+    and refuses any other change of phase."""
+    from orthornn.numeric.eunn import _absorb_signs
+
+    mod = _proof_module()
+    rng = np.random.default_rng(0)
+    for n in (3, 4, 5):
+        P = n * (n - 1) // 2
+        for signs in (
+            [-1.0, -1.0] + [1.0] * (n - 2),
+            [1.0] * (n - 2) + [-1.0, -1.0],
+            [-1.0, 1.0] * (n // 2) + [1.0] * (n % 2),
+        ):
+            if sum(s < 0 for s in signs) % 2:
+                continue
+            floats = rng.uniform(-np.pi, np.pi, P)
+            exact = np.empty(P, dtype=object)
+            exact[:] = [mod.ExactPhase(sp.cos(v), sp.sin(v)) for v in floats]
+            done_f = _absorb_signs(n, "clements", floats, np.array(signs))
+            done_e = _absorb_signs(n, "clements", exact, np.array(signs))
+            assert done_f and done_e
+            np.testing.assert_allclose([float(p.c) for p in exact], np.cos(floats), atol=ATOL["float64"], rtol=0)
+            np.testing.assert_allclose([float(p.s) for p in exact], np.sin(floats), atol=ATOL["float64"], rtol=0)
+    with pytest.raises(TypeError, match="only"):
+        mod.ExactPhase(sp.Integer(1), sp.Integer(0)) + 0.5
 
 
 def test_rot_givens_is_the_transpose():
