@@ -42,6 +42,7 @@ __all__ = [
     "RUMCell",
     "RUMState",
     "fused_step0",
+    "fused_step1",
     "memory_step",
     "memory_step_recompute",
     "memory_update",
@@ -126,18 +127,36 @@ def rotate_step(eps: Tensor, tau: Tensor, h: Tensor) -> Tensor:
     return h + f.w * (p - q / (1 + f.c)) - f.ahat * (q + (1 - f.c) * p)
 
 
+def _frame_parts(eps: Tensor, tau: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, bool]:
+    """``â, b̂, c = â·b̂, 1/‖ε‖, 1/‖τ‖`` (no autograd) and whether some pair is degenerate."""
+    se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
+    ie = torch.rsqrt(torch.where(se > 0, se, 1.0))
+    it = torch.rsqrt(torch.where(st > 0, st, 1.0))
+    ahat, bhat = eps * ie, tau * it
+    c = (ahat * bhat).sum(-1, keepdim=True)
+    bad = bool(((se == 0) | (st == 0) | (1 + c < FAST_PATH_MIN_1PC)).any())
+    return ahat, bhat, c, ie, it, bad
+
+
+def _frame_backward(
+    ahat: Tensor, bhat: Tensor, c: Tensor, ie: Tensor, it: Tensor, ga: Tensor, gw: Tensor, gc: Tensor
+) -> tuple[Tensor, Tensor]:
+    """``(∂ε, ∂τ)`` from the gradients ``ga, gw, gc`` of ``â``, ``w = b̂ − c â`` and ``c = â·b̂`` (each direct)."""
+    gc = gc - (gw * ahat).sum(-1, keepdim=True)  # w = b̂ − c â
+    ga = ga - c * gw + gc * bhat  # and c = â·b̂
+    gb = gw + gc * ahat
+    geps = ie * (ga - ahat * (ahat * ga).sum(-1, keepdim=True))  # â = ε/‖ε‖
+    gtau = it * (gb - bhat * (bhat * gb).sum(-1, keepdim=True))
+    return geps, gtau
+
+
 class _FusedStep0(torch.autograd.Function):
     """The λ = 0 cell after the GEMM, ``(u_pre, τ, ε, h) ↦ h'``, with a hand-derived backward."""
 
     @staticmethod
     def forward(ctx: Any, u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor) -> Any:
         u = torch.sigmoid(u_pre)
-        se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
-        ie = torch.rsqrt(torch.where(se > 0, se, 1.0))
-        it = torch.rsqrt(torch.where(st > 0, st, 1.0))
-        ahat, bhat = eps * ie, tau * it
-        c = (ahat * bhat).sum(-1, keepdim=True)
-        bad = bool(((se == 0) | (st == 0) | (1 + c < FAST_PATH_MIN_1PC)).any())
+        ahat, bhat, c, ie, it, bad = _frame_parts(eps, tau)
         w = bhat - c * ahat
         p, q = (ahat * h).sum(-1, keepdim=True), (w * h).sum(-1, keepdim=True)
         k = 1 / (1 + c)
@@ -162,12 +181,8 @@ class _FusedStep0(torch.autograd.Function):
         gc = k * k * q * gA - p * gBc
         gw = A * gz + gq * h
         gh = G * u + gz + gp * ahat + gq * w
-        gc = gc - (gw * ahat).sum(-1, keepdim=True)  # w = b̂ − c â
-        ga = gp * h - Bc * gz - c * gw + gc * bhat  # and c = â·b̂
-        gb = gw + gc * ahat
-        geps = geps + ie * (ga - ahat * (ahat * ga).sum(-1, keepdim=True))  # â = ε/‖ε‖
-        gtau = it * (gb - bhat * (bhat * gb).sum(-1, keepdim=True))
-        return gu_pre, gtau, geps, gh
+        geps_frame, gtau = _frame_backward(ahat, bhat, c, ie, it, gp * h - Bc * gz, gw, gc)
+        return gu_pre, gtau, geps + geps_frame, gh
 
 
 def fused_step0(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor) -> Tensor:
@@ -263,54 +278,136 @@ def memory_step(R: Tensor, eps: Tensor, tau: Tensor, h: Tensor) -> tuple[Tensor,
     return _MemoryStep.apply(R, x, y, h, f.ahat, f.w)
 
 
+def _core_forward(R: Tensor, x: Tensor, y: Tensor, h: Tensor, ahat: Tensor, w: Tensor) -> tuple[Tensor, Tensor, tuple]:
+    """``R' = R + (R x) âᵀ + (R y) wᵀ`` and ``R' h``, with what :func:`_core_backward` needs."""
+    # row-stacked (B, k, N) operands, used transposed: no strided interleaving copies
+    C = torch.stack([x, y, h], -2)  # rows x, y, h
+    Pt = torch.bmm(C, R.transpose(-1, -2))  # rows R x, R y, R h
+    AW = torch.stack([ahat, w], -2)  # rows â, w
+    R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
+    pa = (ahat * h).sum(-1, keepdim=True)
+    pw = (w * h).sum(-1, keepdim=True)
+    return R_new, Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw, (R, C, Pt, AW, pa, pw)
+
+
+def _core_backward(saved: tuple, G: Tensor | None, g: Tensor, need_R: bool, need_xyh: bool) -> tuple:
+    """``(∂R, ∂x, ∂y, ∂h, ∂â, ∂w)`` of :func:`_core_forward` from ``G = ∂L/∂R'`` (None: 0), ``g = ∂L/∂(R'h)``.
+
+    Passes over ``B×N×N``: ``G [â, w]``, ``[R x, R y]ᵀ G``, ``Rᵀ ∂P`` and ``G + ∂P [x, y, h]ᵀ``.
+    """
+    R, C, Pt, AW, pa, pw = saved
+    h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
+    # ∂P (rows): from R' = R + P₀ âᵀ + P₁ wᵀ and R'h = P₂ + P₀ pa + P₁ pw
+    dPt = torch.stack([g * pa, g * pw, g], -2)
+    if G is not None:
+        dPt[:, :2] += torch.bmm(AW, G.transpose(-1, -2))  # rows (G â)ᵀ, (G w)ᵀ
+        dAW = torch.bmm(Pt[:, :2], G)  # rows P₀ᵀ G, P₁ᵀ G
+        da, dw = dAW[:, 0], dAW[:, 1]
+    else:
+        da, dw = torch.zeros_like(ahat), torch.zeros_like(w)
+    dpa = (g * Pt[:, 0]).sum(-1, keepdim=True)
+    dpw = (g * Pt[:, 1]).sum(-1, keepdim=True)
+    da = da + dpa * h
+    dw = dw + dpw * h
+    dR = dx = dy = dh = None
+    if need_R:  # ∂R = G + ∂P [x, y, h]ᵀ
+        dPc = dPt.transpose(-1, -2)
+        dR = torch.bmm(dPc, C) if G is None else torch.baddbmm(G, dPc, C)
+    if need_xyh:
+        dC = torch.bmm(dPt, R)  # rows of (Rᵀ ∂P)ᵀ
+        dx, dy = dC[:, 0], dC[:, 1]
+        dh = dC[:, 2] + dpa * ahat + dpw * w
+    return dR, dx, dy, dh, da, dw
+
+
 class _MemoryStep(torch.autograd.Function):
     """``(R, x, y, h, â, w) ↦ (R + (R x) âᵀ + (R y) wᵀ, R' h)`` with a hand-written backward.
 
     Forward: one 3-column product and one ``baddbmm`` (three passes over ``B×N×N``). Backward:
-    ``G [â, w]``, ``[R x, R y]ᵀ G``, ``R_{t−1}ᵀ ∂P`` and ``∂R = G + ∂P [x, y, h]ᵀ`` (five
-    passes), instead of autograd's per-operation nodes, copies and accumulations.
+    five passes (:func:`_core_backward`), instead of autograd's per-operation nodes, copies
+    and accumulations.
     """
 
     @staticmethod
     def forward(ctx: Any, R: Tensor, x: Tensor, y: Tensor, h: Tensor, ahat: Tensor, w: Tensor) -> Any:
-        # row-stacked (B, k, N) operands, used transposed: no strided interleaving copies
-        C = torch.stack([x, y, h], -2)  # rows x, y, h
-        Pt = torch.bmm(C, R.transpose(-1, -2))  # rows R x, R y, R h
-        AW = torch.stack([ahat, w], -2)  # rows â, w
-        R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
-        pa = (ahat * h).sum(-1, keepdim=True)
-        pw = (w * h).sum(-1, keepdim=True)
-        ctx.save_for_backward(R, C, Pt, AW, pa, pw)
+        R_new, rh, saved = _core_forward(R, x, y, h, ahat, w)
+        ctx.save_for_backward(*saved)
         ctx.set_materialize_grads(False)
-        return R_new, Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw
+        return R_new, rh
 
     @staticmethod
     def backward(ctx: Any, G: Tensor | None, g: Tensor | None) -> Any:
-        R, C, Pt, AW, pa, pw = ctx.saved_tensors
+        saved = ctx.saved_tensors
+        g = torch.zeros_like(saved[1][:, 2]) if g is None else g
+        return _core_backward(saved, G, g, ctx.needs_input_grad[0], any(ctx.needs_input_grad[1:4]))
+
+
+class _FusedStep1(torch.autograd.Function):
+    """The λ ≠ 0 cell after the GEMM and the power, ``(ũ, τ, ε, h, R) ↦ (h', R')``, hand-derived backward."""
+
+    @staticmethod
+    def forward(ctx: Any, u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -> Any:
+        ahat, bhat, c, ie, it, bad = _frame_parts(eps, tau)
+        if bad:  # the caller recomputes this step through the general path
+            return torch.empty_like(h), torch.empty_like(R), True
+        u = torch.sigmoid(u_pre)
+        w = bhat - c * ahat
+        k = 1 / (1 + c)
+        x, y = w - (1 - c) * ahat, -(ahat + k * w)  # Rotation = I + x âᵀ + y wᵀ
+        R_new, rh, saved = _core_forward(R, x, y, h, ahat, w)
+        z = eps + rh
+        cand = torch.relu(z)
+        out = cand + u * (h - cand)
+        ctx.save_for_backward(u, bhat, c, ie, it, k, z, *saved)
+        ctx.set_materialize_grads(False)
+        return out, R_new, False
+
+    @staticmethod
+    def backward(ctx: Any, G: Tensor | None, GR: Tensor | None, _: Any) -> Any:
+        u, bhat, c, ie, it, k, z, *saved = ctx.saved_tensors
+        C, AW = saved[1], saved[3]
         h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
-        if g is None:
-            g = torch.zeros_like(h)
-        # ∂P (rows): from R' = R + P₀ âᵀ + P₁ wᵀ and R'h = P₂ + P₀ pa + P₁ pw
-        dPt = torch.stack([g * pa, g * pw, g], -2)
-        if G is not None:
-            dPt[:, :2] += torch.bmm(AW, G.transpose(-1, -2))  # rows (G â)ᵀ, (G w)ᵀ
-            dAW = torch.bmm(Pt[:, :2], G)  # rows P₀ᵀ G, P₁ᵀ G
-            da, dw = dAW[:, 0], dAW[:, 1]
-        else:
-            da, dw = torch.zeros_like(ahat), torch.zeros_like(w)
-        dpa = (g * Pt[:, 0]).sum(-1, keepdim=True)
-        dpw = (g * Pt[:, 1]).sum(-1, keepdim=True)
-        da = da + dpa * h
-        dw = dw + dpw * h
-        dR = dx = dy = dh = None
-        if ctx.needs_input_grad[0]:  # ∂R = G + ∂P [x, y, h]ᵀ
-            dPc = dPt.transpose(-1, -2)
-            dR = torch.bmm(dPc, C) if G is None else torch.baddbmm(G, dPc, C)
-        if any(ctx.needs_input_grad[1:4]):
-            dC = torch.bmm(dPt, R)  # rows of (R_{t−1}ᵀ ∂P)ᵀ
-            dx, dy = dC[:, 0], dC[:, 1]
-            dh = dC[:, 2] + dpa * ahat + dpw * w
-        return dR, dx, dy, dh, da, dw
+        if G is None:
+            G = torch.zeros_like(h)
+        cand = torch.relu(z)
+        gu_pre = G * (h - cand) * u * (1 - u)
+        gz = torch.where(z > 0, G * (1 - u), 0.0)  # z = ε + R'h
+        dR, dx, dy, dh, da, dw = _core_backward(tuple(saved), GR, gz, ctx.needs_input_grad[4], True)
+        gh = G * u + dh
+        # x = w − (1 − c) â,  y = −(â + k w) with k = 1/(1 + c)
+        ga = da - (1 - c) * dx - dy
+        gw = dw + dx - k * dy
+        gc = (ahat * dx).sum(-1, keepdim=True) + k * k * (w * dy).sum(-1, keepdim=True)
+        geps_frame, gtau = _frame_backward(ahat, bhat, c, ie, it, ga, gw, gc)
+        return gu_pre, gtau, gz + geps_frame, gh, dR
+
+
+def fused_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The whole λ ≠ 0 RUM update after the GEMM (and after the power of ``R``), hand-written backward.
+
+    .. math:: R' = R\,\operatorname{Rotation}(arepsilon, 	au),\quad
+              h' = u \odot h + (1 - u) \odot \operatorname{ReLU}(arepsilon + R' h),\quad
+              u = \operatorname{sigmoid}(	ilde u)
+
+    The same values as :func:`memory_step` followed by the gate, as one autograd node.
+    Batches with a zero or nearly antiparallel pair (``1 + c <`` :data:`FAST_PATH_MIN_1PC`)
+    go through :func:`memory_step`'s general path, so the conventions are the library's.
+
+    >>> g = torch.Generator().manual_seed(3)
+    >>> u_pre, tau, eps, h = torch.randn(4, 2, 5, generator=g, dtype=torch.float64)
+    >>> R = torch.linalg.qr(torch.randn(2, 5, 5, generator=g, dtype=torch.float64))[0]
+    >>> R1, rh = memory_step(R, eps, tau, h)
+    >>> ref = torch.relu(eps + rh); ref = ref + torch.sigmoid(u_pre) * (h - ref)
+    >>> out, R_new = fused_step1(u_pre, tau, eps, h, R)
+    >>> bool(torch.allclose(out, ref)) and bool(torch.allclose(R_new, R1))
+    True
+    """
+    out, R_new, bad = _FusedStep1.apply(u_pre, tau, eps, h, R)
+    if bad:
+        R_new, rh = memory_step(R, eps, tau, h)
+        cand = torch.relu(eps + rh)
+        out = cand + torch.sigmoid(u_pre) * (h - cand)
+    return out, R_new
 
 
 class MemoryTape:
@@ -578,19 +675,20 @@ class RUMCell(nn.Module):
         if not self.has_memory:
             h_new, R_new = fused_step0(u_pre, tau, eps, h), None
         else:
-            u = torch.sigmoid(u_pre)
             if R is None:
                 raise ShapeError("this RUM carries a memory R (lam != 0): the state needs R")
             if isinstance(self.lam, Tensor) or self.lam != 1.0:
                 R = F_orth.so_power(R, self.lam)
-            if tape is not None and _frame(eps, tau) is not None:
-                R_new, rh = memory_step_recompute(R, eps, tau, h, tape, t)
+            if tape is None:
+                h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
             else:
-                if tape is not None:  # general path: autograd keeps R_{t−1}; the step before needs it
+                if _frame(eps, tau) is not None:
+                    R_new, rh = memory_step_recompute(R, eps, tau, h, tape, t)
+                else:  # general path: autograd keeps R_{t−1}; the step before needs it
                     tape.R[t - 1] = R.detach()
-                R_new, rh = memory_step(R, eps, tau, h)
-            cand = torch.relu(eps + rh)
-            h_new = cand + u * (h - cand)
+                    R_new, rh = memory_step(R, eps, tau, h)
+                cand = torch.relu(eps + rh)
+                h_new = cand + torch.sigmoid(u_pre) * (h - cand)
         if self.eta is not None:
             h_new = time_normalize(h_new, self.eta)
         if self.zoneout > 0.0:

@@ -17,6 +17,7 @@ from orthornn.nn.rum import (
     RUMCell,
     RUMState,
     fused_step0,
+    fused_step1,
     memory_step,
     memory_update,
     rotate_step,
@@ -402,3 +403,45 @@ def test_gradcheck_memory_step_single_outputs():
     R = torch.as_tensor(special_ortho_group.rvs(4, size=2, random_state=rng)).requires_grad_()
     assert torch.autograd.gradcheck(lambda *a: memory_step(*a)[0], (R, eps, tau, h))
     assert torch.autograd.gradcheck(lambda *a: memory_step(*a)[1], (R, eps, tau, h))
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+)
+def test_fused_memory_step_values_and_gradients_equal_the_autograd_composition(case):
+    """fused_step1 (one node for the λ ≠ 0 cell after the GEMM) against memory_step + the gate
+    (degenerate pairs included), and in the generic case against the all-autograd composition."""
+    rng = np.random.default_rng(23)
+    eps, tau = _pairs(6, rng)[case]
+    u_pre, h = (torch.as_tensor(rng.normal(size=(3, 6))) for _ in range(2))
+    R = torch.as_tensor(special_ortho_group.rvs(6, size=3, random_state=rng))
+    wh, wR = torch.as_tensor(rng.normal(size=(3, 6))), torch.as_tensor(rng.normal(size=(3, 6, 6)))
+
+    def run(step):
+        args = [t.clone().requires_grad_() for t in (u_pre, tau, eps, h, R)]
+        out, R_new = step(*args)
+        return out, R_new, torch.autograd.grad((out * wh).sum() + (R_new * wR).sum(), args)
+
+    def composed(memory):
+        def step(u_, ta_, e_, h_, R_):
+            R_new, rh = memory(R_, e_, ta_, h_)
+            cand = torch.relu(e_ + rh)
+            return cand + torch.sigmoid(u_) * (h_ - cand), R_new
+
+        return step
+
+    got = run(fused_step1)
+    refs = [run(composed(memory_step))] + ([run(composed(_memory_step_autograd))] if case == "generic" else [])
+    for ref in refs:
+        torch.testing.assert_close(got[0], ref[0], atol=ATOL["float64"], rtol=0)
+        torch.testing.assert_close(got[1], ref[1], atol=ATOL["float64"], rtol=0)
+        for a, b in zip(got[2], ref[2], strict=True):
+            torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+def test_gradcheck_fused_memory_step():
+    rng = np.random.default_rng(24)
+    u_pre, eps, tau, h = (torch.as_tensor(rng.normal(size=(2, 4))).requires_grad_() for _ in range(4))
+    R = torch.as_tensor(special_ortho_group.rvs(4, size=2, random_state=rng)).requires_grad_()
+    assert torch.autograd.gradcheck(fused_step1, (u_pre, tau, eps, h, R))
