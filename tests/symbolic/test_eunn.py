@@ -37,6 +37,7 @@ def test_family_is_complete():
         "eunn.schedule",
         "eunn.decomposition",
         "eunn.decomposition_4",
+        "eunn.decomposition_general",
     }
 
 
@@ -80,6 +81,17 @@ def test_a_wrong_phase_fails_the_symbolic_round_trip():
     assert d.equal(mod._product(mod._mesh_layers(phases, "clements", 3), signs), U, "right") is Status.PROVED
     wrong = [-p if k == 1 else p for k, p in enumerate(phases)]
     assert d.equal(mod._product(mod._mesh_layers(wrong, "clements", 3), signs), U, "wrong") is Status.FAILED
+
+
+def test_assembly_lemma_detects_a_missing_sign_flip():
+    """Lemma C of eunn.decomposition_general is not vacuous: placing the left rotations without the
+    d_p d_{p+1} flip (G(θ)ᵀ D = D G(−θ), wrong when d_p ≠ d_{p+1}) is exactly refuted."""
+    mod = _proof_module()
+    d = Derivation()
+    placed, product = mod.assembly_sides(3, "clements", [1, -1, 1])
+    assert d.equal(placed, product, "right") is Status.PROVED
+    placed, product = mod.assembly_sides(3, "clements", [1, -1, 1], placement_signs=[1, 1, 1])
+    assert d.equal(placed, product, "wrong") is Status.FAILED
 
 
 def test_exact_decomposition_matches_numeric_phases():
