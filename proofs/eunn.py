@@ -36,11 +36,10 @@ Theorems (all checks exact):
   nulling with :math:`\theta = \operatorname{atan2}(-a, b)`, phase placement, sign absorption) run
   in sympy on :math:`U = D_0\,\mathrm{mesh}(\theta)` with symbolic phases
   :math:`\theta_k = 2\arctan t_k`, :math:`t_k > 0` (entries rational in :math:`t`), both meshes and
-  both determinants, n = 2, 3; and on the generic rotation of the Cayley chart (symbolic entries),
+  every sign diagonal, n = 2, 3; and on the generic rotation of the Cayley chart (symbolic entries),
   n = 2, 3: the remainder is a ±1 diagonal and the mesh composes back to :math:`U` exactly.
 * ``eunn.decomposition_4`` — the same for n = 4 (six symbolic phases, det ±1), plus the degenerate
   inputs :math:`-I`, sign diagonals and permutations (zero and π nulling steps).
-
 * ``eunn.decomposition_general`` — the algorithm for *every* :math:`U \in O(n)`, n ≤ 5, by three
   lemmas with symbolic entries: (A) each nulling rotation makes its target exactly 0 and keeps every
   earlier zero, checked on the state matrix with independent symbols off the zero pattern, so the
@@ -62,6 +61,8 @@ import itertools
 
 import numpy as np
 import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+from sympy.polys.polyerrors import CoercionFailed
 
 from orthornn.numeric.eunn import _absorb_signs, schedule
 from orthornn.numeric.givens import tunable_layout
@@ -360,13 +361,29 @@ def half_angle_mesh(n: int, name: str, t: list[sp.Expr], signs: list[int]) -> sp
     return _product(layers, signs)
 
 
+def _field(M: sp.Matrix) -> DomainMatrix | None:
+    """``M`` over a field of rational functions (exact arithmetic in canonical form), or ``None``
+    when its entries are not rational functions (radicals)."""
+    dm = DomainMatrix.from_Matrix(M)
+    K = dm.domain
+    if not (K.is_ZZ or K.is_QQ or K.is_PolynomialRing or K.is_FractionField):
+        return None
+    return dm.to_field()
+
+
 def _product(layers: list[sp.Matrix], signs: list[int] | None = None) -> sp.Matrix:
-    """``mesh(layers, signs)`` with every entry kept in canonical (``sp.cancel``) form after each layer."""
-    out = sp.eye(layers[0].shape[0]) if layers else sp.eye(len(signs or []))
-    for lam in layers:
-        out = (lam * out).applyfunc(sp.cancel)
-    if signs is not None:
-        out = sp.diag(*signs) * out
+    """``mesh(layers, signs)`` with every entry a reduced quotient of polynomials (canonical form)."""
+    n = layers[0].shape[0] if layers else len(signs or [])
+    out = sp.eye(n) if signs is None else sp.diag(*signs)
+    fields = [_field(lam) for lam in layers]
+    if all(f is not None for f in fields):
+        acc = _field(out)
+        for f in reversed(fields):  # D Λ_{L-1} ⋯ Λ_0
+            acc, f = acc.unify(f)
+            acc = acc * f
+        return acc.to_Matrix()
+    for lam in reversed(layers):
+        out = (out * lam).applyfunc(sp.cancel)
     return out
 
 
@@ -409,17 +426,48 @@ def nulling_cs(x_: sp.Expr, y_: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 
 
 def _null_exact(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[tuple[str, int, sp.Expr, sp.Expr]]]:
-    """The nulling loop of ``givens_decompose``, exactly: ``U ← U G`` (R) or ``U ← G U`` (L)."""
+    """The nulling loop of ``givens_decompose``, exactly: ``U ← U G`` (R) or ``U ← G U`` (L).
+
+    Runs in the field of rational functions when every :math:`\rho` is rational there (fast,
+    canonical), otherwise on sympy expressions reduced by ``sp.cancel``.
+    """
+    a = _field(U)
+    if a is not None:
+        try:
+            return _null_field(a, name)
+        except (CoercionFailed, ValueError):  # some ρ is not a rational function: exact fallback below
+            pass
     n = U.shape[0]
-    a = U.applyfunc(sp.cancel)
+    b = U.applyfunc(sp.cancel)
     steps = []
     for side, r, c, p in schedule(n, name).ops:
-        x_, y_ = (a[r, c], a[r, c + 1]) if side == "R" else (a[r, c], a[r - 1, c])
+        x_, y_ = (b[r, c], b[r, c + 1]) if side == "R" else (b[r, c], b[r - 1, c])
         cs, sn = nulling_cs(x_, y_)
         g = givens_cs(p, p + 1, cs, sn, n)
-        a = (a * g if side == "R" else g * a).applyfunc(sp.cancel)
+        b = (b * g if side == "R" else g * b).applyfunc(sp.cancel)
         steps.append((side, p, cs, sn))
-    return a, steps
+    return b, steps
+
+
+def _null_field(a: DomainMatrix, name: str) -> tuple[sp.Matrix, list[tuple[str, int, sp.Expr, sp.Expr]]]:
+    """``_null_exact`` over a field ``K``: ρ = √(a² + b²) via ``sp.factor``, brought back into ``K``."""
+    K, n = a.domain, a.shape[0]
+    steps = []
+    for side, r, c, p in schedule(n, name).ops:
+        x_ = a[r, c].element
+        y_ = (a[r, c + 1] if side == "R" else a[r - 1, c]).element
+        if not x_ and not y_:
+            cs, sn = K.one, K.zero
+        else:
+            rho = K.from_sympy(sp.sqrt(sp.factor(K.to_sympy(x_ * x_ + y_ * y_))))
+            cs, sn = y_ / rho, -x_ / rho
+        rows = [[K.one if i == j else K.zero for j in range(n)] for i in range(n)]
+        rows[p][p] = rows[p + 1][p + 1] = cs
+        rows[p + 1][p], rows[p][p + 1] = sn, -sn
+        g = DomainMatrix(rows, (n, n), K)
+        a = a * g if side == "R" else g * a
+        steps.append((side, p, K.to_sympy(cs), K.to_sympy(sn)))
+    return a.to_Matrix(), steps
 
 
 def _placed(steps: list[tuple[str, int, sp.Expr, sp.Expr]], dg: list[sp.Expr], name: str, n: int) -> list[ExactPhase]:
@@ -477,11 +525,11 @@ def exact_givens_decompose(U: sp.Matrix, name: str) -> tuple[sp.Matrix, list[Exa
 
 
 #: Sign diagonals :math:`D_0` of the test matrices :math:`U = D_0\,\mathrm{mesh}(t)`: every pattern for
-#: n = 2; both determinants and two more patterns for n = 3; both determinants for n = 4.
+#: n = 2, 3; for n = 4 the identity, det −1, a pair of −1 at both ends and :math:`-I`.
 SIGN_CASES = {
     2: [list(s) for s in itertools.product((1, -1), repeat=2)],
-    3: [[1, 1, 1], [-1, 1, 1], [1, -1, -1], [1, 1, -1]],
-    4: [[1, 1, 1, 1], [1, 1, 1, -1]],
+    3: [list(s) for s in itertools.product((1, -1), repeat=3)],
+    4: [[1, 1, 1, 1], [1, 1, 1, -1], [-1, 1, 1, -1], [-1, -1, -1, -1]],
 }
 
 
@@ -525,7 +573,7 @@ def decomposition(d: Derivation) -> None:
         r"Step 2: a symbolic matrix in every component of $O(n)$: $U = D_0\,\Lambda_{L-1}\cdots\Lambda_0$ in the "
         r"layout of the mesh, with phases $\theta_k = 2\arctan t_k$, $t_k > 0$ symbolic (so $\theta_k \in (0, \pi)$), "
         r"entries rational in $t$ by the half-angle substitution $\cos\theta = (1-t^2)/(1+t^2)$, "
-        r"$\sin\theta = 2t/(1+t^2)$; sign patterns $D_0$ with both determinants for n = 2, 3, 4"
+        r"$\sin\theta = 2t/(1+t^2)$; every sign pattern $D_0$ for n = 2, 3 (four for n = 4)"
     )
     t = sp.Symbol("t", positive=True)
     c_, s_ = half_angle(t)
@@ -564,7 +612,8 @@ def decomposition_4(d: Derivation) -> None:
     """n = 4 with six symbolic phases, and degenerate inputs (zero and π nulling steps)."""
     d.step(
         r"As step 3 of ``eunn.decomposition``, n = 4: $U = D_0\,\Lambda_3\Lambda_2\Lambda_1\Lambda_0$ in the "
-        r"Clements and the Reck layout, six symbolic half-angle phases $t_k > 0$, $\det D_0 = \pm 1$; the "
+        r"Clements and the Reck layout, six symbolic half-angle phases $t_k > 0$, four sign patterns $D_0$ "
+        r"(both determinants); the "
         r"implemented algorithm run exactly composes back to $U$ as rational functions of $t$"
     )
     _round_trip(d, 4)
