@@ -15,7 +15,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tolerances import ATOL
+from tolerances import ATOL, ORTHO_PER_N
 
 from orthornn import GivensMesh, givens_compose, givens_decompose
 from orthornn.numeric.givens import layout_pairs
@@ -38,6 +38,7 @@ def test_family_is_complete():
         "eunn.decomposition",
         "eunn.decomposition_4",
         "eunn.decomposition_general",
+        "eunn.remainder_identity",
     }
 
 
@@ -92,6 +93,25 @@ def test_assembly_lemma_detects_a_missing_sign_flip():
     assert d.equal(placed, product, "right") is Status.PROVED
     placed, product = mod.assembly_sides(3, "clements", [1, -1, 1], placement_signs=[1, 1, 1])
     assert d.equal(placed, product, "wrong") is Status.FAILED
+
+
+def test_last_touch_bookkeeping_is_not_vacuous():
+    """remainder_identity rests on last_touch: it does find non-partner diagonal entries (the
+    check len(others) <= 1 can fail), and the numeric remainder agrees with the conclusion."""
+    from orthornn.numeric.eunn import _null_all, schedule
+
+    mod = _proof_module()
+    assert mod.last_touch(3, "clements")[(2, 2)] == "mixed"
+    assert mod.last_touch(4, "reck").get((0, 0)) != "partner"
+    assert all(mod.last_touch(4, "reck")[(k, k)] == "partner" for k in range(1, 4))
+    rng = np.random.default_rng(3)
+    for n in (3, 4, 5):
+        q, _ = np.linalg.qr(rng.normal(size=(8, n, n)))
+        q[:, 0, :] *= np.sign(np.linalg.det(q))[:, None]  # the det flip
+        for name in ("clements", "reck"):
+            a = q.copy()
+            _null_all(a, schedule(n, name))
+            np.testing.assert_allclose(a, np.broadcast_to(np.eye(n), a.shape), atol=ORTHO_PER_N["float64"] * n, rtol=0)
 
 
 def test_exact_decomposition_matches_numeric_phases():
