@@ -682,13 +682,14 @@ class RUMCell(nn.Module):
             if tape is None:
                 h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
             else:
+                u = torch.sigmoid(u_pre)
                 if _frame(eps, tau) is not None:
                     R_new, rh = memory_step_recompute(R, eps, tau, h, tape, t)
                 else:  # general path: autograd keeps R_{t−1}; the step before needs it
                     tape.R[t - 1] = R.detach()
                     R_new, rh = memory_step(R, eps, tau, h)
                 cand = torch.relu(eps + rh)
-                h_new = cand + torch.sigmoid(u_pre) * (h - cand)
+                h_new = cand + u * (h - cand)
         if self.eta is not None:
             h_new = time_normalize(h_new, self.eta)
         if self.zoneout > 0.0:
