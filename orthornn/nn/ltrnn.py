@@ -135,17 +135,25 @@ class _LinearRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_H: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None]:  # type: ignore[override]
         H, V, h0 = ctx.saved_tensors
-        G = torch.empty_like(H)  # g_t = ∂L/∂h_t (total): g_{t−1} = grad_H_{t−1} + g_t V, backwards
-        gs, dHs = G.unbind(0), grad_H.unbind(0)
-        gs[-1].copy_(dHs[-1])
-        for t in range(len(gs) - 1, 0, -1):
-            torch.addmm(dHs[t - 1], gs[t], V, out=gs[t - 1])
+        dHs = grad_H.unbind(0)
+        if torch.is_grad_enabled():  # double backward: the same sums with differentiable ops
+            gs_list = [dHs[-1]]
+            for t in range(len(dHs) - 1, 0, -1):
+                gs_list.append(torch.addmm(dHs[t - 1], gs_list[-1], V))
+            G = torch.stack(gs_list[::-1])
+            gs = G.unbind(0)
+        else:  # g_t = ∂L/∂h_t (total): g_{t−1} = grad_H_{t−1} + g_t V, backwards, into one buffer
+            G = torch.empty_like(H)
+            gs = G.unbind(0)
+            gs[-1].copy_(dHs[-1])
+            for t in range(len(gs) - 1, 0, -1):
+                torch.addmm(dHs[t - 1], gs[t], V, out=gs[t - 1])
         grad_V = grad_h0 = None
         if ctx.needs_input_grad[1]:  # Σ_t g_tᵀ h_{t−1}: one GEMM over the stacked (T·B, N) matrices
             n = H.shape[-1]
             grad_V = G[1:].reshape(-1, n).t() @ H[:-1].reshape(-1, n)
             if h0 is not None:
-                grad_V.addmm_(gs[0].t(), h0)
+                grad_V = torch.addmm(grad_V, gs[0].t(), h0)
         if h0 is not None and ctx.needs_input_grad[2]:
             grad_h0 = gs[0] @ V
         return (G if ctx.needs_input_grad[0] else None), grad_V, grad_h0

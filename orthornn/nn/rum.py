@@ -127,6 +127,16 @@ def rotate_step(eps: Tensor, tau: Tensor, h: Tensor) -> Tensor:
     return h + f.w * (p - q / (1 + f.c)) - f.ahat * (q + (1 - f.c) * p)
 
 
+def _first_order_only() -> None:
+    """Refuse ``create_graph=True``: the hand-written backwards save intermediates without a graph,
+    so a second derivative through them would silently miss terms."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            "the fused RUM steps have hand-written first-order backwards; second derivatives "
+            "(create_graph=True) are not supported"
+        )
+
+
 def _frame_parts(eps: Tensor, tau: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, bool]:
     """``â, b̂, c = â·b̂, 1/‖ε‖, 1/‖τ‖`` (no autograd) and whether some pair is degenerate."""
     se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
@@ -169,6 +179,7 @@ class _FusedStep0(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, G: Tensor, _: Any) -> Any:
+        _first_order_only()
         u, ahat, bhat, w, c, p, q, k, A, Bc, h, z, ie, it = ctx.saved_tensors
         cand = torch.relu(z)
         gu_pre = G * (h - cand) * u * (1 - u)
@@ -337,6 +348,7 @@ class _MemoryStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, G: Tensor | None, g: Tensor | None) -> Any:
+        _first_order_only()
         saved = ctx.saved_tensors
         g = torch.zeros_like(saved[1][:, 2]) if g is None else g
         return _core_backward(saved, G, g, ctx.needs_input_grad[0], any(ctx.needs_input_grad[1:4]))
@@ -364,6 +376,7 @@ class _FusedStep1(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, G: Tensor | None, GR: Tensor | None, _: Any) -> Any:
+        _first_order_only()
         u, bhat, c, ie, it, k, z, *saved = ctx.saved_tensors
         C, AW = saved[1], saved[3]
         h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]

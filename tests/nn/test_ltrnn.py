@@ -266,3 +266,12 @@ def test_unclipped_ltrnn_gradients_match_the_autograd_loop(with_state, pool):
     torch.testing.assert_close(hT, H[:, -1], atol=ATOL["float64"], rtol=0)
     for g, r in zip(got, ref, strict=True):
         torch.testing.assert_close(g, r, atol=ATOL["float64"], rtol=0)
+
+
+def test_gradgradcheck_linear_recurrence():
+    """Second derivatives (e.g. a gradient penalty) go through the differentiable backward."""
+    torch.manual_seed(7)
+    a = torch.randn(3, 2, 3, requires_grad=True)
+    V = torch.randn(3, 3, requires_grad=True)
+    h0 = torch.randn(2, 3, requires_grad=True)
+    assert torch.autograd.gradgradcheck(linear_recurrence, (a, V, h0))
