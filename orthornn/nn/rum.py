@@ -398,9 +398,9 @@ class _FusedStep1(torch.autograd.Function):
 def fused_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -> tuple[Tensor, Tensor]:
     r"""The whole λ ≠ 0 RUM update after the GEMM (and after the power of ``R``), hand-written backward.
 
-    .. math:: R' = R\,\operatorname{Rotation}(arepsilon, 	au),\quad
-              h' = u \odot h + (1 - u) \odot \operatorname{ReLU}(arepsilon + R' h),\quad
-              u = \operatorname{sigmoid}(	ilde u)
+    .. math:: R' = R\,\operatorname{Rotation}(\varepsilon, \tau),\quad
+              h' = u \odot h + (1 - u) \odot \operatorname{ReLU}(\varepsilon + R' h),\quad
+              u = \operatorname{sigmoid}(\tilde u)
 
     The same values as :func:`memory_step` followed by the gate, as one autograd node.
     Batches with a zero or nearly antiparallel pair (``1 + c <`` :data:`FAST_PATH_MIN_1PC`)
