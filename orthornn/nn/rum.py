@@ -378,21 +378,75 @@ class _FusedStep1(torch.autograd.Function):
     def backward(ctx: Any, G: Tensor | None, GR: Tensor | None, _: Any) -> Any:
         _first_order_only()
         u, bhat, c, ie, it, k, z, *saved = ctx.saved_tensors
-        C, AW = saved[1], saved[3]
-        h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
-        if G is None:
-            G = torch.zeros_like(h)
+        return _step1_backward((u, bhat, c, ie, it, k, z), tuple(saved), G, GR, ctx.needs_input_grad[4])
+
+
+def _step1_backward(cell: tuple, saved: tuple, G: Tensor | None, GR: Tensor | None, need_R: bool) -> tuple:
+    """``(∂ũ, ∂τ, ∂ε, ∂h, ∂R)`` of the λ ≠ 0 cell from ``G = ∂L/∂h'`` and ``GR = ∂L/∂R'``."""
+    u, bhat, c, ie, it, k, z = cell
+    C, AW = saved[1], saved[3]
+    h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
+    if G is None:
+        G = torch.zeros_like(h)
+    cand = torch.relu(z)
+    gu_pre = G * (h - cand) * u * (1 - u)
+    gz = torch.where(z > 0, G * (1 - u), 0.0)  # z = ε + R'h
+    dR, dx, dy, dh, da, dw = _core_backward(saved, GR, gz, need_R, True)
+    gh = G * u + dh
+    # x = w − (1 − c) â,  y = −(â + k w) with k = 1/(1 + c)
+    ga = da - (1 - c) * dx - dy
+    gw = dw + dx - k * dy
+    gc = (ahat * dx).sum(-1, keepdim=True) + k * k * (w * dy).sum(-1, keepdim=True)
+    geps_frame, gtau = _frame_backward(ahat, bhat, c, ie, it, ga, gw, gc)
+    return gu_pre, gtau, gz + geps_frame, gh, dR
+
+
+class _FusedStep1Recompute(torch.autograd.Function):
+    """:class:`_FusedStep1` (λ = 1) whose backward rebuilds ``R_{t−1} = R_t · Rotationᵀ`` from the tape."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor, tape: MemoryTape, t: int
+    ) -> Any:
+        ahat, bhat, c, ie, it, bad = _frame_parts(eps, tau)
+        assert not bad  # the caller checked
+        u = torch.sigmoid(u_pre)
+        w = bhat - c * ahat
+        k = 1 / (1 + c)
+        x, y = w - (1 - c) * ahat, -(ahat + k * w)
+        C = torch.stack([x, y, h], -2)
+        AW = torch.stack([ahat, w], -2)
+        P5 = torch.bmm(torch.cat([C, AW], -2), R.transpose(-1, -2))  # rows R x, R y, R h, R â, R w: one pass
+        Pt = P5[:, :3].contiguous()
+        R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
+        pa = (ahat * h).sum(-1, keepdim=True)
+        pw = (w * h).sum(-1, keepdim=True)
+        z = eps + Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw
         cand = torch.relu(z)
-        gu_pre = G * (h - cand) * u * (1 - u)
-        gz = torch.where(z > 0, G * (1 - u), 0.0)  # z = ε + R'h
-        dR, dx, dy, dh, da, dw = _core_backward(tuple(saved), GR, gz, ctx.needs_input_grad[4], True)
-        gh = G * u + dh
-        # x = w − (1 − c) â,  y = −(â + k w) with k = 1/(1 + c)
-        ga = da - (1 - c) * dx - dy
-        gw = dw + dx - k * dy
-        gc = (ahat * dx).sum(-1, keepdim=True) + k * k * (w * dy).sum(-1, keepdim=True)
-        geps_frame, gtau = _frame_backward(ahat, bhat, c, ie, it, ga, gw, gc)
-        return gu_pre, gtau, gz + geps_frame, gh, dR
+        out = cand + u * (h - cand)
+        # R_t â = R â + R x and R_t w = R w + (w·w) R y (â·â = 1, â·w = 0): enough to undo the step
+        RtAW = torch.stack([P5[:, 3] + P5[:, 0], P5[:, 4] + (w * w).sum(-1, keepdim=True) * P5[:, 1]], -2)
+        ctx.save_for_backward(u, bhat, c, ie, it, k, z, C, Pt, AW, pa, pw, RtAW)
+        ctx.tape, ctx.t = tape, t
+        ctx.set_materialize_grads(False)
+        return out, R_new
+
+    @staticmethod
+    def backward(ctx: Any, G: Tensor | None, GR: Tensor | None) -> Any:
+        _first_order_only()
+        u, bhat, c, ie, it, k, z, C, Pt, AW, pa, pw, RtAW = ctx.saved_tensors
+        R_t = ctx.tape.R.pop(ctx.t, None)
+        if R_t is None:
+            raise RuntimeError(
+                "memory-efficient RUM: R_t is no longer on the tape (a second backward through the same "
+                "forward pass?); use memory_efficient=False for that"
+            )
+        # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ)
+        R_prev = torch.baddbmm(R_t, RtAW.transpose(-1, -2), C[:, :2])
+        ctx.tape.R.setdefault(ctx.t - 1, R_prev)
+        saved = (R_prev, C, Pt, AW, pa, pw)
+        grads = _step1_backward((u, bhat, c, ie, it, k, z), saved, G, GR, ctx.needs_input_grad[4])
+        return (*grads, None, None)
 
 
 def fused_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -> tuple[Tensor, Tensor]:
@@ -506,8 +560,9 @@ def memory_step_recompute(
     Autograd keeps only ``ε_t, τ_t, h`` per step (O(B·N)), not ``R_{t−1}`` (O(B·N²)), so the
     memory of a λ = 1 RUM is flat in the sequence length. ``t`` indexes the step on ``tape``;
     after the last step put the final memory on the tape (``tape.R[T] = R_T.detach()``), as
-    :class:`RUM` does. Steps whose pair is degenerate must take :func:`memory_step` and put
-    their input ``R_{t−1}`` on the tape.
+    :class:`RUM` does (its cell runs the same reconstruction fused with the gate). Steps
+    whose pair is degenerate must take :func:`memory_step` and put their input ``R_{t−1}``
+    on the tape.
 
     >>> g = torch.Generator().manual_seed(0)
     >>> R0 = torch.eye(4, dtype=torch.float64).expand(2, 4, 4)
@@ -559,8 +614,9 @@ class RUMCell(nn.Module):
         (RUM appendix D).
     memory_efficient : bool
         λ = 1 only: the backward pass recomputes ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` instead
-        of storing every ``R_t`` (:func:`memory_step_recompute`), so training memory is flat
-        in the sequence length; one backward per forward pass.
+        of storing every ``R_t`` (the reconstruction of :func:`memory_step_recompute`, run
+        inside one hand-written node per step), so training memory is flat in the sequence
+        length; one backward per forward pass.
     zoneout : float
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
@@ -694,15 +750,13 @@ class RUMCell(nn.Module):
                 R = F_orth.so_power(R, self.lam)
             if tape is None:
                 h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
-            else:
-                u = torch.sigmoid(u_pre)
-                if _frame(eps, tau) is not None:
-                    R_new, rh = memory_step_recompute(R, eps, tau, h, tape, t)
-                else:  # general path: autograd keeps R_{t−1}; the step before needs it
-                    tape.R[t - 1] = R.detach()
-                    R_new, rh = memory_step(R, eps, tau, h)
+            elif _frame(eps, tau) is not None:
+                h_new, R_new = _FusedStep1Recompute.apply(u_pre, tau, eps, h, R, tape, t)
+            else:  # general path: autograd keeps R_{t−1}; the step before needs it
+                tape.R[t - 1] = R.detach()
+                R_new, rh = memory_step(R, eps, tau, h)
                 cand = torch.relu(eps + rh)
-                h_new = cand + u * (h - cand)
+                h_new = cand + torch.sigmoid(u_pre) * (h - cand)
         if self.eta is not None:
             h_new = time_normalize(h_new, self.eta)
         if self.zoneout > 0.0:
