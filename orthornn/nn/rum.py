@@ -301,8 +301,11 @@ def _core_forward(R: Tensor, x: Tensor, y: Tensor, h: Tensor, ahat: Tensor, w: T
     return R_new, Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw, (R, C, Pt, AW, pa, pw)
 
 
-def _core_backward(saved: tuple, G: Tensor | None, g: Tensor, need_R: bool, need_xyh: bool) -> tuple:
-    """``(∂R, ∂x, ∂y, ∂h, ∂â, ∂w)`` of :func:`_core_forward` from ``G = ∂L/∂R'`` (None: 0), ``g = ∂L/∂(R'h)``.
+def _core_backward(
+    saved: tuple, G: Tensor | None, g: Tensor, need_R: bool, need_xyh: bool, inplace: bool = False
+) -> tuple:
+    """``(∂R, ∂x, ∂y, ∂h, ∂â, ∂w)`` of :func:`_core_forward` from ``G = ∂L/∂R'`` (None: 0), ``g = ∂L/∂(R'h)``;
+    ``inplace``: ``∂R`` overwrites ``G``.
 
     Passes over ``B×N×N``: ``G [â, w]``, ``[R x, R y]ᵀ G``, ``Rᵀ ∂P`` and ``G + ∂P [x, y, h]ᵀ``.
     """
@@ -323,7 +326,10 @@ def _core_backward(saved: tuple, G: Tensor | None, g: Tensor, need_R: bool, need
     dR = dx = dy = dh = None
     if need_R:  # ∂R = G + ∂P [x, y, h]ᵀ
         dPc = dPt.transpose(-1, -2)
-        dR = torch.bmm(dPc, C) if G is None else torch.baddbmm(G, dPc, C)
+        if G is None:
+            dR = torch.bmm(dPc, C)
+        else:
+            dR = G.baddbmm_(dPc, C) if inplace else torch.baddbmm(G, dPc, C)
     if need_xyh:
         dC = torch.bmm(dPt, R)  # rows of (Rᵀ ∂P)ᵀ
         dx, dy = dC[:, 0], dC[:, 1]
@@ -381,8 +387,11 @@ class _FusedStep1(torch.autograd.Function):
         return _step1_backward((u, bhat, c, ie, it, k, z), tuple(saved), G, GR, ctx.needs_input_grad[4])
 
 
-def _step1_backward(cell: tuple, saved: tuple, G: Tensor | None, GR: Tensor | None, need_R: bool) -> tuple:
-    """``(∂ũ, ∂τ, ∂ε, ∂h, ∂R)`` of the λ ≠ 0 cell from ``G = ∂L/∂h'`` and ``GR = ∂L/∂R'``."""
+def _step1_backward(
+    cell: tuple, saved: tuple, G: Tensor | None, GR: Tensor | None, need_R: bool, inplace: bool = False
+) -> tuple:
+    """``(∂ũ, ∂τ, ∂ε, ∂h, ∂R)`` of the λ ≠ 0 cell from ``G = ∂L/∂h'`` and ``GR = ∂L/∂R'``
+    (``inplace``: ``∂R`` overwrites ``GR``)."""
     u, bhat, c, ie, it, k, z = cell
     C, AW = saved[1], saved[3]
     h, ahat, w = C[:, 2], AW[:, 0], AW[:, 1]
@@ -391,7 +400,7 @@ def _step1_backward(cell: tuple, saved: tuple, G: Tensor | None, GR: Tensor | No
     cand = torch.relu(z)
     gu_pre = G * (h - cand) * u * (1 - u)
     gz = torch.where(z > 0, G * (1 - u), 0.0)  # z = ε + R'h
-    dR, dx, dy, dh, da, dw = _core_backward(saved, GR, gz, need_R, True)
+    dR, dx, dy, dh, da, dw = _core_backward(saved, GR, gz, need_R, True, inplace)
     gh = G * u + dh
     # x = w − (1 − c) â,  y = −(â + k w) with k = 1/(1 + c)
     ga = da - (1 - c) * dx - dy
@@ -408,6 +417,8 @@ class _FusedStep1Recompute(torch.autograd.Function):
     def forward(
         ctx: Any, u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor, tape: MemoryTape, t: int
     ) -> Any:
+        # R is updated in place when the previous step of this pass produced it (nothing else
+        # holds it: this node saves no B×N×N tensor), else written to fresh memory.
         ahat, bhat, c, ie, it, bad = _frame_parts(eps, tau)
         assert not bad  # the caller checked
         u = torch.sigmoid(u_pre)
@@ -418,7 +429,11 @@ class _FusedStep1Recompute(torch.autograd.Function):
         AW = torch.stack([ahat, w], -2)
         P5 = torch.bmm(torch.cat([C, AW], -2), R.transpose(-1, -2))  # rows R x, R y, R h, R â, R w: one pass
         Pt = P5[:, :3].contiguous()
-        R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
+        if R is tape.owned:
+            R_new = R.baddbmm_(Pt[:, :2].transpose(-1, -2), AW)
+            ctx.mark_dirty(R)
+        else:
+            R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
         pa = (ahat * h).sum(-1, keepdim=True)
         pw = (w * h).sum(-1, keepdim=True)
         z = eps + Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw
@@ -441,11 +456,15 @@ class _FusedStep1Recompute(torch.autograd.Function):
                 "memory-efficient RUM: R_t is no longer on the tape (a second backward through the same "
                 "forward pass?); use memory_efficient=False for that"
             )
-        # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ)
-        R_prev = torch.baddbmm(R_t, RtAW.transpose(-1, -2), C[:, :2])
+        # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ),
+        # in place: the tape's R_t is used by this step only
+        R_prev = R_t.baddbmm_(RtAW.transpose(-1, -2), C[:, :2])
         ctx.tape.R.setdefault(ctx.t - 1, R_prev)
         saved = (R_prev, C, Pt, AW, pa, pw)
-        grads = _step1_backward((u, bhat, c, ie, it, k, z), saved, G, GR, ctx.needs_input_grad[4])
+        # ∂L/∂R_t in place when it is the buffer the step after returned (nobody else reads it)
+        own = GR is not None and ctx.tape.grad_ptr == GR.data_ptr() and GR.is_contiguous()
+        grads = _step1_backward((u, bhat, c, ie, it, k, z), saved, G, GR, ctx.needs_input_grad[4], own)
+        ctx.tape.grad_ptr = None if grads[4] is None else grads[4].data_ptr()
         return (*grads, None, None)
 
 
@@ -488,6 +507,10 @@ class MemoryTape:
 
     def __init__(self) -> None:
         self.R: dict[int, Tensor] = {}
+        #: the memory the last fused step wrote (the next one may update it in place)
+        self.owned: Tensor | None = None
+        #: ``data_ptr`` of the ``∂L/∂R`` buffer the last backward step returned
+        self.grad_ptr: int | None = None
 
 
 class _MemoryStepRecompute(torch.autograd.Function):
@@ -752,7 +775,9 @@ class RUMCell(nn.Module):
                 h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
             elif _frame(eps, tau) is not None:
                 h_new, R_new = _FusedStep1Recompute.apply(u_pre, tau, eps, h, R, tape, t)
+                tape.owned = R_new
             else:  # general path: autograd keeps R_{t−1}; the step before needs it
+                tape.owned = None
                 tape.R[t - 1] = R.detach()
                 R_new, rh = memory_step(R, eps, tau, h)
                 cand = torch.relu(eps + rh)
@@ -823,6 +848,6 @@ class RUM(nn.Module):
         for t, proj_t in enumerate(self.cell.input_projection(x).unbind(1), start=1):
             state = self.cell.step(proj_t, state, tape, t)
             outputs.append(state.h)
-        if tape is not None and state.R is not None:
-            tape.R[x.shape[1]] = state.R.detach()
+        if tape is not None and state.R is not None:  # a copy: the backward rebuilds R_{t−1} in it
+            tape.R[x.shape[1]] = state.R.detach().clone()
         return torch.stack(outputs, 1), state

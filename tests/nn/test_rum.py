@@ -14,6 +14,7 @@ from orthornn.nn import functional as F_orth
 from orthornn.nn.rum import (
     FAST_PATH_MIN_1PC,
     RUM,
+    MemoryTape,
     RUMCell,
     RUMState,
     fused_step0,
@@ -326,6 +327,61 @@ def test_memory_efficient_gradients_match_the_stored_version(eta):
         grads.append(torch.autograd.grad(loss, [xx, *model.parameters()]))
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(b, a, atol=1e-10, rtol=0)
+
+
+def _run_cell_with_an_antiparallel_step(cell, x, h0, R0, tape):
+    """``RUM.forward``'s loop over ``cell`` (and its tape protocol), with τ_5 = −0.7 ε_5 (the general path)."""
+    n, state, outs = cell.hidden_size, RUMState(h0, R0), []
+    for t, proj in enumerate(cell.input_projection(x).unbind(1), start=1):
+        if t == 5:
+            eps = proj[:, 2 * n :]
+            tau_now = torch.addmm(proj[:, n : 2 * n], state.h, cell.weight_h[n:].t())
+            proj = torch.cat([proj[:, :n], proj[:, n : 2 * n] - tau_now - 0.7 * eps, eps], 1)
+        state = cell.step(proj, state, tape, t)
+        outs.append(state.h)
+    if tape is not None:
+        tape.R[len(outs)] = state.R.detach().clone()
+    return torch.stack(outs, 1), state.R
+
+
+def test_memory_efficient_in_place_buffers_equal_the_stored_version():
+    """The memory-efficient pass updates R_t, rebuilds R_{t−1} and accumulates ∂L/∂R in place; around
+    a general-path (antiparallel) step it falls back to fresh memory. Values equal the stored version
+    to 1e-12 and gradients to 1e-10 (float64); the caller's initial R is left untouched."""
+    torch.manual_seed(21)
+    n = 5
+    stored = RUMCell(3, n, lam=1.0)
+    flat = RUMCell(3, n, lam=1.0, memory_efficient=True)
+    flat.load_state_dict(stored.state_dict())
+    x, h0 = torch.randn(4, 9, 3), torch.randn(4, n)
+    R0 = torch.linalg.qr(torch.randn(4, n, n))[0]
+    results = []
+    for cell, tape in ((stored, None), (flat, MemoryTape())):
+        xx, r0 = x.clone().requires_grad_(), R0.clone().requires_grad_()
+        y, R = _run_cell_with_an_antiparallel_step(cell, xx, h0, r0, tape)
+        # R.sum(): its gradient is an expanded tensor of ones, which must not be written in place
+        loss = (y * torch.linspace(-1, 2, n)).sum() + R.sum()
+        grads = torch.autograd.grad(loss, [xx, r0, *cell.parameters()])
+        torch.testing.assert_close(r0.detach(), R0, atol=0, rtol=0)
+        results.append((y.detach(), R.detach(), grads))
+    (y_a, R_a, g_a), (y_b, R_b, g_b) = results
+    torch.testing.assert_close(y_b, y_a, atol=1e-12, rtol=0)
+    torch.testing.assert_close(R_b, R_a, atol=1e-12, rtol=0)
+    for a, b in zip(g_a, g_b, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-10, rtol=0)
+
+
+def test_memory_efficient_backward_leaves_the_returned_state_intact():
+    """The backward rebuilds R_{t−1} in a copy of R_T, not in the returned final memory."""
+    torch.manual_seed(22)
+    rum = RUM(3, 5, lam=1.0, memory_efficient=True)
+    R0 = torch.linalg.qr(torch.randn(2, 5, 5))[0]
+    R_init = R0.clone()
+    y, (_h, R) = rum(torch.randn(2, 7, 3), RUMState(torch.zeros(2, 5), R_init))
+    R_before = R.detach().clone()
+    y.square().sum().backward()
+    torch.testing.assert_close(R.detach(), R_before, atol=0, rtol=0)
+    torch.testing.assert_close(R_init, R0, atol=0, rtol=0)
 
 
 def test_memory_efficient_tape_protocol_with_a_degenerate_step():
