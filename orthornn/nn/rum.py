@@ -639,7 +639,8 @@ class RUMCell(nn.Module):
         λ = 1 only: the backward pass recomputes ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` instead
         of storing every ``R_t`` (the reconstruction of :func:`memory_step_recompute`, run
         inside one hand-written node per step), so training memory is flat in the sequence
-        length; one backward per forward pass.
+        length; ``R``, its reconstruction and ``∂L/∂R`` are updated in place (no ``B×N×N``
+        copy per step). One backward per forward pass.
     zoneout : float
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
