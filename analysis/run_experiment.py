@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import statistics
 import sys
 import time
@@ -100,7 +101,7 @@ def _write_summary(out: Path, spec: dict[str, Any], results: dict, seeds: list[i
         f"Scale run: seeds {seeds}, steps {args.steps or spec['base'].get('steps')}, "
         f"device {args.device or spec['base'].get('device', 'cpu')}, threads {torch.get_num_threads()}.",
         "",
-        "Command: `OMP_NUM_THREADS=1 python " + " ".join(sys.argv) + "`",
+        "Command: `OMP_NUM_THREADS=1 python " + shlex.join(sys.argv) + "`",
         "",
         "| panel | run | final held-out loss (mean [min, max]) | accuracy (mean [min, max]) | baseline | "
         "below baseline | wall s/run |",
