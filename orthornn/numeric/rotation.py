@@ -147,13 +147,21 @@ def _vectors(arrays: list[ArrayLike], names: list[str]) -> list[FloatArray]:
     return vecs
 
 
-def _checked_plane(a: FloatArray, b: FloatArray) -> _Plane:
-    f = _plane(a, b)
-    if a.shape[-1] == 1 and f.antiparallel.any():
+def check_rotatable(n: int, antiparallel: Any) -> None:
+    """Raise for an antiparallel pair in n = 1, where no rotation exists (numpy and torch masks).
+
+    Called only when ``n = 1``, so the torch twin synchronises only there.
+    """
+    if n == 1 and bool(antiparallel.any()):
         raise OrthornnError(
             "rotation of R^1 requested for antiparallel a, b (opposite signs): SO(1) = {1} has no "
             "rotation taking â to −â (only the reflection −1, which orthornn never returns)"
         )
+
+
+def _checked_plane(a: FloatArray, b: FloatArray) -> _Plane:
+    f = _plane(a, b)
+    check_rotatable(a.shape[-1], f.antiparallel)
     return f
 
 

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ...errors import OrthornnError, ShapeError
-from ...numeric.rotation import plane_coefficients
+from ...errors import ShapeError
+from ...numeric.rotation import check_rotatable, plane_coefficients
 
 __all__ = ["rotate", "rotation"]
 
@@ -142,11 +142,7 @@ def _vectors(tensors: Sequence[Tensor], names: Sequence[str]) -> list[Tensor]:
 
 def _checked_plane(a: Tensor, b: Tensor) -> _Plane:
     f = _plane(a, b)
-    if a.shape[-1] == 1 and bool(f.antiparallel.any()):  # a synchronisation, but only for n = 1
-        raise OrthornnError(
-            "rotation of R^1 requested for antiparallel a, b (opposite signs): SO(1) = {1} has no "
-            "rotation taking â to −â (only the reflection −1, which orthornn never returns)"
-        )
+    check_rotatable(a.shape[-1], f.antiparallel)  # synchronises, but only for n = 1
     return f
 
 
