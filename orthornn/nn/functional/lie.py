@@ -7,13 +7,25 @@ r"""Differentiable logarithm, exponential and real powers on SO(n) (torch twins 
   ``gradcheck``'s off-manifold perturbations see a smooth function): they first take the
   orthogonal polar factor :math:`U = R(R^\top R)^{-1/2}` by three Newton–Schulz steps
   :math:`U \leftarrow \tfrac12 U(3I - U^\top U)` (pure matmuls, differentiated by autograd), then
-  apply a custom autograd function to :math:`U`. Its forward computes the value and the canonical
-  form :math:`U = Z\,\mathrm{blockdiag}(M(\varphi_j), I)\,Z^\top` by the routes of
-  :mod:`orthornn.numeric.lie` (LAPACK on the CPU: torch has no real Schur decomposition), and
-  its backward is the Daleckii–Krein
-  formula in the unitary eigenbasis :math:`V` of the normal matrix
-  :math:`U = V\,\mathrm{diag}(e^{i\Phi})\,V^H` (columns :math:`(x_j \mp i y_j)/\sqrt2`, exactly
-  orthonormal), computed on the input's device:
+  apply a custom autograd function to :math:`U`. Its forward diagonalises :math:`U` in float64,
+  batched and on the input's device, through the **Cayley transform**
+
+  .. math::
+
+      A = (I + U)^{-1}(I - U),\qquad iA = V\,\mathrm{diag}(t)\,V^H,\qquad
+      \Phi = 2\arctan t,\qquad U = V\,\mathrm{diag}(e^{i\Phi})\,V^H
+
+  (one batched ``solve`` and one complex Hermitian ``eigh``; :math:`t_j = \tan(\varphi_j/2)` is
+  injective on :math:`(-\pi, \pi)`, so repeated eigenvalues need no bookkeeping: any orthonormal
+  basis of an eigenspace will do), and returns :math:`\operatorname{Re} V f(e^{i\Phi}) V^H`.
+  The solve and ``eigh`` lose accuracy as :math:`|t| \to \infty` (:math:`\varphi \to \pi`),
+  so matrices with an eigenphase within :data:`orthornn._conventions.CAYLEY_MARGIN` of π (this
+  includes every ``det = −1`` input) are routed, per matrix, to the canonical form
+  :math:`U = Z\,\mathrm{blockdiag}(M(\varphi_j), I)\,Z^\top` of :mod:`orthornn.numeric.lie`
+  (LAPACK on the CPU: torch has no real Schur decomposition), which carries the branch
+  convention and the errors; there :math:`V = ZB` (columns :math:`(x_j \mp i y_j)/\sqrt2`).
+  The backward is the Daleckii–Krein formula in the unitary eigenbasis :math:`V`, on the
+  input's device:
 
   .. math::
 
@@ -39,6 +51,7 @@ r"""Differentiable logarithm, exponential and real powers on SO(n) (torch twins 
 
 The forward value agrees with the numpy functions to ``1e-12`` in float64 (both are accurate to
 a few ``n·eps``; at an eigenvalue −1 both follow :data:`orthornn._conventions.LOG_BRANCH`).
+Float32 inputs are factorised in float64 and returned in float32.
 
 References
 ----------
@@ -48,11 +61,13 @@ Jing et al., "Rotational Unit of Memory" (RUM), section 5.2; Higham, *Functions 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..._conventions import BRANCH_TOL, NEAR_GROUP_TOL
+from ..._conventions import BRANCH_TOL, CAYLEY_MARGIN, NEAR_GROUP_TOL
 from ...errors import NotFiniteError, NotOrthogonalError, NotSkewError, ShapeError
 from ...numeric.lie import SPECTRAL_MIN_N, _assemble, _canonical_batch, _spectral
 
@@ -60,6 +75,9 @@ __all__ = ["so_exp", "so_log", "so_power"]
 
 #: Newton–Schulz steps taking the input to its orthogonal polar factor (defect d → ~(3/4)d²).
 POLAR_STEPS = 3
+
+#: Largest ``|t| = |tan(φ/2)|`` the Cayley route accepts (:data:`orthornn._conventions.CAYLEY_MARGIN`).
+CAYLEY_MAX_TAN = math.tan(0.5 * (math.pi - CAYLEY_MARGIN))
 
 
 def _check_square(x: Tensor, name: str) -> int:
@@ -117,6 +135,87 @@ def _factor(U: Tensor, lam: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
     return as_t(value), as_t(Z), as_t(phi)
 
 
+def _cayley(U: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Unitary eigenbasis ``V``, eigenphases ``Φ`` and the accuracy mask of a float64 batch ``(B, n, n)``.
+
+    ``A = (I + U)^{-1}(I − U)`` (one batched solve; the factors commute) is skew with eigenvalues
+    ``−i tan(φ_j/2)``, so ``iA = V diag(t) Vᴴ`` (complex Hermitian ``eigh``) diagonalises ``U``
+    with ``Φ = 2 atan t``. ``ok`` marks the matrices with every ``|t| ≤`` :data:`CAYLEY_MAX_TAN`
+    and every ``|A_jk| ≤`` :data:`CAYLEY_MAX_TAN` (implied by the first for skew ``A``); the others
+    — eigenphases near π, ``det U = −1`` — are left to :func:`_factor`, and their ``V, Φ`` are
+    meaningless. The entry test is what catches ``det U = −1``: its real eigenvalue −1 makes the
+    singular part of ``A`` *symmetric* (entries ~ 1/eps), invisible to ``eigh`` of the skew part.
+    """
+    n = U.shape[-1]
+    eye = torch.eye(n, dtype=U.dtype, device=U.device)
+    A, info = torch.linalg.solve_ex(eye + U, eye - U)
+    ok = (info == 0) & (A.abs().amax(dim=(-2, -1)) <= CAYLEY_MAX_TAN)  # False for NaN too
+    A = torch.where(ok[..., None, None], 0.5 * (A - A.mT), 0.0)
+    t, V = torch.linalg.eigh(torch.complex(torch.zeros_like(A), A))
+    ok &= t.abs().amax(dim=-1) <= CAYLEY_MAX_TAN
+    return V, 2.0 * torch.atan(t), ok
+
+
+def _spectral_apply(V: Tensor, d: Tensor) -> Tensor:
+    """``Re(V diag(d) Vᴴ)`` by two real matmuls."""
+    W = V * d[..., None, :]
+    return W.real.contiguous() @ V.real.contiguous().mT + W.imag.contiguous() @ V.imag.contiguous().mT
+
+
+class _Route:
+    """Factorisation of a flattened batch ``(B, n, n)``: rows ``fast`` by :func:`_cayley` (``V``,
+    ``Φ``), rows ``slow`` by :func:`_factor` (``Z``, ``φ``), each with the value it computed."""
+
+    def __init__(self, U: Tensor, lam: Tensor | None, cayley: bool) -> None:
+        n = U.shape[-1]
+        Uf = U.detach().reshape(-1, n, n)
+        lamf = None if lam is None else lam.detach().reshape(-1)
+        self.value = torch.empty_like(Uf)
+        ctype = torch.complex128 if U.dtype == torch.float64 else torch.complex64
+        if cayley and Uf.shape[0]:
+            V, Phi, ok = _cayley(Uf.to(torch.float64))
+            self.fast, self.slow = ok.nonzero()[:, 0], (~ok).nonzero()[:, 0]
+            V, Phi = V[self.fast], Phi[self.fast]
+            if lamf is None:
+                L = _spectral_apply(V, torch.complex(torch.zeros_like(Phi), Phi))
+                val = 0.5 * (L - L.mT)
+            else:
+                lam_phi = lamf[self.fast].to(Phi.dtype)[:, None] * Phi
+                val = _spectral_apply(V, torch.polar(torch.ones_like(Phi), lam_phi))
+            self.value[self.fast] = val.to(U.dtype)
+            self.V, self.Phi = V.to(ctype), Phi.to(U.dtype)
+        else:
+            self.fast = torch.zeros(0, dtype=torch.long, device=U.device)
+            self.slow = torch.arange(Uf.shape[0], device=U.device)
+            self.V, self.Phi = Uf.new_zeros((0, n, n), dtype=ctype), Uf.new_zeros((0, n))
+        if self.slow.numel():
+            val, self.Z, self.phi = _factor(Uf[self.slow], None if lamf is None else lamf[self.slow])
+            self.value[self.slow] = val
+        else:
+            self.Z, self.phi = Uf.new_zeros((0, n, n)), Uf.new_zeros((0, n // 2))
+        self.value = self.value.reshape(U.shape)
+
+    def saved(self) -> tuple[Tensor, ...]:
+        return self.fast, self.V, self.Phi, self.slow, self.Z, self.phi
+
+
+def _grad_U(saved: tuple[Tensor, ...], lam: Tensor | None, G: Tensor) -> Tensor:
+    """Daleckii–Krein backward of both routes of :class:`_Route` (``lam=None``: the logarithm)."""
+    fast, V, Phi, slow, Z, phi = saved
+    n = G.shape[-1]
+    Gf = G.reshape(-1, n, n)
+    lamf = None if lam is None else lam.detach().to(G.dtype).reshape(-1)
+    eps = float(torch.finfo(G.dtype).eps)
+    out = torch.empty_like(Gf)
+    if fast.numel():
+        F = _divided(Phi.to(G.dtype), None if lamf is None else lamf[fast], eps)
+        out[fast] = _adjoint_eigen(V, F, Gf[fast]).to(G.dtype)
+    if slow.numel():
+        F = _divided(_phases(phi, n), None if lamf is None else lamf[slow], eps)
+        out[slow] = _adjoint(Z, F, Gf[slow])
+    return out.reshape(G.shape)
+
+
 def _phases(phi: Tensor, n: int) -> Tensor:
     """Eigenphases ``Φ = (φ_1..φ_m, −φ_1..−φ_m[, 0])`` in the order of the columns of ``V = Z B``."""
     parts = [phi, -phi] + ([phi.new_zeros((*phi.shape[:-1], 1))] if n % 2 else [])
@@ -171,6 +270,18 @@ def _adjoint(Z: Tensor, F: Tensor, G: Tensor) -> Tensor:
     return Z @ out @ Z.mT
 
 
+def _adjoint_eigen(V: Tensor, F: Tensor, G: Tensor) -> Tensor:
+    r"""``Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ`` for a unitary ``V`` and real ``G`` (the Cayley route's basis).
+
+    The same map as :func:`_adjoint` (which is its special case ``V = Z B``, written blockwise).
+    """
+    Vr, Vi = V.real.contiguous(), V.imag.contiguous()
+    Gc = G.to(Vr.dtype)
+    H = F.conj().to(V.dtype) * (V.mH @ torch.complex(Gc @ Vr, Gc @ Vi))
+    X = V @ H
+    return X.real @ Vr.mT + X.imag @ Vi.mT
+
+
 def _divided(phases: Tensor, lam: Tensor | None, eps: float) -> Tensor:
     """Gap-free divided differences ``f[e^{iΦ_j}, e^{iΦ_k}]`` of log (``lam=None``) or ``z^lam``."""
     sigma = 0.5 * (phases[..., :, None] + phases[..., None, :])
@@ -186,47 +297,53 @@ def _divided(phases: Tensor, lam: Tensor | None, eps: float) -> Tensor:
 
 
 class _Log(torch.autograd.Function):
-    """``log U`` for orthogonal ``U`` (forward: canonical form; backward: Daleckii–Krein)."""
+    """``log U`` for orthogonal ``U`` (forward: :class:`_Route`; backward: Daleckii–Krein).
+
+    ``cayley=False`` forces the canonical-form route for every matrix (tests and benchmarks).
+    """
 
     @staticmethod
-    def forward(ctx, U: Tensor) -> Tensor:  # type: ignore[override]
-        L, Z, phi = _factor(U, None)
-        ctx.save_for_backward(Z, phi)
-        return L
+    def forward(ctx, U: Tensor, cayley: bool) -> Tensor:  # type: ignore[override]
+        route = _Route(U, None, cayley)
+        ctx.save_for_backward(*route.saved())
+        return route.value
 
     @staticmethod
-    def backward(ctx, G: Tensor) -> Tensor:  # type: ignore[override]
-        Z, phi = ctx.saved_tensors
-        phases = _phases(phi, Z.shape[-1])
-        F = _divided(phases, None, float(torch.finfo(G.dtype).eps))
-        return _adjoint(Z, F, G)
+    def backward(ctx, G: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return _grad_U(ctx.saved_tensors, None, G), None
 
 
 class _Power(torch.autograd.Function):
-    """``U^λ`` for orthogonal ``U`` and per-matrix ``λ`` (shape ``U.shape[:-2]``)."""
+    """``U^λ`` for orthogonal ``U`` and per-matrix ``λ`` (shape ``U.shape[:-2]``); ``cayley`` as for :class:`_Log`."""
 
     @staticmethod
-    def forward(ctx, U: Tensor, lam: Tensor) -> Tensor:  # type: ignore[override]
-        P, Z, phi = _factor(U, lam)
-        ctx.save_for_backward(Z, phi, lam, P)
-        return P
+    def forward(ctx, U: Tensor, lam: Tensor, cayley: bool) -> Tensor:  # type: ignore[override]
+        route = _Route(U, lam, cayley)
+        ctx.save_for_backward(*route.saved(), lam, route.value)
+        return route.value
 
     @staticmethod
-    def backward(ctx, G: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
-        Z, phi, lam, P = ctx.saved_tensors
+    def backward(ctx, G: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
+        *saved, lam, P = ctx.saved_tensors
+        fast, V, Phi, slow, Z, phi = saved
         grad_U = grad_lam = None
-        lam_ = lam.detach().to(G.dtype)
         if ctx.needs_input_grad[0]:
-            phases = _phases(phi, Z.shape[-1])
-            F = _divided(phases, lam_, float(torch.finfo(G.dtype).eps))
-            grad_U = _adjoint(Z, F, G)
+            grad_U = _grad_U(tuple(saved), lam, G)
         if ctx.needs_input_grad[1]:
-            n = Z.shape[-1]
-            m = n // 2
-            X, Y = Z[..., :, 0 : 2 * m : 2], Z[..., :, 1 : 2 * m : 2]
-            L = (Y * phi[..., None, :]) @ X.mT - (X * phi[..., None, :]) @ Y.mT
-            grad_lam = (G * (L @ P)).sum(dim=(-2, -1)).to(lam.dtype)
-        return grad_U, grad_lam
+            n = G.shape[-1]
+            Gf, Pf = G.reshape(-1, n, n), P.reshape(-1, n, n)
+            LP = torch.empty_like(Gf)  # (log U) U^λ
+            if fast.numel():
+                lam_f = lam.detach().reshape(-1)[fast].to(Phi.dtype)[:, None]
+                d = torch.complex(torch.zeros_like(Phi), Phi) * torch.polar(torch.ones_like(Phi), lam_f * Phi)
+                LP[fast] = _spectral_apply(V, d.to(V.dtype)).to(G.dtype)
+            if slow.numel():
+                m = n // 2
+                X, Y = Z[..., :, 0 : 2 * m : 2], Z[..., :, 1 : 2 * m : 2]
+                L = (Y * phi[..., None, :]) @ X.mT - (X * phi[..., None, :]) @ Y.mT
+                LP[slow] = L @ Pf[slow]
+            grad_lam = (Gf * LP).sum(dim=(-2, -1)).reshape(lam.shape).to(lam.dtype)
+        return grad_U, grad_lam, None
 
 
 def so_log(R: Tensor) -> Tensor:
@@ -241,7 +358,8 @@ def so_log(R: Tensor) -> Tensor:
     ----------
     R : Tensor, shape ``(..., n, n)``
         Rotations with ``‖RᵀR − I‖_max ≤`` :data:`orthornn._conventions.NEAR_GROUP_TOL`, on any
-        device (the factorisation runs on the CPU, the gradient algebra on the device).
+        device (everything runs there except the canonical-form fallback for eigenphases
+        within :data:`orthornn._conventions.CAYLEY_MARGIN` of π, which runs on the CPU).
 
     Returns
     -------
@@ -266,7 +384,7 @@ def so_log(R: Tensor) -> Tensor:
     >>> bool(torch.equal(A, -A.mT)) and bool(torch.allclose(so_exp(A), R))
     True
     """
-    return _Log.apply(_polar(R, "R"))
+    return _Log.apply(_polar(R, "R"), True)
 
 
 def so_power(R: Tensor, lam: Tensor | float) -> Tensor:
@@ -318,7 +436,7 @@ def so_power(R: Tensor, lam: Tensor | float) -> Tensor:
             f"{tuple(U.shape[:-2])} of R {tuple(R.shape)}"
         ) from None
     n = U.shape[-1]
-    return _Power.apply(U.expand(*batch, n, n), lam_t.expand(batch))
+    return _Power.apply(U.expand(*batch, n, n), lam_t.expand(batch), True)
 
 
 def so_exp(A: Tensor) -> Tensor:
