@@ -46,6 +46,9 @@ def main() -> None:
     p.add_argument("--device", help="override the device (cpu, cuda, auto)")
     p.add_argument("--panels", type=int, nargs="*", help="run only these panel indices")
     p.add_argument("--labels", nargs="*", help="run only these run labels")
+    p.add_argument(
+        "--reuse", action="store_true", help="load a run whose runs/*.json has the same config instead of training it"
+    )
     args = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.set_flush_denormal(True)  # as `orthornn train` (docs/training.md)
@@ -68,6 +71,14 @@ def main() -> None:
                 if args.device:
                     fields["device"] = args.device
                 cfg = TrainConfig(**fields)
+                name = f"{_slug(json.dumps(panels[pi]))}_{_slug(label)}_seed{seed}.json"
+                old = out / "runs" / name
+                if args.reuse and old.exists():
+                    rec = json.loads(old.read_text())
+                    if rec["config"] == json.loads(json.dumps(cfg.to_dict())):
+                        results.setdefault((pi, label), []).append(rec)
+                        print(f"panel {panels[pi]} {label} seed {seed}: reused {old}", flush=True)
+                        continue
                 t0 = time.perf_counter()
                 hist = Trainer(cfg).run()
                 rec = {
@@ -78,7 +89,6 @@ def main() -> None:
                     "evals": hist.evals,
                     "summary": hist.summary,
                 }
-                name = f"{_slug(json.dumps(panels[pi]))}_{_slug(label)}_seed{seed}.json"
                 (out / "runs" / name).write_text(json.dumps(rec) + "\n")
                 results.setdefault((pi, label), []).append(rec)
                 fin = hist.summary["final"] or {}

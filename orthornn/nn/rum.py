@@ -47,6 +47,7 @@ __all__ = [
     "memory_step_recompute",
     "memory_update",
     "rotate_step",
+    "sequence0",
     "time_normalize",
 ]
 
@@ -219,6 +220,202 @@ def fused_step0(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor) -> Tensor:
         cand = torch.relu(eps + rotate_step(eps, tau, h))
         out = cand + torch.sigmoid(u_pre) * (h - cand)
     return out
+
+
+def _dot(x: Tensor, y: Tensor) -> Tensor:
+    """Row-wise inner products of (B, N) batches, shape (B, 1)."""
+    return torch.linalg.vecdot(x, y).unsqueeze(-1)
+
+
+def _seq0_step(g: Tensor, h: Tensor, a: Tensor, eps: Tensor, eta: float | None, out: Tensor, sc: Tensor) -> None:
+    r"""One forward step of :class:`_Sequence0` after the GEMM ``g = (ũ, τ)``: writes ``h_t`` to ``out``
+    and the scalars ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7)."""
+    n = h.shape[-1]
+    tau = g[:, n:]
+    u = torch.sigmoid(g[:, :n])
+    inv = torch.rsqrt(_dot(tau, tau))  # ‖τ‖ = 0 gives inf: reported as degenerate
+    c = _dot(a, tau) * inv
+    p, s = _dot(a, h), _dot(tau, h)
+    gam = (p + s * inv) / (1 + c)  # γ = (â + b̂)·h / (1 + c)
+    dl = (2 * p - gam) * inv  # δ = (2 â·h − γ)/‖τ‖
+    cand = torch.relu((eps + h).addcmul_(a, gam, value=-1).addcmul_(tau, dl))
+    if eta is None:
+        torch.lerp(cand, h, u, out=out)
+        r = torch.ones_like(p)
+    else:  # h_t = r h' with r = η/‖h'‖ (0 for h' = 0)
+        hp = torch.lerp(cand, h, u)
+        ss = _dot(hp, hp)
+        r = torch.where(ss > 0, eta * torch.rsqrt(torch.where(ss > 0, ss, 1.0)), 0.0)
+        torch.mul(hp, r, out=out)
+    torch.cat([p, s, inv, c, gam, dl, r], -1, out=sc)
+
+
+def _seq0_step_backward(
+    G: Tensor,
+    h: Tensor,
+    a: Tensor,
+    ie: Tensor,
+    eps: Tensor,
+    g: Tensor,
+    sc: Tensor,
+    ht: Tensor,
+    eta: float | None,
+    out: Tensor,
+) -> Tensor:
+    r"""Adjoint of :func:`_seq0_step` from ``G = ∂L/∂h_t``: writes ``∂(ũ, τ, ε)`` to ``out`` (B, 3N) and
+    returns the direct part of ``∂L/∂h_{t−1}`` (the caller adds the GEMM term ``∂g W_{hh}``).
+
+    ``u`` and ``ReLU(z)`` are recomputed from ``g`` and the scalars (two passes over (B, N) instead
+    of storing two more (T, B, N) tensors)."""
+    n = h.shape[-1]
+    tau = g[:, n:]
+    p, s, inv, c, gam, dl, r = sc.split(1, -1)
+    if eta is not None:  # ∂h' = r (G − h_t (h_t·G)/η²)
+        G = G.addcmul(ht, _dot(ht, G), value=-1 / (eta * eta)).mul_(r)
+    u = torch.sigmoid(g[:, :n])
+    cand = torch.relu((eps + h).addcmul_(a, gam, value=-1).addcmul_(tau, dl))
+    Gu = G * u
+    gz = torch.ops.aten.threshold_backward(G - Gu, cand, 0)
+    gdl, gga = _dot(gz, tau), _dot(gz, a)  # ∂δ and −∂γ (direct)
+    km = (gga + inv * gdl) / (1 + c)  # −∂γ in total (γ enters δ), times k = 1/(1 + c)
+    gp = 2 * inv * gdl - km  # ∂p, through δ and γ
+    gs = -inv * km
+    d = c / inv  # â·τ
+    gd = inv * gam * km  # c = (â·τ)/‖τ‖
+    ginv = (dl / inv) * gdl - s * km + d * gd / inv
+    a_ga = p * gp + d * gd - gam * gga  # â·∂â, removed by the normalisation â = ε/‖ε‖
+    out[:, :n] = torch.ops.aten.sigmoid_backward((h - cand).mul_(G), u)
+    torch.mul(gz, dl, out=out[:, n : 2 * n]).addcmul_(h, gs).addcmul_(a, gd).addcmul_(tau, -(inv**3) * ginv)
+    torch.mul(gz, 1 - ie * gam, out=out[:, 2 * n :]).addcmul_(h, ie * gp).addcmul_(tau, ie * gd).addcmul_(
+        a, ie * a_ga, value=-1
+    )
+    return (gz + Gu).addcmul_(a, gp).addcmul_(tau, gs)
+
+
+class _Sequence0(torch.autograd.Function):
+    r"""The whole λ = 0 RUM over a sequence, input projection included; forward and backward loops
+    written out by hand.
+
+    Per step (rows are batch elements; the projections ``P_t`` and ``â = ε/‖ε‖`` for all steps
+    at once, before the loop)
+
+    .. math::
+
+        g &= P_t + h W_{hh}^T = (\tilde u, \tau),\quad u = \operatorname{sigmoid}(\tilde u),\quad
+        b = \tau/\lVert\tau\rVert,\quad c = \hat a\cdot b,\quad p = \hat a\cdot h,\quad s = \tau\cdot h \\
+        R h &= h - \gamma(\hat a + b) + 2 p\, b,\quad \gamma = \frac{p + s/\lVert\tau\rVert}{1 + c}
+        \qquad (R = I - \tfrac{(\hat a + b)(\hat a + b)^T}{1 + c} + 2 b \hat a^T) \\
+        h' &= \operatorname{lerp}\bigl(\operatorname{ReLU}(\varepsilon + R h),\, h,\, u\bigr)
+        \quad [\,\cdot\,\eta/\lVert\cdot\rVert]
+
+    — four row dot products and about ten elementwise operations on ``(B, N)`` besides the GEMM
+    (:func:`_seq0_step`). The backward runs the adjoint loop (:func:`_seq0_step_backward` and one
+    GEMM ``∂g W_{hh}`` per step) and forms ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and
+    ``[∂W_x, ∂b] = ∂Pᵀ [X, 1]`` as one GEMM each after the loop; autograd sees one node for the
+    whole sequence and nothing of size ``T·B·3N`` is transposed or copied. Time-major buffers
+    keep every per-step slice contiguous. If a step has a zero ``ε`` or ``τ`` or ``1 + c <``
+    :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM` reruns the sequence step by
+    step through the general path (the library's conventions for degenerate pairs).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, weight_x: Tensor, bias: Tensor, weight_h: Tensor, h0: Tensor, eta: float | None
+    ) -> Any:
+        B, T, _ = x.shape
+        n = h0.shape[-1]
+        X = x.detach().transpose(0, 1).contiguous()  # (T, B, N_x)
+        Wxt, b, Wt = weight_x.detach().t(), bias.detach(), weight_h.detach().t()
+        H = h0.new_empty(T + 1, B, n)
+        H[0] = h0.detach()
+        Gb = h0.new_empty(T, B, 2 * n)
+        S = h0.new_empty(T, B, 7)
+        bad = h0.new_zeros((), dtype=torch.bool)
+        for t in range(T):
+            P = torch.addmm(b, X[t], Wxt)  # this step's projection, kept in cache (not a (T, B, 3N) buffer)
+            a, eps, _, zero = _seq0_direction(P[:, 2 * n :])
+            bad |= zero
+            torch.addmm(P[:, : 2 * n], H[t], Wt, out=Gb[t])
+            _seq0_step(Gb[t], H[t], a, eps, eta, H[t + 1], S[t])
+        bad |= (~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any()
+        ctx.save_for_backward(weight_h, weight_x, bias, H, Gb, S, X)
+        ctx.eta = eta
+        return H[1:], bool(bad)
+
+    @staticmethod
+    def backward(ctx: Any, grad_H: Tensor, _: Any) -> Any:
+        _first_order_only()
+        W, Wx, bias, H, Gb, S, X = ctx.saved_tensors
+        T, B, n = grad_H.shape
+        Wexe, be = Wx[2 * n :].t(), bias[2 * n :]
+        dP = W.new_empty(T, B, 3 * n)  # ∂(ũ, τ, ε) of each step
+        carry = None
+        for t in range(T - 1, -1, -1):
+            G = grad_H[t] if carry is None else grad_H[t] + carry
+            a, eps, ie, _ = _seq0_direction(torch.addmm(be, X[t], Wexe))
+            gh = _seq0_step_backward(G, H[t], a, ie, eps, Gb[t], S[t], H[t + 1], ctx.eta, dP[t])
+            carry = torch.addmm(gh, dP[t, :, : 2 * n], W)
+        assert carry is not None
+        flat = dP.view(T * B, 3 * n)
+        gW = flat[:, : 2 * n].t() @ H[:-1].reshape(-1, n)
+        Xf = X.view(T * B, -1)
+        gWx = (Xf.t() @ flat).t()
+        gb = flat.sum(0)
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = (flat @ Wx).view(T, B, -1).transpose(0, 1)
+        return gx, gWx, gb, gW, carry, None
+
+
+def _seq0_direction(eps: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``â = ε/‖ε‖``, ``ε``, ``1/‖ε‖`` (1 for ε = 0) and whether some row of ``ε`` is zero."""
+    se = _dot(eps, eps)
+    zero = se == 0
+    ie = torch.rsqrt(torch.where(zero, 1.0, se))
+    return eps * ie, eps, ie, zero.any()
+
+
+def sequence0(
+    x: Tensor, weight_x: Tensor, bias: Tensor, weight_h: Tensor, h0: Tensor, eta: float | None = None
+) -> Tensor | None:
+    r"""All hidden states of a λ = 0 RUM over a sequence, as one autograd node (:class:`_Sequence0`).
+
+    .. math:: h_t = \operatorname{lerp}\bigl(\operatorname{ReLU}(\varepsilon_t +
+              \operatorname{Rotation}(\varepsilon_t, \tau_t) h_{t-1}),\ h_{t-1},\ u_t\bigr)
+              \ [\,\eta\text{-normalised}\,],\qquad
+              (\tilde u_t, \tau_t, \varepsilon_t) = W_x x_t + b + (W_{hh} h_{t-1}, 0)
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, T, N_x)
+    weight_x : Tensor, shape (3N, N_x)
+        ``[W_xh; W_xe]`` (:attr:`RUMCell.weight_x`).
+    bias : Tensor, shape (3N,)
+        ``[b; b_e]``.
+    weight_h : Tensor, shape (2N, N)
+        ``W_hh``.
+    h0 : Tensor, shape (B, N)
+    eta : float or None
+
+    Returns
+    -------
+    Tensor of shape (T, B, N) (time-major: ``h_1 … h_T``), or None when some step has a zero or
+    nearly antiparallel pair ``(ε_t, τ_t)``; the caller then runs the steps through the general
+    path.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> cell = RUMCell(3, 4, dtype=torch.float64)
+    >>> x = torch.randn(2, 5, 3, dtype=torch.float64)
+    >>> h = torch.zeros(2, 4, dtype=torch.float64)
+    >>> hs = sequence0(x, cell.weight_x, torch.cat([cell.bias, cell.bias_e]), cell.weight_h, h)
+    >>> steps = [h := cell(x[:, t], RUMState(h, None)).h for t in range(5)]
+    >>> bool(torch.allclose(hs, torch.stack(steps)))
+    True
+    """
+    out, bad = _Sequence0.apply(x, weight_x, bias, weight_h, h0, eta)
+    return None if bad else out
 
 
 def _memory_factors(f: _Frame) -> tuple[Tensor, Tensor]:
@@ -740,10 +937,14 @@ class RUMCell(nn.Module):
         lam = "learnable" if isinstance(self.lam, Tensor) else self.lam
         return f"{self.input_size}, {self.hidden_size}, lam={lam}, eta={self.eta}"
 
+    def projection_bias(self) -> Tensor:
+        """``[b, b_e]`` (``b_e = 0`` without the embedding bias), shape (3N,)."""
+        be = self.bias_e if self.bias_e is not None else self.bias.new_zeros(self.hidden_size)
+        return torch.cat([self.bias, be])
+
     def input_projection(self, x: Tensor) -> Tensor:
         r"""``[W_xh x + b, W_xe x + b_e]`` over any leading axes: shape (..., 3N)."""
-        be = self.bias_e if self.bias_e is not None else self.bias.new_zeros(self.hidden_size)
-        return torch.nn.functional.linear(x, self.weight_x, torch.cat([self.bias, be]))
+        return torch.nn.functional.linear(x, self.weight_x, self.projection_bias())
 
     def initial_state(self, batch: int, *, like: Tensor) -> RUMState:
         """``h_0 = 0`` and ``R_0 = I`` (``None`` when λ = 0), on ``like``'s device and dtype."""
@@ -842,11 +1043,17 @@ class RUM(nn.Module):
             state = self.cell.initial_state(x.shape[0], like=x)
         else:
             state = RUMState(*state)
+        cell = self.cell
+        if not cell.has_memory and cell.ln_u is None and cell.zoneout == 0.0:
+            hs = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, cell.eta)
+            if hs is not None:  # one autograd node for the whole sequence
+                return hs.transpose(0, 1), RUMState(hs[-1], None)
+        proj = cell.input_projection(x)
         tape = MemoryTape() if self.cell.memory_efficient and torch.is_grad_enabled() else None
         outputs = []
         # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes
         # backward O(T²))
-        for t, proj_t in enumerate(self.cell.input_projection(x).unbind(1), start=1):
+        for t, proj_t in enumerate(proj.unbind(1), start=1):
             state = self.cell.step(proj_t, state, tape, t)
             outputs.append(state.h)
         if tape is not None and state.R is not None:  # a copy: the backward rebuilds R_{t−1} in it
