@@ -59,7 +59,9 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def _rum(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    core = RUM(nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, **kw)
+    # training runs one backward per forward: a fixed λ = 1 recomputes R_{t−1} (faster, memory flat in T)
+    efficient = c.lam == 1.0 and not c.learn_lam
+    core = RUM(nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, memory_efficient=efficient, **kw)
     return SequenceModel(core, nn.Linear(c.hidden, ny, **kw))
 
 

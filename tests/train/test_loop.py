@@ -140,6 +140,22 @@ def test_smoke_rum_beats_the_copy_baseline():
     assert final["beats_baseline"] and final["accuracy"] > 1.6 * final["baseline_accuracy"]
 
 
+@pytest.mark.slow
+def test_smoke_lstm_beats_the_adding_baseline():
+    """The torch.nn.LSTM baseline through the same loop: adding T = 10 below the MSE of predicting 1."""
+    cfg = TrainConfig(
+        task="adding", model="lstm", T=10, hidden=32, batch=32, steps=200, lr=1e-2, optimizer="adam", eval_every=200
+    )
+    final = Trainer(cfg).run().summary["final"]
+    assert final["loss"] < 0.8 * final["baseline"]
+
+
+@pytest.mark.parametrize(("lam", "learn", "efficient"), [(1.0, False, True), (1.0, True, False), (0.5, False, False)])
+def test_training_uses_the_recomputing_memory_for_a_fixed_lambda_one(lam, learn, efficient):
+    cfg = TrainConfig(task="copy", model="rum", lam=lam, learn_lam=learn, T=3, S=2, K=3, hidden=4, batch=2, steps=1)
+    assert Trainer(cfg).model.core.cell.memory_efficient is efficient
+
+
 def test_learned_fractional_lambda_trains_and_moves():
     """Real λ through so_power in a training loop: finite losses and λ leaves its start."""
     cfg = TrainConfig(
