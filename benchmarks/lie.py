@@ -8,9 +8,14 @@ Three tables, one run, one thread everywhere:
    (products of many Rotations): reconstruction ‖exp(log R) − R‖_max (scipy expm of each
    method's log), skew defect ‖A + Aᵀ‖_max, and whether the output is real; and the
    orthogonality of so_exp against expm on random skew matrices;
-3. torch so_power forward + backward, batch 128, n = 100, CPU (and CUDA when available).
+3. torch so_power forward + backward, batch 128, n = 100, CPU (and CUDA when available);
+4. the Cayley route's accuracy against the canonical route as an eigenphase approaches π (the
+   CAYLEY_MARGIN threshold ignored); torch so_power forward + backward, batch 128,
+   n ∈ {16, 50, 100}: the Cayley route (default)
+   against the canonical-form route (``cayley=False``), Haar and RUM-memory inputs; and one RUM
+   λ = 0.5 training step (n = 50, T = 23, batch 128) with each route.
 
-    python benchmarks/lie.py [--quick]
+    python benchmarks/lie.py [--quick] [--only-torch]
 """
 
 from __future__ import annotations
@@ -23,13 +28,16 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import time  # noqa: E402
 import warnings  # noqa: E402
+from unittest import mock  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.linalg as sl  # noqa: E402
 import torch  # noqa: E402
 
 import orthornn  # noqa: E402
+import orthornn.nn  # noqa: E402
 from orthornn.nn import functional as F  # noqa: E402
+from orthornn.nn.functional import lie as FL  # noqa: E402
 
 
 def haar(n: int, rng: np.random.Generator, batch: tuple[int, ...] = ()) -> np.ndarray:
@@ -181,14 +189,123 @@ def torch_table() -> None:
             print(f"| {dev} | {name} | {best_of(fwd, 3):.3f} | {best_of(fwd_bwd, 3):.3f} |", flush=True)
 
 
+def best_of_pair(f, g, reps: int) -> tuple[float, float]:
+    """Minimum wall times of ``f`` and ``g`` over ``reps`` interleaved calls (shared machine: load
+    drifts, so the two are timed alternately rather than one after the other)."""
+    f()
+    g()
+    tf, tg = [], []
+    for _ in range(reps):
+        for fn, ts in ((f, tf), (g, tg)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return min(tf), min(tg)
+
+
+def rum_half_memory(n: int, batch: int, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """RUM λ = 0.5 memories ``R_t = R_{t−1}^{1/2} Rotation(a_t, b_t)`` (numpy, canonical-form route)."""
+    R = np.broadcast_to(np.eye(n), (batch, n, n)).copy()
+    for _ in range(steps):
+        a, b = rng.standard_normal((2, batch, n))
+        R = orthornn.so_power(R, 0.5) @ orthornn.rotation(a, b)
+    return R
+
+
+def route_table(quick: bool) -> None:
+    """torch so_power forward + backward: Cayley route against the canonical-form route."""
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    print("\n## torch so_power routes: forward + backward (s), batch 128, float64, 1 thread, CPU\n")
+    print("| n | input | Cayley rows | Cayley route | canonical route | canonical/Cayley |")
+    print("|---:|---|---:|---:|---:|---:|")
+    rng = np.random.default_rng(4)
+    for n in (16, 50) if quick else (16, 50, 100):
+        inputs = {
+            "Haar": haar(n, rng, (128,)),
+            "3 Rotations": np.stack([rum_memory(n, 3, rng) for _ in range(128)]),
+            "RUM λ=0.5, 23 steps": rum_half_memory(n, 128, 23, rng),
+        }
+        for name, R_np in inputs.items():
+            R = torch.tensor(R_np, requires_grad=True)
+            lam = torch.full((128,), 0.5, dtype=torch.float64)
+            fast = int(FL._cayley(FL._polar(R.detach(), "R"))[2].sum())
+
+            def fwd_bwd(cayley: bool, R=R, lam=lam) -> None:
+                P = FL._Power.apply(FL._polar(R, "R"), lam, cayley)
+                P.square().sum().backward()
+
+            times = best_of_pair(lambda: fwd_bwd(True), lambda: fwd_bwd(False), 5)
+            print(
+                f"| {n} | {name} | {fast}/128 | {times[0]:.3f} | {times[1]:.3f} | **{times[1] / times[0]:.2f}×** |",
+                flush=True,
+            )
+
+
+def cayley_accuracy_table() -> None:
+    """Accuracy of the Cayley route, threshold ignored, as one eigenphase approaches π."""
+    rng = np.random.default_rng(5)
+    print("\n## Cayley route without its threshold: max |U^λ − canonical U^λ| (float64, λ ∈ {0.5, −1.7})\n")
+    print("| π − φ_max | max tan(φ/2) | n = 10 | n = 50 | n = 100 |")
+    print("|---:|---:|---:|---:|---:|")
+    for gap in (0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3):
+        row = []
+        for n in (10, 50, 100):
+            Q = haar(n, rng)
+            R = torch.tensor(Q @ blocks([np.pi - gap, *rng.uniform(-3.0, 3.0, n // 2 - 1)], n) @ Q.T)[None]
+            V, Phi, _ = FL._cayley(R)
+            err = 0.0
+            for lam in (0.5, -1.7):
+                P = FL._spectral_apply(V, torch.polar(torch.ones_like(Phi), lam * Phi))
+                ref = FL._factor(R, torch.tensor([lam], dtype=torch.float64))[0]
+                err = max(err, float((P - ref).abs().max()))
+            row.append(f"{err:.1e}")
+        print(f"| {gap:g} | {np.tan((np.pi - gap) / 2):.3g} | {' | '.join(row)} |", flush=True)
+
+
+def rum_step_table() -> None:
+    """One RUM λ = 0.5 training step (forward + backward), each so_power route."""
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    model = orthornn.nn.RUM(31, 50, lam=0.5, eta=1.0)
+    x = torch.randn(128, 23, 31)
+
+    def step() -> None:
+        model.zero_grad()
+        y = model(x)
+        y = y[0] if isinstance(y, tuple) else y
+        y.square().mean().backward()
+
+    apply = FL._Power.apply
+
+    def step_old() -> None:
+        with mock.patch.object(FL._Power, "apply", lambda U, lam, cayley: apply(U, lam, False)):
+            step()
+
+    t_new, t_old = best_of_pair(step, step_old, 5)
+    dtype = next(model.parameters()).dtype
+    print(f"\n## RUM(31, 50, lam=0.5, eta=1.0) training step, x (128, 23, 31), {dtype}, 1 thread\n")
+    print("| so_power route | step (s) |")
+    print("|---|---:|")
+    print(f"| canonical form | {t_old:.3f} |")
+    print(f"| Cayley | {t_new:.3f} |")
+    print(f"| ratio | **{t_old / t_new:.2f}×** |", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="skip the slowest row (n = 256, batch 64)")
+    p.add_argument("--quick", action="store_true", help="skip the slowest rows (n = 256, batch 64; n = 100 routes)")
+    p.add_argument("--only-torch", action="store_true", help="only tables 3 and 4 (the torch functions)")
     args = p.parse_args()
-    speed_table(args.quick)
-    accuracy_table()
-    exp_orthogonality_table()
+    if not args.only_torch:
+        speed_table(args.quick)
+        accuracy_table()
+        exp_orthogonality_table()
     torch_table()
+    cayley_accuracy_table()
+    route_table(args.quick)
+    rum_step_table()
 
 
 if __name__ == "__main__":

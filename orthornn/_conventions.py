@@ -80,8 +80,8 @@ BRANCH_TOL: Final = 64.0
 
 #: torch ``so_log``/``so_power`` factor a rotation by its Cayley transform (batched solve + complex
 #: ``eigh``) only when every eigenphase satisfies ``π − |φ| ≥ CAYLEY_MARGIN`` (``|tan(φ/2)| ≤ 200``);
-#: the others take the canonical-form route. The error grows like ``eps·max|tan(φ/2)|`` (measured
-#: ≤ 1.4e-14 at this margin, n ≤ 100; 6.5e-13 at margin 1e-3); it sends 15% of Haar SO(50) there.
+#: the others take the canonical-form route. The error grows like ``eps·max|tan(φ/2)|`` (measured,
+#: benchmarks/lie.py: ≤ 1.3e-14 at this margin for n ≤ 100, 1.9e-13 at 1e-3); 16% of Haar SO(50) fall back.
 CAYLEY_MARGIN: Final = 1e-2
 
 #: torch ``so_log``/``so_power`` accept ``‖RᵀR − I‖_max`` up to this (absolute) and differentiate

@@ -149,8 +149,9 @@ def _cayley(U: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     n = U.shape[-1]
     eye = torch.eye(n, dtype=U.dtype, device=U.device)
     A, info = torch.linalg.solve_ex(eye + U, eye - U)
-    ok = (info == 0) & (A.abs().amax(dim=(-2, -1)) <= CAYLEY_MAX_TAN)  # False for NaN too
-    A = torch.where(ok[..., None, None], 0.5 * (A - A.mT), 0.0)
+    finite = (info == 0) & torch.isfinite(A).all(dim=(-2, -1))
+    ok = finite & (A.abs().amax(dim=(-2, -1)) <= CAYLEY_MAX_TAN)
+    A = torch.where(finite[..., None, None], 0.5 * (A - A.mT), 0.0)
     t, V = torch.linalg.eigh(torch.complex(torch.zeros_like(A), A))
     ok &= t.abs().amax(dim=-1) <= CAYLEY_MAX_TAN
     return V, 2.0 * torch.atan(t), ok
