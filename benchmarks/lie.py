@@ -263,6 +263,21 @@ def cayley_accuracy_table() -> None:
         print(f"| {gap:g} | {np.tan((np.pi - gap) / 2):.3g} | {' | '.join(row)} |", flush=True)
 
 
+def eigh_cost_table() -> None:
+    """Complex Hermitian eigh (the Cayley route) against real symmetric eigh of the same size."""
+    torch.set_num_threads(1)
+    print("\n## torch.linalg.eigh, batch 128, float64 / complex128, 1 thread (ms)\n")
+    print("| n | complex Hermitian | real symmetric | ratio |")
+    print("|---:|---:|---:|---:|")
+    g = torch.Generator().manual_seed(0)
+    for n in (16, 50, 100):
+        A = torch.randn(128, n, n, generator=g, dtype=torch.float64)
+        A = A - A.mT
+        H, S = torch.complex(torch.zeros_like(A), A), A @ A.mT
+        t_c, t_r = best_of_pair(lambda H=H: torch.linalg.eigh(H), lambda S=S: torch.linalg.eigh(S), 5)
+        print(f"| {n} | {t_c * 1e3:.3g} | {t_r * 1e3:.3g} | {t_c / t_r:.2f}× |", flush=True)
+
+
 def rum_step_table() -> None:
     """One RUM λ = 0.5 training step (forward + backward), each so_power route."""
     torch.set_num_threads(1)
@@ -305,6 +320,7 @@ def main() -> None:
     torch_table()
     cayley_accuracy_table()
     route_table(args.quick)
+    eigh_cost_table()
     rum_step_table()
 
 

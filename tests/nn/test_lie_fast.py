@@ -123,12 +123,13 @@ def test_mixed_batch_routes_per_matrix(n):
             conjugated_blocks([ok, 1.0], n, 3),
             conjugated_blocks([near, 0.2], n, 4),
             torch.eye(n, dtype=F64),
+            torch.diag(torch.tensor([-1.0, -1.0] + [1.0] * (n - 2), dtype=F64)),  # I + U exactly singular
         ]
     )
-    lam = torch.tensor([0.5, 0.5, -1.2, 1.7, 0.4], dtype=F64)
+    lam = torch.tensor([0.5, 0.5, -1.2, 1.7, 0.4, 0.5], dtype=F64)
     for lam_t in (None, lam):
         new, old = routes(U, lam_t)
-        assert new.fast.tolist() == [0, 2, 4] and new.slow.tolist() == [1, 3]
+        assert new.fast.tolist() == [0, 2, 4] and new.slow.tolist() == [1, 3, 5]
         assert torch.equal(new.value[new.slow], old[new.slow])  # the fallback is the old route, bit for bit
         assert_same(new.value, old)
     # the public functions take the same routes

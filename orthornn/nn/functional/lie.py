@@ -149,8 +149,9 @@ def _cayley(U: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     n = U.shape[-1]
     eye = torch.eye(n, dtype=U.dtype, device=U.device)
     A, info = torch.linalg.solve_ex(eye + U, eye - U)
-    finite = (info == 0) & torch.isfinite(A).all(dim=(-2, -1))
-    ok = finite & (A.abs().amax(dim=(-2, -1)) <= CAYLEY_MAX_TAN)
+    big = A.abs().amax(dim=(-2, -1))  # NaN if any entry is NaN
+    finite = (info == 0) & torch.isfinite(big)
+    ok = finite & (big <= CAYLEY_MAX_TAN)
     A = torch.where(finite[..., None, None], 0.5 * (A - A.mT), 0.0)
     t, V = torch.linalg.eigh(torch.complex(torch.zeros_like(A), A))
     ok &= t.abs().amax(dim=-1) <= CAYLEY_MAX_TAN
