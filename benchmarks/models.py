@@ -136,6 +136,47 @@ def peak_memory(batch: int) -> None:
             ).stdout.split()
             row.append((float(out[0]), float(out[1])))
         print(f"{T:>5} {row[0][0]:11.0f} {row[1][0]:14.0f} {row[0][1]:9.2f} {row[1][1]:12.2f}", flush=True)
+    vec = batch * 100 * 4  # one (B, N) float32 vector
+    kept = {eff: _graph_bytes_per_step(eff, batch) for eff in (False, True)}
+    print(
+        "kept by the autograd graph per step (saved storages, growth from T = 10 to 20): "
+        f"stored {kept[False] / 2**10:.0f} KiB ({kept[False] / vec:.1f} (B, N) vectors), "
+        f"recompute {kept[True] / 2**10:.0f} KiB ({kept[True] / vec:.2f} vectors)"
+    )
+
+
+class _Packed:
+    """A saved tensor held detached (a saved output would otherwise hold its own node: a cycle)."""
+
+    __slots__ = ("__weakref__", "t")
+
+    def __init__(self, t: torch.Tensor) -> None:
+        self.t = t.detach()
+
+
+def _graph_bytes_per_step(eff: bool, batch: int) -> float:
+    """Growth per step of the storages the graph of RUM λ = 1 (N = 100) holds after the forward."""
+    import gc
+    import weakref
+
+    torch.manual_seed(0)
+    rum = RUM(10, 100, lam=1.0, memory_efficient=eff)
+    kept = []
+    for T in (10, 20):
+        refs = []
+
+        def pack(t: torch.Tensor, refs: list = refs) -> _Packed:
+            p = _Packed(t)
+            refs.append(weakref.ref(p))
+            return p
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda p: p.t):
+            y, state = rum(torch.randn(batch, T, 10))
+        gc.collect()
+        storages = [p.t.untyped_storage() for p in (r() for r in refs) if p is not None]
+        kept.append(sum({s.data_ptr(): s.nbytes() for s in storages}.values()))
+        del y, state, storages
+    return (kept[1] - kept[0]) / 10
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ appendix D (layer norm, zoneout).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import torch
@@ -608,7 +609,14 @@ def _step1_backward(
 
 
 class _FusedStep1Recompute(torch.autograd.Function):
-    """:class:`_FusedStep1` (λ = 1) whose backward rebuilds ``R_{t−1} = R_t · Rotationᵀ`` from the tape."""
+    """:class:`_FusedStep1` (λ = 1) whose backward rebuilds ``R_{t−1} = R_t · Rotationᵀ`` from the tape.
+
+    Saves only the step's inputs ``ũ, τ`` (views of the gate GEMM's output) and ``h`` (which that
+    GEMM saves anyway), ``â = ε/‖ε‖`` and ``1/‖ε‖``: four ``(B, N)`` vectors per step (``ε``
+    itself is a view of the whole input projection). The backward recomputes the gate, the
+    frame, ``R_t [â, w, h]`` (one 3-column pass over ``R_t``) and from those ``R_{t−1}`` (in
+    place) and ``R_{t−1} [x, y, h]`` without another pass.
+    """
 
     @staticmethod
     def forward(
@@ -616,16 +624,13 @@ class _FusedStep1Recompute(torch.autograd.Function):
     ) -> Any:
         # R is updated in place when the previous step of this pass produced it (nothing else
         # holds it: this node saves no B×N×N tensor), else written to fresh memory.
-        ahat, bhat, c, ie, it, bad = _frame_parts(eps, tau)
-        assert not bad  # the caller checked
-        u = torch.sigmoid(u_pre)
+        ahat, bhat, c, ie, _it, bad = _frame_parts(eps, tau)
+        if bad:  # the caller takes the general path for this step; R is untouched
+            return torch.empty_like(h), torch.empty_like(R), True
         w = bhat - c * ahat
-        k = 1 / (1 + c)
-        x, y = w - (1 - c) * ahat, -(ahat + k * w)
-        C = torch.stack([x, y, h], -2)
+        x, y = w - (1 - c) * ahat, -(ahat + w / (1 + c))
+        Pt = torch.bmm(torch.stack([x, y, h], -2), R.transpose(-1, -2))  # rows R x, R y, R h: one pass
         AW = torch.stack([ahat, w], -2)
-        P5 = torch.bmm(torch.cat([C, AW], -2), R.transpose(-1, -2))  # rows R x, R y, R h, R â, R w: one pass
-        Pt = P5[:, :3].contiguous()
         if R is tape.owned:
             R_new = R.baddbmm_(Pt[:, :2].transpose(-1, -2), AW)
             ctx.mark_dirty(R)
@@ -633,34 +638,52 @@ class _FusedStep1Recompute(torch.autograd.Function):
             R_new = torch.baddbmm(R, Pt[:, :2].transpose(-1, -2), AW)
         pa = (ahat * h).sum(-1, keepdim=True)
         pw = (w * h).sum(-1, keepdim=True)
-        z = eps + Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw
-        cand = torch.relu(z)
-        out = cand + u * (h - cand)
-        # R_t â = R â + R x and R_t w = R w + (w·w) R y (â·â = 1, â·w = 0): enough to undo the step
-        RtAW = torch.stack([P5[:, 3] + P5[:, 0], P5[:, 4] + (w * w).sum(-1, keepdim=True) * P5[:, 1]], -2)
-        ctx.save_for_backward(u, bhat, c, ie, it, k, z, C, Pt, AW, pa, pw, RtAW)
+        cand = torch.relu(eps + Pt[:, 2] + Pt[:, 0] * pa + Pt[:, 1] * pw)
+        out = cand + torch.sigmoid(u_pre) * (h - cand)
+        # ε is a view of the whole input projection: keep â (computed anyway) and 1/‖ε‖ instead;
+        # the backward recomputes the rest (R_t h differs from the R h + … above by rounding only)
+        ctx.save_for_backward(u_pre, tau, h, ahat, ie)
         ctx.tape, ctx.t = tape, t
         ctx.set_materialize_grads(False)
-        return out, R_new
+        return out, R_new, False
 
     @staticmethod
-    def backward(ctx: Any, G: Tensor | None, GR: Tensor | None) -> Any:
+    def backward(ctx: Any, G: Tensor | None, GR: Tensor | None, _: Any) -> Any:
         _first_order_only()
-        u, bhat, c, ie, it, k, z, C, Pt, AW, pa, pw, RtAW = ctx.saved_tensors
+        u_pre, tau, h, ahat, ie = ctx.saved_tensors
         R_t = ctx.tape.R.pop(ctx.t, None)
         if R_t is None:
             raise RuntimeError(
                 "memory-efficient RUM: R_t is no longer on the tape (a second backward through the same "
                 "forward pass?); use memory_efficient=False for that"
             )
-        # R_{t−1} = R_t · Rotationᵀ = R_t + (R_t â) xᵀ + (R_t w) yᵀ   (Rotationᵀ = I + â xᵀ + w yᵀ),
-        # in place: the tape's R_t is used by this step only
-        R_prev = R_t.baddbmm_(RtAW.transpose(-1, -2), C[:, :2])
+        st = (tau * tau).sum(-1, keepdim=True)
+        it = torch.rsqrt(st)  # τ ≠ 0: the forward took this path
+        bhat = tau * it
+        c = (ahat * bhat).sum(-1, keepdim=True)
+        w = bhat - c * ahat
+        k = 1 / (1 + c)
+        x, y = w - (1 - c) * ahat, -(ahat + k * w)
+        C = torch.stack([x, y, h], -2)
+        AW = torch.stack([ahat, w], -2)
+        Q = torch.bmm(torch.cat([AW, h.unsqueeze(-2)], -2), R_t.transpose(-1, -2))  # rows R_t â, R_t w, R_t h
+        Ra, Rw, Rh = Q.unbind(-2)
+        z = ahat / ie + Rh  # ε + R_t h
+        xh = (x * h).sum(-1, keepdim=True)
+        yh = (y * h).sum(-1, keepdim=True)
+        # Rotationᵀ = I + â xᵀ + w yᵀ, so R_{t−1} = R_t + (R_t â) xᵀ + (R_t w) yᵀ, in place (the tape's
+        # R_t serves this step only), and with x·x = 2(1 − c), x·y = 0, y·y = 2k:
+        # R_{t−1} x = R_t (w + (1 − c) â),  R_{t−1} y = R_t (k w − â),  R_{t−1} h = R_t (h + (x·h) â + (y·h) w)
+        Pt = torch.stack([Rw + (1 - c) * Ra, k * Rw - Ra, Rh + xh * Ra + yh * Rw], -2)
+        R_prev = R_t.baddbmm_(Q[:, :2].transpose(-1, -2), C[:, :2])
         ctx.tape.R.setdefault(ctx.t - 1, R_prev)
+        pa = (ahat * h).sum(-1, keepdim=True)
+        pw = (w * h).sum(-1, keepdim=True)
         saved = (R_prev, C, Pt, AW, pa, pw)
         # ∂L/∂R_t in place when it is the buffer the step after returned (nobody else reads it)
         own = GR is not None and ctx.tape.grad_ptr == GR.data_ptr() and GR.is_contiguous()
-        grads = _step1_backward((u, bhat, c, ie, it, k, z), saved, G, GR, ctx.needs_input_grad[4], own)
+        cell = (torch.sigmoid(u_pre), bhat, c, ie, it, k, z)
+        grads = _step1_backward(cell, saved, G, GR, ctx.needs_input_grad[4], own)
         ctx.tape.grad_ptr = None if grads[4] is None else grads[4].data_ptr()
         return (*grads, None, None)
 
@@ -835,9 +858,10 @@ class RUMCell(nn.Module):
     memory_efficient : bool
         λ = 1 only: the backward pass recomputes ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` instead
         of storing every ``R_t`` (the reconstruction of :func:`memory_step_recompute`, run
-        inside one hand-written node per step), so training memory is flat in the sequence
-        length; ``R``, its reconstruction and ``∂L/∂R`` are updated in place (no ``B×N×N``
-        copy per step). One backward per forward pass.
+        inside one hand-written node per step that saves four ``(B, N)`` vectors and
+        recomputes the rest), so training memory is nearly flat in the sequence length; ``R``,
+        its reconstruction and ``∂L/∂R`` are updated in place (no ``B×N×N`` copy per step).
+        One backward per forward pass.
     zoneout : float
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
@@ -975,15 +999,14 @@ class RUMCell(nn.Module):
                 R = F_orth.so_power(R, self.lam)
             if tape is None:
                 h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
-            elif _frame(eps, tau) is not None:
-                h_new, R_new = _FusedStep1Recompute.apply(u_pre, tau, eps, h, R, tape, t)
-                tape.owned = R_new
-            else:  # general path: autograd keeps R_{t−1}; the step before needs it
-                tape.owned = None
-                tape.R[t - 1] = R.detach()
-                R_new, rh = memory_step(R, eps, tau, h)
-                cand = torch.relu(eps + rh)
-                h_new = cand + torch.sigmoid(u_pre) * (h - cand)
+            else:
+                h_new, R_new, bad = _FusedStep1Recompute.apply(u_pre, tau, eps, h, R, tape, t)
+                tape.owned = None if bad else R_new
+                if bad:  # general path: autograd keeps R_{t−1}; the step before needs it
+                    tape.R[t - 1] = R.detach()
+                    R_new, rh = memory_step(R, eps, tau, h)
+                    cand = torch.relu(eps + rh)
+                    h_new = cand + torch.sigmoid(u_pre) * (h - cand)
         if self.eta is not None:
             h_new = time_normalize(h_new, self.eta)
         if self.zoneout > 0.0:
@@ -1048,12 +1071,18 @@ class RUM(nn.Module):
             hs = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, cell.eta)
             if hs is not None:  # one autograd node for the whole sequence
                 return hs.transpose(0, 1), RUMState(hs[-1], None)
-        proj = cell.input_projection(x)
         tape = MemoryTape() if self.cell.memory_efficient and torch.is_grad_enabled() else None
+        if tape is None:
+            # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes
+            # backward O(T²))
+            projs: Iterable[Tensor] = cell.input_projection(x).unbind(1)
+        else:
+            # one small GEMM per step: its gradient goes straight into ∂W_x instead of waiting in
+            # a (B, T, 3N) buffer for the whole backward (memory flat in T)
+            bias = cell.projection_bias()
+            projs = (torch.nn.functional.linear(x_t, cell.weight_x, bias) for x_t in x.unbind(1))
         outputs = []
-        # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes
-        # backward O(T²))
-        for t, proj_t in enumerate(proj.unbind(1), start=1):
+        for t, proj_t in enumerate(projs, start=1):
             state = self.cell.step(proj_t, state, tape, t)
             outputs.append(state.h)
         if tape is not None and state.R is not None:  # a copy: the backward rebuilds R_{t−1} in it

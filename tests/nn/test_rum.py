@@ -591,3 +591,54 @@ def test_lambda0_sequence_node_refuses_a_second_derivative():
     y, _ = rum(x)
     with pytest.raises(RuntimeError, match="second derivatives"):
         torch.autograd.grad(y.square().sum(), x, create_graph=True)
+
+
+class _Packed:
+    """A tensor autograd saved, held detached (a saved output would otherwise hold its own node: a cycle)."""
+
+    __slots__ = ("__weakref__", "t")
+
+    def __init__(self, t: torch.Tensor) -> None:
+        self.t = t.detach()
+
+
+def _bytes_kept_by_the_graph(model: RUM, x: torch.Tensor) -> int:
+    """Bytes of the distinct storages the autograd graph of ``model(x)`` still holds after the forward."""
+    import gc
+    import weakref
+
+    refs = []
+
+    def pack(t: torch.Tensor) -> _Packed:
+        p = _Packed(t)
+        refs.append(weakref.ref(p))
+        return p
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda p: p.t):
+        y, state = model(x)
+    gc.collect()
+    storages = {}
+    for r in refs:
+        if (p := r()) is not None:
+            s = p.t.untyped_storage()
+            storages[s.data_ptr()] = s.nbytes()
+    del y, state
+    return sum(storages.values())
+
+
+def test_memory_efficient_graph_grows_by_at_most_four_vectors_per_step():
+    """The memory-efficient graph keeps per step only ``ũ, τ`` (the gate GEMM's output), ``h_{t−1}``,
+    ``â = ε/‖ε‖`` and ``1/‖ε‖`` (besides the input ``x_t`` itself): at most ``4·B·N + B + B·N_x``
+    elements, measured as the growth of the saved storages from T to 2T. The stored version
+    grows by at least one ``B×N×N`` memory per step (the counter sees it)."""
+    torch.manual_seed(30)
+    B, N, nx, T = 4, 12, 3, 10
+    x = torch.randn(B, 2 * T, nx)
+    item = x.element_size()
+    growth = {}
+    for efficient in (False, True):
+        model = RUM(nx, N, lam=1.0, memory_efficient=efficient)
+        small, large = (_bytes_kept_by_the_graph(model, x[:, :n]) for n in (T, 2 * T))
+        growth[efficient] = (large - small) / (T * item)  # elements per step
+    assert growth[False] >= B * N * N
+    assert 0 < growth[True] <= 4 * B * N + B + B * nx
