@@ -10,6 +10,7 @@ table with the ratio to the LSTM at the same hidden size and the targets of issu
 
     OMP_NUM_THREADS=1 python benchmarks/models.py [--reps 3] [--T 200] [--device cpu]
     OMP_NUM_THREADS=1 python benchmarks/models.py --memory [--batch 128]   # λ = 1 peak memory vs T
+    OMP_NUM_THREADS=1 python benchmarks/models.py --floor [--reps 5]       # λ = 0 GEMM floor vs LSTM
 
 Denormals are flushed to zero (``torch.set_flush_denormal(True)``) unless ``--keep-denormals``.
 """
@@ -179,9 +180,43 @@ def _graph_bytes_per_step(eff: bool, batch: int) -> float:
     return (kept[1] - kept[0]) / 10
 
 
+def gemm_floor(T: int, batch: int, n: int, reps: int, device: str) -> None:
+    """The GEMMs a λ = 0 RUM iteration cannot avoid, timed alone, against the LSTM iteration.
+
+    Per step: ``addmm(P_t, h, W_hhᵀ)`` forward (B×N by N×2N) and ``∂g W_hh`` backward (B×2N by
+    2N×N); once: ``∂W_hh = ∂Gᵀ H`` ((2N × T·B) by (T·B × N)). Interleaved with torch.nn.LSTM N.
+    """
+    steps = T + 20  # copy task: T + 2S with S = 10
+    kw = {"device": device}
+    h, W, P = torch.randn(batch, n, **kw), torch.randn(2 * n, n, **kw), torch.randn(batch, 2 * n, **kw)
+    G = torch.randn(batch, 2 * n, **kw)
+    H, dG = torch.randn(steps * batch, n, **kw), torch.randn(steps * batch, 2 * n, **kw)
+    Wt = W.t()
+
+    def floor() -> float:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            torch.addmm(P, h, Wt)
+        for _ in range(steps):
+            G @ W
+        dG.t() @ H
+        return time.perf_counter() - t0
+
+    task = CopyTask(T)
+    ids, targets = task.sample(batch, rng=0)
+    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(device)
+    y = torch.as_tensor(targets).to(device)
+    lstm = make("torch LSTM", n, task.vocab_size, task.n_classes, device)
+    tf, tl = interleaved_seconds(floor, _trainer_step(lstm, x, y), reps)
+    f, m = statistics.median(tf), statistics.median(tl)
+    print(f"RUM λ=0 N={n} GEMM floor (T={T}, batch {batch}): {f:.3f} s; LSTM-{n} iteration {m:.3f} s;", end=" ")
+    print(f"ratio {f / m:.2f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--memory", action="store_true", help="only the λ = 1 peak-memory table (T = 50, 200, 500)")
+    p.add_argument("--floor", action="store_true", help="only the GEMM floor of RUM λ = 0 N = 250 against the LSTM")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--T", type=int, default=200)
     p.add_argument("--batch", type=int, default=128)
@@ -194,6 +229,9 @@ def main() -> None:
     # Denormal floats appear in RUM's gates after a few optimiser steps and made an iteration
     # up to 4x slower on this CPU; `orthornn train` flushes them too.
     torch.set_flush_denormal(not args.keep_denormals)
+    if args.floor:
+        gemm_floor(args.T, args.batch, 250, args.reps, args.device)
+        return
     if args.memory:
         peak_memory(args.batch)
         return
