@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from haar import haar as haar_so
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tolerances import ATOL
@@ -22,11 +23,8 @@ from orthornn.testing import dimensions, special_orthogonal_matrices
 
 
 def haar(n: int, seed: int) -> torch.Tensor:
-    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
-    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return torch.tensor(q)
+    """A seeded Haar rotation (tests/haar.py) as a float64 tensor."""
+    return torch.tensor(haar_so(n, seed))
 
 
 def rotation_product(n: int, k: int, seed: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from haar import haar as haar_so
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tolerances import ATOL
@@ -28,11 +29,8 @@ F64 = torch.float64
 
 
 def haar(n: int, seed: int) -> torch.Tensor:
-    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
-    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return torch.tensor(q)
+    """A seeded Haar rotation (tests/haar.py) as a float64 tensor."""
+    return torch.tensor(haar_so(n, seed))
 
 
 def conjugated_blocks(phis, n: int, seed: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
+from haar import haar
 from hypothesis import given
 from hypothesis import strategies as st
 from tolerances import ATOL, LIE_ROUNDTRIP_PER_N, ORTHO_PER_N
@@ -34,15 +35,6 @@ from orthornn.testing import assert_orthogonal, dimensions, skew_symmetric_matri
 DTYPES = {"float64": np.float64, "float32": np.float32}
 dtypes = pytest.mark.parametrize("dt", list(DTYPES))
 SEEDS = st.integers(0, 2**32 - 1)
-
-
-def haar(n: int, seed: int) -> np.ndarray:
-    """A Haar rotation from a seed (QR of a Gaussian, det fixed to +1)."""
-    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
-    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
 
 
 def blocks(phis, n: int) -> np.ndarray:
@@ -210,7 +202,9 @@ def test_spectral_route_frames_reconstruct(n, phis, rep, seed):
     value, Z, phi = lie._spectral(R, "R", np.dtype(np.float64), None, frames=True)
     assert_orthogonal(Z, atol=ORTHO_PER_N["float64"] * n)
     assert np.all((phi > -np.pi) & (phi <= np.pi))
-    np.testing.assert_allclose(lie._assemble(Z, np.cos(phi), np.sin(phi), 1.0), R, rtol=0, atol=roundtrip_atol("float64", n))
+    np.testing.assert_allclose(
+        lie._assemble(Z, np.cos(phi), np.sin(phi), 1.0), R, rtol=0, atol=roundtrip_atol("float64", n)
+    )
     np.testing.assert_allclose(lie._assemble(Z, 0 * phi, phi, 0.0), value, rtol=0, atol=roundtrip_atol("float64", n))
 
 
