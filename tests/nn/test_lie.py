@@ -151,6 +151,8 @@ def test_backward_adjoint_equals_the_dense_complex_eigenbasis_formula(n):
         F = fl._divided(fl._phases(phi, n), lam, 1e-16)
         dense = (V @ (F.conj() * (V.mH @ G.to(V.dtype) @ V)) @ V.mH).real
         torch.testing.assert_close(fl._adjoint(Z, F, G), dense, rtol=0, atol=1e-13)
+        # the Cayley route's adjoint takes the complex basis V itself: the same map
+        torch.testing.assert_close(fl._adjoint_eigen(V, F, G), dense, rtol=0, atol=1e-13)
 
 
 def test_lam_gradient_is_log_times_power():

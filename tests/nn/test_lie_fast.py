@@ -156,25 +156,6 @@ def test_float32_is_factorised_in_float64():
     assert_same(P, fl._factor(U, torch.tensor([0.5, 0.5], dtype=F64))[0].float(), atol=ATOL["float32"])
 
 
-def test_adjoint_eigen_is_the_frame_adjoint_in_the_basis_ZB():
-    # _adjoint (real frame Z, blockwise change of basis) and _adjoint_eigen (dense complex V) are
-    # the same map when V = Z B
-    for n in (1, 4, 7):
-        g = torch.Generator().manual_seed(n)
-        Z = haar(n, n) if n > 1 else torch.eye(1, dtype=F64)
-        phi = torch.rand(n // 2, generator=g, dtype=F64) * 6 - 3
-        G = torch.randn(n, n, generator=g, dtype=F64)
-        m = n // 2
-        X, Y = Z[:, 0 : 2 * m : 2], Z[:, 1 : 2 * m : 2]
-        cols = [torch.complex(X, -Y) / 2**0.5, torch.complex(X, Y) / 2**0.5]
-        if n % 2:
-            cols.append(torch.complex(Z[:, -1:], torch.zeros_like(Z[:, -1:])))
-        V = torch.cat(cols, dim=-1)
-        for lam in (None, torch.tensor(0.3, dtype=F64)):
-            F = fl._divided(fl._phases(phi, n), lam, 1e-16)
-            assert_same(fl._adjoint_eigen(V, F, G), fl._adjoint(Z, F, G), atol=1e-13)
-
-
 # ----------------------------------------------------------------------------------------------
 # gradients
 # ----------------------------------------------------------------------------------------------
