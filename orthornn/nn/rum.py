@@ -27,6 +27,7 @@ appendix D (layer norm, zoneout).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -631,7 +632,7 @@ class _FusedStep1Recompute(torch.autograd.Function):
         x, y = w - (1 - c) * ahat, -(ahat + w / (1 + c))
         Pt = torch.bmm(torch.stack([x, y, h], -2), R.transpose(-1, -2))  # rows R x, R y, R h: one pass
         AW = torch.stack([ahat, w], -2)
-        if R is tape.owned:
+        if R is tape.owned():
             R_new = R.baddbmm_(Pt[:, :2].transpose(-1, -2), AW)
             ctx.mark_dirty(R)
         else:
@@ -716,6 +717,11 @@ def fused_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -
     return out, R_new
 
 
+def _dead_ref() -> None:
+    """A weak reference that is always dead (no memory owned)."""
+    return None
+
+
 class MemoryTape:
     """Memories ``R_t`` handed backwards between the steps of a memory-efficient RUM pass.
 
@@ -727,8 +733,10 @@ class MemoryTape:
 
     def __init__(self) -> None:
         self.R: dict[int, Tensor] = {}
-        #: the memory the last fused step wrote (the next one may update it in place)
-        self.owned: Tensor | None = None
+        #: the memory the last fused step wrote (the next one may update it in place), held weakly:
+        #: a strong reference from the tape (which the graph's nodes hold) to a graph output
+        #: would make a reference cycle through autograd that keeps every pass's graph alive
+        self.owned: Any = _dead_ref
         #: ``data_ptr`` of the ``∂L/∂R`` buffer the last backward step returned
         self.grad_ptr: int | None = None
 
@@ -1001,7 +1009,7 @@ class RUMCell(nn.Module):
                 h_new, R_new = fused_step1(u_pre, tau, eps, h, R)
             else:
                 h_new, R_new, bad = _FusedStep1Recompute.apply(u_pre, tau, eps, h, R, tape, t)
-                tape.owned = None if bad else R_new
+                tape.owned = _dead_ref if bad else weakref.ref(R_new)
                 if bad:  # general path: autograd keeps R_{t−1}; the step before needs it
                     tape.R[t - 1] = R.detach()
                     R_new, rh = memory_step(R, eps, tau, h)

@@ -642,3 +642,24 @@ def test_memory_efficient_graph_grows_by_at_most_four_vectors_per_step():
         growth[efficient] = (large - small) / (T * item)  # elements per step
     assert growth[False] >= B * N * N
     assert 0 < growth[True] <= 4 * B * N + B + B * nx
+
+
+@pytest.mark.parametrize("memory_efficient", [False, True])
+def test_a_finished_pass_frees_its_graph_and_memories(memory_efficient):
+    """No reference cycle keeps a pass alive: after backward and ``del`` the final memory and an
+    intermediate output are freed by reference counting alone (no ``gc.collect``). A cycle
+    through the memory tape leaked ≈ 0.9 MiB per training iteration (B = 32, N = 50, T = 30)."""
+    import gc
+    import weakref
+
+    torch.manual_seed(30)
+    rum = RUM(3, 5, lam=1.0, memory_efficient=memory_efficient)
+    gc.disable()
+    try:
+        y, state = rum(torch.randn(2, 6, 3))
+        y.square().sum().backward()
+        refs = [weakref.ref(state.R), weakref.ref(y)]
+        del y, state
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
