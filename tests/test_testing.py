@@ -34,8 +34,9 @@ def cos_sin(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     a = a.astype(np.float64) / np.abs(a).max()
     b = b.astype(np.float64) / np.abs(b).max()
     ah, bh = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    c = float(ah @ bh)
-    return c, float(np.linalg.norm(bh - c * ah))
+    # sin θ = ‖â ∧ b̂‖ (not ‖b̂ − c â‖: a rounded |c| > 1 would add |c| − 1 to an exact zero)
+    wedge = np.outer(ah, bh) - np.outer(bh, ah)
+    return float(ah @ bh), float(np.linalg.norm(wedge) / np.sqrt(2))
 
 
 @given(dimensions(2, 9))
