@@ -37,6 +37,17 @@ def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=-]+", "_", s).strip("_")
 
 
+def _train(cfg: TrainConfig) -> tuple[Any, list[tuple[int, float]]]:
+    """Train one run; a learned λ (RUM ``learn_lam``) is recorded at every evaluation."""
+    trainer = Trainer(cfg)
+    cell = getattr(getattr(trainer.model, "core", None), "cell", None)
+    lam = getattr(cell, "lam", None)
+    curve: list[tuple[int, float]] = []
+    if isinstance(lam, torch.Tensor):
+        return trainer.run(on_eval=lambda ev: curve.append((ev["step"], float(lam)))), curve
+    return trainer.run(), curve
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("config", type=Path)
@@ -80,7 +91,7 @@ def main() -> None:
                         print(f"panel {panels[pi]} {label} seed {seed}: reused {old}", flush=True)
                         continue
                 t0 = time.perf_counter()
-                hist = Trainer(cfg).run()
+                hist, lam_curve = _train(cfg)
                 rec = {
                     "panel": panels[pi],
                     "label": label,
@@ -89,6 +100,8 @@ def main() -> None:
                     "evals": hist.evals,
                     "summary": hist.summary,
                 }
+                if lam_curve:
+                    rec["learned_lam"] = lam_curve
                 (out / "runs" / name).write_text(json.dumps(rec) + "\n")
                 results.setdefault((pi, label), []).append(rec)
                 fin = hist.summary["final"] or {}
@@ -128,6 +141,12 @@ def _write_summary(out: Path, spec: dict[str, Any], results: dict, seeds: list[i
             f"| {json.dumps(panels[pi])} | {label} | {fmt(losses)} | {fmt(accs)} | "
             f"{recs[0]['summary']['baseline']:.4f} | {below}/{len(finals)} | {statistics.mean(walls):.0f} |"
         )
+    learned = [(label, r) for (_, label), recs in results.items() for r in recs if r.get("learned_lam")]
+    if learned:
+        lines += ["", "Learned λ (at the evaluations):", ""]
+        for label, r in learned:
+            curve = ", ".join(f"{lam:.3f}" for _, lam in r["learned_lam"])
+            lines.append(f"* {label}, seed {r['config']['seed']}: start {r['config']['lam']}, then {curve}")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
