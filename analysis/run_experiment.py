@@ -44,7 +44,7 @@ def _train(cfg: TrainConfig) -> tuple[Any, list[tuple[int, float]]]:
     lam = getattr(cell, "lam", None)
     curve: list[tuple[int, float]] = []
     if isinstance(lam, torch.Tensor):
-        return trainer.run(on_eval=lambda ev: curve.append((ev["step"], float(lam)))), curve
+        return trainer.run(on_eval=lambda ev: curve.append((ev["step"], float(lam.detach())))), curve
     return trainer.run(), curve
 
 
