@@ -90,13 +90,8 @@ class _Frame(NamedTuple):
 
 def _frame(eps: Tensor, tau: Tensor) -> _Frame | None:
     """The rotation frame of ``(ε, τ)``, or None if some pair is zero or nearly antiparallel."""
-    se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
-    ahat = eps * torch.rsqrt(torch.where(se > 0, se, 1.0))
-    bhat = tau * torch.rsqrt(torch.where(st > 0, st, 1.0))
-    c = (ahat * bhat).sum(-1, keepdim=True)
-    if bool(((se == 0) | (st == 0) | (1 + c < FAST_PATH_MIN_1PC)).any()):
-        return None
-    return _Frame(ahat, bhat - c * ahat, c)
+    ahat, bhat, c, _, _, bad = _frame_parts(eps, tau)
+    return None if bad else _Frame(ahat, bhat - c * ahat, c)
 
 
 def rotate_step(eps: Tensor, tau: Tensor, h: Tensor) -> Tensor:
@@ -141,7 +136,8 @@ def _first_order_only() -> None:
 
 
 def _frame_parts(eps: Tensor, tau: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, bool]:
-    """``â, b̂, c = â·b̂, 1/‖ε‖, 1/‖τ‖`` (no autograd) and whether some pair is degenerate."""
+    """``â, b̂, c = â·b̂, 1/‖ε‖, 1/‖τ‖`` and whether some pair is zero or nearly antiparallel
+    (``1 + c <`` :data:`FAST_PATH_MIN_1PC`); differentiable, so :func:`_frame` is built on it."""
     se, st = (eps * eps).sum(-1, keepdim=True), (tau * tau).sum(-1, keepdim=True)
     ie = torch.rsqrt(torch.where(se > 0, se, 1.0))
     it = torch.rsqrt(torch.where(st > 0, st, 1.0))
@@ -298,8 +294,8 @@ class _Sequence0(torch.autograd.Function):
     r"""The whole λ = 0 RUM over a sequence, input projection included; forward and backward loops
     written out by hand.
 
-    Per step (rows are batch elements; the projections ``P_t`` and ``â = ε/‖ε‖`` for all steps
-    at once, before the loop)
+    Per step (rows are batch elements; ``P_t = W_x x_t + b`` is projected inside the loop, so it
+    stays in cache and no ``(T, B, 3N)`` projection is stored)
 
     .. math::
 
@@ -312,10 +308,10 @@ class _Sequence0(torch.autograd.Function):
 
     — four row dot products and about ten elementwise operations on ``(B, N)`` besides the GEMM
     (:func:`_seq0_step`). The backward runs the adjoint loop (:func:`_seq0_step_backward` and one
-    GEMM ``∂g W_{hh}`` per step) and forms ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and
-    ``[∂W_x, ∂b] = ∂Pᵀ [X, 1]`` as one GEMM each after the loop; autograd sees one node for the
-    whole sequence and nothing of size ``T·B·3N`` is transposed or copied. Time-major buffers
-    keep every per-step slice contiguous. If a step has a zero ``ε`` or ``τ`` or ``1 + c <``
+    GEMM ``∂g W_{hh}`` per step; ``ε_t`` is projected again rather than stored) and forms
+    ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and ``∂W_x = Σ_t ∂P_tᵀ x_t`` as one GEMM each after the loop;
+    autograd sees one node for the whole sequence. Time-major buffers keep every per-step slice
+    contiguous. If a step has a zero ``ε`` or ``τ`` or ``1 + c <``
     :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM` reruns the sequence step by
     step through the general path (the library's conventions for degenerate pairs).
     """
@@ -335,7 +331,8 @@ class _Sequence0(torch.autograd.Function):
         bad = h0.new_zeros((), dtype=torch.bool)
         for t in range(T):
             P = torch.addmm(b, X[t], Wxt)  # this step's projection, kept in cache (not a (T, B, 3N) buffer)
-            a, eps, _, zero = _seq0_direction(P[:, 2 * n :])
+            eps = P[:, 2 * n :]
+            a, _, zero = _seq0_direction(eps)
             bad |= zero
             torch.addmm(P[:, : 2 * n], H[t], Wt, out=Gb[t])
             _seq0_step(Gb[t], H[t], a, eps, eta, H[t + 1], S[t])
@@ -354,7 +351,8 @@ class _Sequence0(torch.autograd.Function):
         carry = None
         for t in range(T - 1, -1, -1):
             G = grad_H[t] if carry is None else grad_H[t] + carry
-            a, eps, ie, _ = _seq0_direction(torch.addmm(be, X[t], Wexe))
+            eps = torch.addmm(be, X[t], Wexe)
+            a, ie, _ = _seq0_direction(eps)
             gh = _seq0_step_backward(G, H[t], a, ie, eps, Gb[t], S[t], H[t + 1], ctx.eta, dP[t])
             carry = torch.addmm(gh, dP[t, :, : 2 * n], W)
         assert carry is not None
@@ -369,12 +367,12 @@ class _Sequence0(torch.autograd.Function):
         return gx, gWx, gb, gW, carry, None
 
 
-def _seq0_direction(eps: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``â = ε/‖ε‖``, ``ε``, ``1/‖ε‖`` (1 for ε = 0) and whether some row of ``ε`` is zero."""
+def _seq0_direction(eps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``â = ε/‖ε‖``, ``1/‖ε‖`` (1 for ε = 0) and whether some row of ``ε`` is zero."""
     se = _dot(eps, eps)
     zero = se == 0
     ie = torch.rsqrt(torch.where(zero, 1.0, se))
-    return eps * ie, eps, ie, zero.any()
+    return eps * ie, ie, zero.any()
 
 
 def sequence0(
@@ -710,11 +708,14 @@ def fused_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -
     True
     """
     out, R_new, bad = _FusedStep1.apply(u_pre, tau, eps, h, R)
-    if bad:
-        R_new, rh = memory_step(R, eps, tau, h)
-        cand = torch.relu(eps + rh)
-        out = cand + torch.sigmoid(u_pre) * (h - cand)
-    return out, R_new
+    return _general_step1(u_pre, tau, eps, h, R) if bad else (out, R_new)
+
+
+def _general_step1(u_pre: Tensor, tau: Tensor, eps: Tensor, h: Tensor, R: Tensor) -> tuple[Tensor, Tensor]:
+    """The λ ≠ 0 cell through :func:`memory_step`'s general path (zero or nearly antiparallel pairs)."""
+    R_new, rh = memory_step(R, eps, tau, h)
+    cand = torch.relu(eps + rh)
+    return cand + torch.sigmoid(u_pre) * (h - cand), R_new
 
 
 def _dead_ref() -> None:
@@ -1012,9 +1013,7 @@ class RUMCell(nn.Module):
                 tape.owned = _dead_ref if bad else weakref.ref(R_new)
                 if bad:  # general path: autograd keeps R_{t−1}; the step before needs it
                     tape.R[t - 1] = R.detach()
-                    R_new, rh = memory_step(R, eps, tau, h)
-                    cand = torch.relu(eps + rh)
-                    h_new = cand + torch.sigmoid(u_pre) * (h - cand)
+                    h_new, R_new = _general_step1(u_pre, tau, eps, h, R)
         if self.eta is not None:
             h_new = time_normalize(h_new, self.eta)
         if self.zoneout > 0.0:

@@ -133,6 +133,17 @@ def test_learnable_lam_at_one_is_the_fixed_memory_and_has_a_finite_gradient():
     assert "cell.lam" in dict(learn.named_parameters())
 
 
+#: the (ε, τ) cases of :func:`_pairs`
+PAIR_CASES = [
+    "generic",
+    "parallel",
+    "antiparallel",
+    "zero",
+    "near-antiparallel, fast side",
+    "near-antiparallel, general side",
+]
+
+
 def _pairs(n: int, rng: np.random.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     a = torch.as_tensor(rng.normal(size=(3, n)))
     b = torch.as_tensor(rng.normal(size=(3, n)))
@@ -152,7 +163,7 @@ def _pairs(n: int, rng: np.random.Generator) -> dict[str, tuple[torch.Tensor, to
 
 @pytest.mark.parametrize(
     "case",
-    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+    PAIR_CASES,
 )
 def test_fused_steps_agree_with_the_general_rotation(case):
     """rotate_step / memory_update equal functional.rotate / R @ rotation, degenerate pairs included."""
@@ -173,7 +184,7 @@ def test_fused_steps_agree_with_the_general_rotation(case):
 
 @pytest.mark.parametrize(
     "case",
-    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+    PAIR_CASES,
 )
 def test_fused_lambda0_step_values_and_gradients_equal_the_autograd_composition(case):
     rng = np.random.default_rng(14)
@@ -464,7 +475,7 @@ def test_gradcheck_memory_step_single_outputs():
 
 @pytest.mark.parametrize(
     "case",
-    ["generic", "parallel", "antiparallel", "zero", "near-antiparallel, fast side", "near-antiparallel, general side"],
+    PAIR_CASES,
 )
 def test_fused_memory_step_values_and_gradients_equal_the_autograd_composition(case):
     """fused_step1 (one node for the λ ≠ 0 cell after the GEMM) against memory_step + the gate

@@ -158,10 +158,14 @@ def _cayley(U: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return V, 2.0 * torch.atan(t), ok
 
 
+def _real_times_vh(X: Tensor, V: Tensor) -> Tensor:
+    """``Re(X Vᴴ)`` by two real matmuls."""
+    return X.real.contiguous() @ V.real.contiguous().mT + X.imag.contiguous() @ V.imag.contiguous().mT
+
+
 def _spectral_apply(V: Tensor, d: Tensor) -> Tensor:
-    """``Re(V diag(d) Vᴴ)`` by two real matmuls."""
-    W = V * d[..., None, :]
-    return W.real.contiguous() @ V.real.contiguous().mT + W.imag.contiguous() @ V.imag.contiguous().mT
+    """``Re(V diag(d) Vᴴ)``."""
+    return _real_times_vh(V * d[..., None, :], V)
 
 
 class _Route:
@@ -277,11 +281,9 @@ def _adjoint_eigen(V: Tensor, F: Tensor, G: Tensor) -> Tensor:
 
     The same map as :func:`_adjoint` (which is its special case ``V = Z B``, written blockwise).
     """
-    Vr, Vi = V.real.contiguous(), V.imag.contiguous()
-    Gc = G.to(Vr.dtype)
-    H = F.conj().to(V.dtype) * (V.mH @ torch.complex(Gc @ Vr, Gc @ Vi))
-    X = V @ H
-    return X.real @ Vr.mT + X.imag @ Vi.mT
+    Gc = G.to(V.real.dtype)
+    H = F.conj().to(V.dtype) * (V.mH @ torch.complex(Gc @ V.real, Gc @ V.imag))
+    return _real_times_vh(V @ H, V)
 
 
 def _divided(phases: Tensor, lam: Tensor | None, eps: float) -> Tensor:
