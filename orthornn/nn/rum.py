@@ -403,6 +403,11 @@ def sequence0(
     nearly antiparallel pair ``(ε_t, τ_t)``; the caller then runs the steps through the general
     path.
 
+    Raises
+    ------
+    ShapeError
+        Shapes that do not fit together (``h0`` of shape (B, N) fixes ``N``).
+
     Examples
     --------
     >>> _ = torch.manual_seed(0)
@@ -414,6 +419,19 @@ def sequence0(
     >>> bool(torch.allclose(hs, torch.stack(steps)))
     True
     """
+    n = h0.shape[-1]
+    shapes = {"x": x.shape, "weight_x": weight_x.shape, "bias": bias.shape, "weight_h": weight_h.shape, "h0": h0.shape}
+    if (
+        x.dim() != 3
+        or h0.shape != (x.shape[0], n)
+        or weight_x.shape != (3 * n, x.shape[-1])
+        or bias.shape != (3 * n,)
+        or weight_h.shape != (2 * n, n)
+    ):
+        got = ", ".join(f"{k} {tuple(v)}" for k, v in shapes.items())
+        raise ShapeError(
+            f"sequence0 needs x (B, T, N_x), weight_x (3N, N_x), bias (3N,), weight_h (2N, N), h0 (B, N); got {got}"
+        )
     out, bad = _Sequence0.apply(x, weight_x, bias, weight_h, h0, eta)
     return None if bad else out
 

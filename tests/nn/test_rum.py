@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -593,6 +595,16 @@ def test_lambda0_sequence_hands_degenerate_steps_to_the_general_path():
     layer.cell = cell
     y, _ = layer(x)
     torch.testing.assert_close(y, _stepwise(cell, x, torch.zeros(1, 2)), atol=ATOL["float64"], rtol=0)
+
+
+def test_lambda0_sequence_node_refuses_mismatched_shapes():
+    cell = RUMCell(3, 4)
+    x, h0, bias = torch.randn(2, 5, 3), torch.zeros(2, 4), cell.projection_bias()
+    args = {"x": x, "weight_x": cell.weight_x, "bias": bias, "weight_h": cell.weight_h, "h0": h0}
+    bad = {"x": x[0], "weight_x": cell.weight_x[:, :2], "bias": bias[:-1], "weight_h": cell.weight_h.t(), "h0": h0[:1]}
+    for name, value in bad.items():
+        with pytest.raises(ShapeError, match=re.escape(f"{name} {tuple(value.shape)}")):
+            sequence0(**{**args, name: value})
 
 
 def test_lambda0_sequence_node_refuses_a_second_derivative():
