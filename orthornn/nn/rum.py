@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from ..errors import OrthornnError, ShapeError
 from . import functional as F_orth
+from . import kernels
 
 __all__ = [
     "FAST_PATH_MIN_1PC",
@@ -226,11 +227,14 @@ def _dot(x: Tensor, y: Tensor) -> Tensor:
 
 
 def _seq0_step(g: Tensor, h: Tensor, a: Tensor, eps: Tensor, eta: float | None, out: Tensor, sc: Tensor) -> None:
-    r"""One forward step of :class:`_Sequence0` after the GEMM ``g = (ũ, τ)``: writes ``h_t`` to ``out``
-    and the scalars ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7)."""
+    r"""One forward step of :class:`_Sequence0` after the GEMM ``g = (ũ, τ)``: writes ``h_t`` to ``out``,
+    the scalars ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7) and ``u = sigmoid(ũ)`` over ``ũ``.
+
+    The torch implementation; ``orthornn/nn/kernels/rum0.c`` is the same step fused in C (used on
+    CPU when it can be built)."""
     n = h.shape[-1]
     tau = g[:, n:]
-    u = torch.sigmoid(g[:, :n])
+    u = g[:, :n].sigmoid_()  # kept in place of ũ for the backward
     inv = torch.rsqrt(_dot(tau, tau))  # ‖τ‖ = 0 gives inf: reported as degenerate
     c = _dot(a, tau) * inv
     p, s = _dot(a, h), _dot(tau, h)
@@ -263,14 +267,14 @@ def _seq0_step_backward(
     r"""Adjoint of :func:`_seq0_step` from ``G = ∂L/∂h_t``: writes ``∂(ũ, τ, ε)`` to ``out`` (B, 3N) and
     returns the direct part of ``∂L/∂h_{t−1}`` (the caller adds the GEMM term ``∂g W_{hh}``).
 
-    ``u`` and ``ReLU(z)`` are recomputed from ``g`` and the scalars (two passes over (B, N) instead
-    of storing two more (T, B, N) tensors)."""
+    ``g`` holds ``(u, τ)`` (the forward stored ``u`` over ``ũ``); ``ReLU(z)`` is recomputed from
+    the scalars (one pass over (B, N) instead of storing another (T, B, N) tensor)."""
     n = h.shape[-1]
     tau = g[:, n:]
     p, s, inv, c, gam, dl, r = sc.split(1, -1)
     if eta is not None:  # ∂h' = r (G − h_t (h_t·G)/η²)
         G = G.addcmul(ht, _dot(ht, G), value=-1 / (eta * eta)).mul_(r)
-    u = torch.sigmoid(g[:, :n])
+    u = g[:, :n]
     cand = torch.relu((eps + h).addcmul_(a, gam, value=-1).addcmul_(tau, dl))
     Gu = G * u
     gz = torch.ops.aten.threshold_backward(G - Gu, cand, 0)
@@ -294,8 +298,9 @@ class _Sequence0(torch.autograd.Function):
     r"""The whole λ = 0 RUM over a sequence, input projection included; forward and backward loops
     written out by hand.
 
-    Per step (rows are batch elements; ``P_t = W_x x_t + b`` is projected inside the loop, so it
-    stays in cache and no ``(T, B, 3N)`` projection is stored)
+    The input projections ``P_t = W_x x_t + b`` of every step are one GEMM into a time-major
+    ``(T, B, 3N)`` buffer; per step (rows are batch elements) the recurrent GEMM accumulates into
+    its ``(ũ, τ)`` block in place, so the buffer ends up holding the ``(u, τ, ε)`` the backward needs:
 
     .. math::
 
@@ -306,14 +311,16 @@ class _Sequence0(torch.autograd.Function):
         h' &= \operatorname{lerp}\bigl(\operatorname{ReLU}(\varepsilon + R h),\, h,\, u\bigr)
         \quad [\,\cdot\,\eta/\lVert\cdot\rVert]
 
-    — four row dot products and about ten elementwise operations on ``(B, N)`` besides the GEMM
-    (:func:`_seq0_step`). The backward runs the adjoint loop (:func:`_seq0_step_backward` and one
-    GEMM ``∂g W_{hh}`` per step; ``ε_t`` is projected again rather than stored) and forms
-    ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and ``∂W_x = Σ_t ∂P_tᵀ x_t`` as one GEMM each after the loop;
-    autograd sees one node for the whole sequence. Time-major buffers keep every per-step slice
-    contiguous. If a step has a zero ``ε`` or ``τ`` or ``1 + c <``
-    :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM` reruns the sequence step by
-    step through the general path (the library's conventions for degenerate pairs).
+    — five row dot products and about ten elementwise operations on ``(B, N)`` besides the GEMM
+    (:func:`_seq0_step`). On CPU in float32/float64 that work runs as one fused C loop per step
+    (:func:`orthornn.nn.kernels.rum0`, forward and adjoint), otherwise as torch operations. The
+    backward runs the adjoint loop (:func:`_seq0_step_backward` and one GEMM ``∂g W_{hh}`` per
+    step, accumulated in place into ``∂L/∂h_{t−1}``) and forms ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and
+    ``∂W_x = Σ_t ∂P_tᵀ x_t`` as one GEMM each after the loop; autograd sees one node for the whole
+    sequence. Time-major buffers keep every per-step slice a block of rows. If a step has a zero
+    ``ε`` or ``τ`` or ``1 + c <`` :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM`
+    reruns the sequence step by step through the general path (the library's conventions for
+    degenerate pairs).
     """
 
     @staticmethod
@@ -323,39 +330,56 @@ class _Sequence0(torch.autograd.Function):
         B, T, _ = x.shape
         n = h0.shape[-1]
         X = x.detach().transpose(0, 1).contiguous()  # (T, B, N_x)
-        Wxt, b, Wt = weight_x.detach().t(), bias.detach(), weight_h.detach().t()
+        Wt = weight_h.detach().t()
+        # every step's input projection P_t = W_x x_t + b in one GEMM, time-major (T, B, 3N); the
+        # recurrent GEMM then accumulates into its (ũ, τ) block in place, which keeps (u, τ, ε)
+        PB = torch.addmm(bias.detach(), X.view(T * B, -1), weight_x.detach().t()).view(T, B, 3 * n)
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
-        Gb = h0.new_empty(T, B, 2 * n)
         S = h0.new_empty(T, B, 7)
+        kern = kernels.rum0()
+        kern = kern if kern is not None and kern.supports(H, PB, Wt) else None
         bad = h0.new_zeros((), dtype=torch.bool)
         for t in range(T):
-            P = torch.addmm(b, X[t], Wxt)  # this step's projection, kept in cache (not a (T, B, 3N) buffer)
-            eps = P[:, 2 * n :]
-            a, _, zero = _seq0_direction(eps)
-            bad |= zero
-            torch.addmm(P[:, : 2 * n], H[t], Wt, out=Gb[t])
-            _seq0_step(Gb[t], H[t], a, eps, eta, H[t + 1], S[t])
+            g, eps = PB[t, :, : 2 * n].addmm_(H[t], Wt), PB[t, :, 2 * n :]
+            if kern is not None:  # torch's vectorised sigmoid, then the fused C step (counts its degenerate rows)
+                g[:, :n].sigmoid_()
+                bad |= kern.forward(g, H[t], eps, H[t + 1], S[t], eta, FAST_PATH_MIN_1PC) > 0
+            else:
+                a, _, zero = _seq0_direction(eps)
+                bad |= zero
+                _seq0_step(g, H[t], a, eps, eta, H[t + 1], S[t])
         bad |= (~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any()
-        ctx.save_for_backward(weight_h, weight_x, bias, H, Gb, S, X)
-        ctx.eta = eta
+        ctx.save_for_backward(weight_h, weight_x, H, PB, S, X)
+        ctx.eta, ctx.kern = eta, kern
         return H[1:], bool(bad)
 
     @staticmethod
     def backward(ctx: Any, grad_H: Tensor, _: Any) -> Any:
         _first_order_only()
-        W, Wx, bias, H, Gb, S, X = ctx.saved_tensors
+        W, Wx, H, PB, S, X = ctx.saved_tensors
         T, B, n = grad_H.shape
-        Wexe, be = Wx[2 * n :].t(), bias[2 * n :]
         dP = W.new_empty(T, B, 3 * n)  # ∂(ũ, τ, ε) of each step
-        carry = None
-        for t in range(T - 1, -1, -1):
-            G = grad_H[t] if carry is None else grad_H[t] + carry
-            eps = torch.addmm(be, X[t], Wexe)
-            a, ie, _ = _seq0_direction(eps)
-            gh = _seq0_step_backward(G, H[t], a, ie, eps, Gb[t], S[t], H[t + 1], ctx.eta, dP[t])
-            carry = torch.addmm(gh, dP[t, :, : 2 * n], W)
-        assert carry is not None
+        kern = ctx.kern
+        if kern is not None:
+            if grad_H.stride(-1) != 1:
+                grad_H = grad_H.contiguous()  # the C kernel takes row strides, not element strides
+            carry = W.new_empty(B, n)  # ∂L/∂h_{t−1}, built in place: kernel, then + ∂g W_hh
+            for t in range(T - 1, -1, -1):
+                P = PB[t]
+                kern.backward(
+                    grad_H[t], t < T - 1, H[t], P[:, 2 * n :], P[:, : 2 * n], S[t], H[t + 1], ctx.eta, dP[t], carry
+                )
+                carry.addmm_(dP[t, :, : 2 * n], W)
+        else:
+            carry = None
+            for t in range(T - 1, -1, -1):
+                G = grad_H[t] if carry is None else grad_H[t] + carry
+                eps = PB[t, :, 2 * n :]
+                a, ie, _ = _seq0_direction(eps)
+                gh = _seq0_step_backward(G, H[t], a, ie, eps, PB[t, :, : 2 * n], S[t], H[t + 1], ctx.eta, dP[t])
+                carry = gh.addmm_(dP[t, :, : 2 * n], W)
+            assert carry is not None
         flat = dP.view(T * B, 3 * n)
         gW = flat[:, : 2 * n].t() @ H[:-1].reshape(-1, n)
         Xf = X.view(T * B, -1)

@@ -1,0 +1,217 @@
+r"""Native CPU kernels: plain C99 sources shipped with the package, compiled on first use with the
+system C compiler and called through :mod:`ctypes`.
+
+The only kernel is :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
+(:class:`orthornn.nn.rum._Sequence0`): between two GEMMs a step does five row dot products and
+about twenty elementwise operations on (B, N) tensors, which as separate torch operations cost
+3–4× the GEMMs themselves (``benchmarks/models.py --floor``). One C loop over the rows does them
+in two passes that stay in cache.
+
+Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment,
+on a non-CPU device or for a dtype other than float32/float64 the torch implementation runs
+instead (same equations, same results to rounding; the tests compare the two).
+
+The shared library is cached under ``$ORTHORNN_CACHE`` (default ``$XDG_CACHE_HOME/orthornn``,
+else ``~/.cache/orthornn``), named by a hash of the source, the compiler, the flags and the
+machine, so a changed source or another machine never loads a stale build. The compiler is
+``$CC`` if set, else ``cc``.
+
+References
+----------
+Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 (the cell these kernels run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+__all__ = ["Rum0Kernel", "native", "native_enabled", "rum0"]
+
+_SOURCE_DIR = Path(__file__).resolve().parent
+# -fno-trapping-math lets gcc turn the ReLU's branch into a select and vectorise the loops (5–10×
+# faster here); no kernel reads the floating-point exception flags. -march=native is tried first.
+_FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+_NATIVE = ["-march=native"]
+_SUFFIX = {torch.float64: "f64", torch.float32: "f32"}
+_I64, _PTR, _INT, _DBL = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int, ctypes.c_double
+
+
+_override: list[bool] = []  # innermost native(...) context first
+
+
+def native_enabled() -> bool:
+    """Whether native kernels may run: the innermost :func:`native` context decides; outside any,
+    False when ``ORTHORNN_NATIVE`` is ``0`` (or ``false``/``no``/``off``)."""
+    if _override:
+        return _override[0]
+    return os.environ.get("ORTHORNN_NATIVE", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+@contextlib.contextmanager
+def native(enabled: bool) -> Iterator[None]:
+    """Within the block, use the native kernels (``True``, where they build) or the torch
+    implementation (``False``) — e.g. to compare the two.
+
+    >>> with native(False):
+    ...     rum0() is None
+    True
+    """
+    _override.insert(0, bool(enabled))
+    try:
+        yield
+    finally:
+        _override.pop(0)
+
+
+def _cache_dir() -> Path:
+    if "ORTHORNN_CACHE" in os.environ:
+        return Path(os.environ["ORTHORNN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "orthornn"
+
+
+def _machine_id() -> bytes:
+    """The CPU's identity for the cache key (a ``-march=native`` build runs only where it was built)."""
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            lines = [ln for ln in f if ln.startswith((b"model name", b"flags", b"Features", b"CPU part"))]
+        return b"".join(sorted(set(lines)))
+    except OSError:
+        return (platform.machine() + platform.processor()).encode()
+
+
+def _build(cc: list[str], src: Path, out: str) -> None:
+    """Compile ``src`` to the shared library ``out``: tuned for this CPU, else generic."""
+    for flags in (_FLAGS + _NATIVE, _FLAGS):
+        try:
+            subprocess.run([*cc, *flags, "-o", out, str(src), "-lm"], check=True, capture_output=True, timeout=120)
+            return
+        except subprocess.CalledProcessError:
+            if flags == _FLAGS:
+                raise
+
+
+def _compile(name: str) -> Path:
+    """Build ``<name>.c`` into the cache (once per source/compiler/flags/CPU); return its path.
+
+    Concurrent builders (pytest-xdist workers) each compile to a private file and rename it into
+    place atomically."""
+    sources = sorted(_SOURCE_DIR.glob(f"{name}*.[ch]"))  # the kernel and the headers it includes
+    cc = shlex.split(os.environ.get("CC", "cc"))
+    parts = [p.read_bytes() for p in sources] + [*map(str.encode, cc + _FLAGS + _NATIVE), _machine_id()]
+    key = hashlib.sha256(b"\0".join(parts))
+    for d in (_cache_dir(), Path(tempfile.gettempdir()) / f"orthornn-{os.getuid()}"):
+        lib = d / f"{name}-{key.hexdigest()[:16]}.so"
+        if lib.exists():
+            return lib
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=d)
+        except OSError:
+            continue  # not writable: try the next directory
+        os.close(fd)
+        try:
+            _build(cc, _SOURCE_DIR / f"{name}.c", tmp)
+            os.replace(tmp, lib)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return lib
+    raise OSError("no writable cache directory for the native kernels")
+
+
+def _row(t: Tensor) -> tuple[int, int]:
+    """A (B, ·) tensor for C: data pointer and row stride (the last dimension is contiguous)."""
+    return t.data_ptr(), t.stride(0)
+
+
+class Rum0Kernel:
+    r"""The fused λ = 0 RUM step (``rum0.c``), forward and adjoint, for float32 and float64 rows.
+
+    Both calls take (B, ·) CPU tensors whose last dimension is contiguous (row strides are passed
+    to C) and write into preallocated outputs; no shape checks here (the caller, a sequence loop,
+    checks once per sequence)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        row = [_PTR, _I64]  # a (B, ·) array: data pointer, row stride
+        self._fwd, self._bwd = {}, {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"rum0_forward_{suf}")
+            f.argtypes = [_I64, _I64, *row * 4, _PTR, _INT, _DBL, _DBL]
+            f.restype = _I64
+            b = getattr(lib, f"rum0_backward_{suf}")
+            b.argtypes = [_I64, _I64, *row, _INT, *row * 3, _PTR, *row, _INT, _DBL, *row * 2]
+            b.restype = None
+            self._fwd[dtype], self._bwd[dtype] = f, b
+
+    def forward(
+        self, g: Tensor, h: Tensor, eps: Tensor, out: Tensor, sc: Tensor, eta: float | None, min1pc: float
+    ) -> int:
+        """One forward step: ``g = (u, τ)`` (the caller applies ``u = sigmoid(ũ)``), ``h = h_{t−1}``,
+        ``ε``; writes ``h_t`` to ``out`` and ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7).
+        Returns the number of degenerate rows (zero ``ε`` or ``τ``, ``1 + c < min1pc``)."""
+        B, n = h.shape
+        has_eta, eta_value = eta is not None, 0.0 if eta is None else eta
+        args = (*_row(g), *_row(h), *_row(eps), *_row(out), sc.data_ptr(), has_eta, eta_value, min1pc)
+        return int(self._fwd[h.dtype](B, n, *args))
+
+    def backward(
+        self,
+        G: Tensor,
+        has_carry: bool,
+        h: Tensor,
+        eps: Tensor,
+        g: Tensor,
+        sc: Tensor,
+        ht: Tensor,
+        eta: float | None,
+        dP: Tensor,
+        gh: Tensor,
+    ) -> None:
+        """The adjoint of :meth:`forward` from ``∂L/∂h_t = G`` (``+ gh`` when ``has_carry``): writes
+        ``∂(ũ, τ, ε)`` to ``dP`` (B, 3N) and the direct part of ``∂L/∂h_{t−1}`` over ``gh`` (the
+        caller adds ``∂g W_{hh}`` in place, which makes ``gh`` the next step's carry)."""
+        B, n = h.shape
+        has_eta, eta_value = eta is not None, 0.0 if eta is None else eta
+        args = (*_row(G), has_carry, *_row(h), *_row(eps), *_row(g), sc.data_ptr(), *_row(ht), has_eta, eta_value)
+        self._bwd[h.dtype](B, n, *args, *_row(dP), *_row(gh))
+
+    @staticmethod
+    def supports(*tensors: Tensor) -> bool:
+        """Whether the kernel can run on these tensors: CPU, float32/float64, one dtype."""
+        return all(t.device.type == "cpu" and t.dtype == tensors[0].dtype for t in tensors) and (
+            tensors[0].dtype in _SUFFIX
+        )
+
+
+@functools.cache
+def _load_rum0() -> Rum0Kernel | None:
+    try:
+        return Rum0Kernel(ctypes.CDLL(str(_compile("rum0"))))
+    except (OSError, subprocess.SubprocessError):
+        return None  # no compiler / not loadable: the torch implementation runs
+
+
+def rum0() -> Rum0Kernel | None:
+    """The compiled λ = 0 RUM step kernel, or None when native kernels are off or cannot be built.
+
+    Examples
+    --------
+    >>> k = rum0()
+    >>> k is None or k.supports(torch.zeros(2, 3, dtype=torch.float64))
+    True
+    """
+    return _load_rum0() if native_enabled() else None

@@ -1,0 +1,176 @@
+"""The native λ = 0 RUM step (orthornn/nn/kernels/rum0.c) against the torch implementation of the
+same sequence node, gradcheck through it, and the build/cache/fallback logic of the loader."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from tolerances import ATOL
+
+from orthornn.nn import RUM, RUMCell, RUMState, kernels
+from orthornn.nn.rum import sequence0
+
+
+def _run(backend: bool, x, cell: RUMCell, h0, eta, grad_out):
+    """Values and gradients (x, h0, weight_x, bias, weight_h) of sequence0 with the chosen backend."""
+    leaves = [
+        t.detach().clone().requires_grad_() for t in (x, h0, cell.weight_x, cell.projection_bias(), cell.weight_h)
+    ]
+    xx, hh, wx, b, wh = leaves
+    with kernels.native(backend):
+        hs = sequence0(xx, wx, b, wh, hh, eta)
+    assert hs is not None
+    grads = torch.autograd.grad((hs * grad_out).sum(), leaves)
+    return hs.detach(), grads
+
+
+def test_the_native_kernel_builds_here():
+    """CI machines have a C compiler: the fast path must be the one tested, not silently skipped."""
+    k = kernels.rum0()
+    assert k is not None and k.supports(torch.zeros(1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("eta", [None, 0.8])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_native_sequence_equals_the_torch_sequence(eta, dtype):
+    torch.manual_seed(11)
+    cell = RUMCell(4, 9, eta=eta, dtype=dtype)
+    with torch.no_grad():
+        cell.bias.normal_()
+    x, h0 = torch.randn(6, 13, 4, dtype=dtype), torch.randn(6, 9, dtype=dtype)
+    w = torch.randn(13, 6, 9, dtype=dtype)
+    got, ggot = _run(True, x, cell, h0, eta, w)
+    want, gwant = _run(False, x, cell, h0, eta, w)
+    tol = ATOL[str(dtype).split(".")[1]]
+    torch.testing.assert_close(got, want, atol=tol, rtol=0)
+    for g, r in zip(ggot, gwant, strict=True):
+        torch.testing.assert_close(g, r, atol=tol * max(1.0, float(r.abs().max())), rtol=0)
+
+
+@given(
+    B=st.integers(1, 5),
+    T=st.integers(1, 7),
+    n=st.integers(2, 19),
+    nx=st.integers(1, 4),
+    scale=st.sampled_from([1e-3, 1.0, 30.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_native_and_torch_agree_for_any_shape_and_scale(B, T, n, nx, scale, seed):
+    g = torch.Generator().manual_seed(seed)
+    cell = RUMCell(nx, n)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(scale * torch.randn(p.shape, generator=g))
+    x, h0 = torch.randn(B, T, nx, generator=g), torch.randn(B, n, generator=g)
+    w = torch.randn(T, B, n, generator=g)
+    with kernels.native(True):
+        probe = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0)
+    with kernels.native(False):
+        ref = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0)
+    assert (probe is None) == (ref is None)  # both report the same degenerate steps
+    if ref is None:
+        return
+    got, ggot = _run(True, x, cell, h0, None, w)
+    want, gwant = _run(False, x, cell, h0, None, w)
+    torch.testing.assert_close(got, want, atol=ATOL["float64"], rtol=0)
+    for a, r in zip(ggot, gwant, strict=True):
+        torch.testing.assert_close(a, r, atol=ATOL["float64"] * max(1.0, float(r.abs().max())), rtol=0)
+
+
+@pytest.mark.parametrize("eta", [None, 1.1])
+def test_gradcheck_through_the_native_kernel(eta):
+    torch.manual_seed(12)
+    cell = RUMCell(2, 5)
+    args = tuple(
+        a.detach().clone().requires_grad_()
+        for a in (torch.randn(3, 4, 2), cell.weight_x, torch.randn(15), cell.weight_h, torch.randn(3, 5))
+    )
+    with kernels.native(True):
+        assert torch.autograd.gradcheck(lambda *a: sequence0(*a, eta), args)
+
+
+def test_native_kernel_reports_degenerate_steps_and_rum_falls_back():
+    torch.manual_seed(13)
+    rum = RUM(3, 4, embed_bias=False)
+    x, h0 = torch.randn(2, 6, 3), torch.randn(2, 4)
+    x[0, 4] = 0.0  # ε = 0 at one step of one sequence
+    with kernels.native(True):
+        assert sequence0(x, rum.cell.weight_x, rum.cell.projection_bias(), rum.cell.weight_h, h0) is None
+        y, _ = rum(x, RUMState(h0, None))
+    with kernels.native(False):
+        ref, _ = rum(x, RUMState(h0, None))
+    torch.testing.assert_close(y, ref, atol=ATOL["float64"], rtol=0)
+    assert torch.isfinite(torch.autograd.grad(y.sum(), rum.cell.weight_h)[0]).all()
+
+
+def test_strided_upstream_gradient_is_read_with_its_row_stride():
+    """RUM returns (B, T, N) = the node's (T, B, N) transposed: its gradient reaches the kernel strided."""
+    torch.manual_seed(14)
+    rum = RUM(3, 6)
+    x = torch.randn(4, 5, 3)
+    w = torch.randn(4, 5, 6)
+    grads = []
+    for backend in (True, False):
+        with kernels.native(backend):
+            y, _ = rum(x)
+            grads.append(torch.autograd.grad((y * w).sum(), list(rum.parameters())))
+    for a, r in zip(*grads, strict=True):
+        torch.testing.assert_close(a, r, atol=ATOL["float64"], rtol=0)
+
+
+def test_supports_only_cpu_float32_float64_of_one_dtype():
+    k = kernels.rum0()
+    assert k is not None
+    assert k.supports(torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float32))
+    assert not k.supports(torch.zeros(2, dtype=torch.float16))
+    assert not k.supports(torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64))
+    assert not k.supports(torch.zeros(2, device="meta"))
+
+
+def test_switches_environment_and_context(monkeypatch):
+    monkeypatch.setenv("ORTHORNN_NATIVE", "0")
+    assert kernels.rum0() is None
+    with kernels.native(True):
+        assert kernels.rum0() is not None
+    monkeypatch.setenv("ORTHORNN_NATIVE", "1")
+    with kernels.native(False):
+        assert kernels.rum0() is None
+    assert kernels.rum0() is not None
+
+
+def test_build_is_cached_per_source_and_machine(monkeypatch, tmp_path):
+    monkeypatch.setenv("ORTHORNN_CACHE", str(tmp_path))
+    lib = kernels._compile("rum0")
+    assert lib.parent == tmp_path and lib.exists()
+
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("a cached build must not be compiled again")
+
+    monkeypatch.setattr(subprocess, "run", no_compiler)
+    assert kernels._compile("rum0") == lib
+    monkeypatch.setattr(kernels, "_machine_id", lambda: b"another CPU")
+    with pytest.raises(AssertionError, match="compiled again"):  # another CPU: a new build
+        kernels._compile("rum0")
+
+
+def test_without_a_compiler_rum_runs_through_torch(monkeypatch, tmp_path):
+    monkeypatch.setenv("ORTHORNN_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    kernels._load_rum0.cache_clear()
+    try:
+        assert kernels.rum0() is None
+        torch.manual_seed(15)
+        rum = RUM(2, 3)
+        x = torch.randn(2, 4, 2)
+        y, _ = rum(x)
+        monkeypatch.delenv("CC")
+        kernels._load_rum0.cache_clear()
+        with kernels.native(False):
+            ref, _ = rum(x)
+        torch.testing.assert_close(y, ref, atol=0, rtol=0)  # the same torch implementation ran
+    finally:
+        kernels._load_rum0.cache_clear()
