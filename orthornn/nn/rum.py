@@ -41,6 +41,7 @@ from . import kernels
 __all__ = [
     "FAST_PATH_MIN_1PC",
     "RUM",
+    "SEQ0_CHUNK_ROWS",
     "MemoryTape",
     "RUMCell",
     "RUMState",
@@ -81,6 +82,11 @@ def time_normalize(h: Tensor, eta: float) -> Tensor:
 #: ``1 + â·b̂`` below which the fused RUM step hands a batch to the general
 #: :func:`orthornn.nn.functional.rotate` (antiparallel conventions); zero vectors likewise.
 FAST_PATH_MIN_1PC = 1e-3
+
+#: Rows (steps × batch) of one chunk of the λ = 0 sequence backward: the weight gradients are one
+#: GEMM per chunk over this many rows (enough for full GEMM speed), and the chunk's ∂(ũ, τ, ε)
+#: buffer is reused from chunk to chunk.
+SEQ0_CHUNK_ROWS = 4096
 
 
 class _Frame(NamedTuple):
@@ -329,65 +335,76 @@ class _Sequence0(torch.autograd.Function):
     ) -> Any:
         B, T, _ = x.shape
         n = h0.shape[-1]
-        X = x.detach().transpose(0, 1).contiguous()  # (T, B, N_x)
+        # X = [x_t, 1] time-major (T, B, N_x + 1): the bias rides in the GEMMs (no broadcast copy; the
+        # backward's ∂W_x and ∂b are one GEMM)
+        X = h0.new_empty(T, B, x.shape[-1] + 1)
+        X[..., :-1] = x.detach().transpose(0, 1)
+        X[..., -1] = 1.0
         Wt = weight_h.detach().t()
         # every step's input projection P_t = W_x x_t + b in one GEMM, time-major (T, B, 3N); the
         # recurrent GEMM then accumulates into its (ũ, τ) block in place, which keeps (u, τ, ε)
-        PB = torch.addmm(bias.detach(), X.view(T * B, -1), weight_x.detach().t()).view(T, B, 3 * n)
+        Wxb = torch.cat([weight_x.detach(), bias.detach()[:, None]], 1)  # [W_x, b]
+        PB = torch.mm(X.view(T * B, -1), Wxb.t()).view(T, B, 3 * n)
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         S = h0.new_empty(T, B, 7)
         kern = kernels.rum0()
         kern = kern if kern is not None and kern.supports(H, PB, Wt) else None
-        bad = h0.new_zeros((), dtype=torch.bool)
+        # per-step views made once (indexing inside the loop costs more than the step's elementwise work)
+        Gs, Es, Hs, Ss = PB[..., : 2 * n].unbind(0), PB[..., 2 * n :].unbind(0), H.unbind(0), S.unbind(0)
+        bad = False
         for t in range(T):
-            g, eps = PB[t, :, : 2 * n].addmm_(H[t], Wt), PB[t, :, 2 * n :]
-            if kern is not None:  # torch's vectorised sigmoid, then the fused C step (counts its degenerate rows)
-                g[:, :n].sigmoid_()
-                bad |= kern.forward(g, H[t], eps, H[t + 1], S[t], eta, FAST_PATH_MIN_1PC) > 0
+            g = Gs[t].addmm_(Hs[t], Wt)
+            if kern is not None:  # the fused C step (counts its degenerate rows)
+                bad |= kern.forward(g, Hs[t], Es[t], Hs[t + 1], Ss[t], eta, FAST_PATH_MIN_1PC) > 0
             else:
-                a, _, zero = _seq0_direction(eps)
-                bad |= zero
-                _seq0_step(g, H[t], a, eps, eta, H[t + 1], S[t])
-        bad |= (~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any()
+                a, _, zero = _seq0_direction(Es[t])
+                bad |= bool(zero)
+                _seq0_step(g, Hs[t], a, Es[t], eta, Hs[t + 1], Ss[t])
+        bad |= bool((~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any())
         ctx.save_for_backward(weight_h, weight_x, H, PB, S, X)
         ctx.eta, ctx.kern = eta, kern
-        return H[1:], bool(bad)
+        return H[1:], bad
 
     @staticmethod
     def backward(ctx: Any, grad_H: Tensor, _: Any) -> Any:
         _first_order_only()
         W, Wx, H, PB, S, X = ctx.saved_tensors
         T, B, n = grad_H.shape
-        dP = W.new_empty(T, B, 3 * n)  # ∂(ũ, τ, ε) of each step
         kern = ctx.kern
-        if kern is not None:
-            if grad_H.stride(-1) != 1:
-                grad_H = grad_H.contiguous()  # the C kernel takes row strides, not element strides
-            carry = W.new_empty(B, n)  # ∂L/∂h_{t−1}, built in place: kernel, then + ∂g W_hh
-            for t in range(T - 1, -1, -1):
-                P = PB[t]
-                kern.backward(
-                    grad_H[t], t < T - 1, H[t], P[:, 2 * n :], P[:, : 2 * n], S[t], H[t + 1], ctx.eta, dP[t], carry
-                )
-                carry.addmm_(dP[t, :, : 2 * n], W)
-        else:
-            carry = None
-            for t in range(T - 1, -1, -1):
-                G = grad_H[t] if carry is None else grad_H[t] + carry
-                eps = PB[t, :, 2 * n :]
-                a, ie, _ = _seq0_direction(eps)
-                gh = _seq0_step_backward(G, H[t], a, ie, eps, PB[t, :, : 2 * n], S[t], H[t + 1], ctx.eta, dP[t])
-                carry = gh.addmm_(dP[t, :, : 2 * n], W)
-            assert carry is not None
-        flat = dP.view(T * B, 3 * n)
-        gW = flat[:, : 2 * n].t() @ H[:-1].reshape(-1, n)
-        Xf = X.view(T * B, -1)
-        gWx = (Xf.t() @ flat).t()
-        gb = flat.sum(0)
-        gx = None
-        if ctx.needs_input_grad[0]:
-            gx = (flat @ Wx).view(T, B, -1).transpose(0, 1)
+        if kern is not None and grad_H.stride(-1) != 1:
+            grad_H = grad_H.contiguous()  # the C kernel takes row strides, not element strides
+        # ∂(ũ, τ, ε) of a chunk of steps; the weight gradients are accumulated one GEMM per chunk, so
+        # this buffer is reused instead of a (T, B, 3N) one allocated (and page-faulted) per pass
+        tc = max(1, min(T, SEQ0_CHUNK_ROWS // B))
+        dPc = W.new_empty(tc, B, 3 * n)
+        gW = torch.zeros_like(W)
+        gWxb_t = X.new_zeros(X.shape[-1], 3 * n)  # [∂W_x, ∂b]ᵀ = Σ [x_t, 1]ᵀ ∂P_t
+        gx = X.new_empty(T, B, X.shape[-1] - 1) if ctx.needs_input_grad[0] else None
+        carry = W.new_empty(B, n)  # ∂L/∂h_{t−1}, built in place: step adjoint, then + ∂g W_hh
+        Gs, Es, Hs, Ss = PB[..., : 2 * n].unbind(0), PB[..., 2 * n :].unbind(0), H.unbind(0), S.unbind(0)
+        dGs, dPs, grads = dPc[..., : 2 * n].unbind(0), dPc.unbind(0), grad_H.unbind(0)
+        for t1 in range(T, 0, -tc):
+            t0 = max(0, t1 - tc)
+            for t in range(t1 - 1, t0 - 1, -1):
+                j = t - t0
+                if kern is not None:
+                    args = (Es[t], Gs[t], Ss[t], Hs[t + 1], ctx.eta, dPs[j], carry)
+                    kern.backward(grads[t], t < T - 1, Hs[t], *args)
+                else:
+                    G = grads[t] + carry if t < T - 1 else grads[t]
+                    a, ie, _ = _seq0_direction(Es[t])
+                    args = (G, Hs[t], a, ie, Es[t], Gs[t], Ss[t], Hs[t + 1], ctx.eta, dPs[j])
+                    carry.copy_(_seq0_step_backward(*args))
+                carry.addmm_(dGs[j], W)
+            flat = dPc[: t1 - t0].view(-1, 3 * n)
+            gW.addmm_(flat[:, : 2 * n].t(), H[t0:t1].reshape(-1, n))
+            gWxb_t.addmm_(X[t0:t1].reshape(-1, X.shape[-1]).t(), flat)
+            if gx is not None:
+                torch.mm(flat, Wx, out=gx[t0:t1].view(flat.shape[0], -1))
+        if gx is not None:
+            gx = gx.transpose(0, 1)
+        gWx, gb = gWxb_t[:-1].t(), gWxb_t[-1]
         return gx, gWx, gb, gW, carry, None
 
 
@@ -431,6 +448,8 @@ def sequence0(
     ------
     ShapeError
         Shapes that do not fit together (``h0`` of shape (B, N) fixes ``N``).
+    OrthornnError
+        Tensors of different dtypes or devices.
 
     Examples
     --------
@@ -456,6 +475,10 @@ def sequence0(
         raise ShapeError(
             f"sequence0 needs x (B, T, N_x), weight_x (3N, N_x), bias (3N,), weight_h (2N, N), h0 (B, N); got {got}"
         )
+    tensors = {"x": x, "weight_x": weight_x, "bias": bias, "weight_h": weight_h, "h0": h0}
+    if len({(t.dtype, t.device) for t in tensors.values()}) > 1:
+        got = ", ".join(f"{k} {t.dtype} on {t.device}" for k, t in tensors.items())
+        raise OrthornnError(f"sequence0 needs one dtype and device for all its tensors; got {got}")
     out, bad = _Sequence0.apply(x, weight_x, bias, weight_h, h0, eta)
     return None if bad else out
 

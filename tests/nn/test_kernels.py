@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tolerances import ATOL
 
+from orthornn.errors import OrthornnError
 from orthornn.nn import RUM, RUMCell, RUMState, kernels
 from orthornn.nn.rum import sequence0
 
@@ -174,3 +175,59 @@ def test_without_a_compiler_rum_runs_through_torch(monkeypatch, tmp_path):
         torch.testing.assert_close(y, ref, atol=0, rtol=0)  # the same torch implementation ran
     finally:
         kernels._load_rum0.cache_clear()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_native_sigmoid_is_within_two_ulp_over_the_whole_range(dtype):
+    """The kernel's own vectorisable sigmoid (no libm call) against sigmoid in float64, tails included."""
+    k = kernels.rum0()
+    assert k is not None
+    big = torch.finfo(dtype).max
+    x = torch.cat(
+        [
+            torch.linspace(-800, 800, 20001, dtype=dtype),
+            5 * torch.randn(20000, dtype=dtype, generator=torch.Generator().manual_seed(0)),
+            torch.tensor([0.0, -0.0, 1e-30, -1e-30, 87, 88, 89, -87, -88, -89, 708, -708, 710, -710, big, -big]).to(
+                dtype
+            ),
+        ]
+    )
+    n = x.numel()
+    g = torch.cat([x, torch.ones(n, dtype=dtype)])[None].clone()  # (ũ, τ) of one row
+    h, eps = torch.ones(1, n, dtype=dtype), torch.full((1, n), 0.5, dtype=dtype)
+    k.forward(g, h, eps, torch.empty(1, n, dtype=dtype), torch.empty(1, 7, dtype=dtype), None, 1e-3)
+    u, ref = g[0, :n].double(), torch.sigmoid(x.double())
+    fi = torch.finfo(dtype)
+    normal = ref > fi.tiny * 2**24
+    assert ((u - ref).abs() <= 2 * fi.eps * ref)[normal].all()
+    assert ((u - ref).abs() <= 2 * fi.tiny)[~normal].all()  # the far negative tail: below the normal range
+    assert torch.isfinite(u).all() and (u >= 0).all() and (u <= 1).all()
+
+
+@pytest.mark.parametrize("backend", [True, False])
+def test_chunked_backward_equals_one_chunk(backend, monkeypatch):
+    """The weight gradients are accumulated chunk by chunk (SEQ0_CHUNK_ROWS): any chunking, one result."""
+    import orthornn.nn.rum as rum_module
+
+    torch.manual_seed(16)
+    cell = RUMCell(3, 5, eta=0.9)
+    x, h0 = torch.randn(4, 9, 3, requires_grad=True), torch.randn(4, 5)
+    w = torch.randn(9, 4, 5)
+
+    def grads() -> list[torch.Tensor]:
+        with kernels.native(backend):
+            hs = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0, 0.9)
+        return list(torch.autograd.grad((hs * w).sum(), [x, *cell.parameters()]))
+
+    whole = grads()
+    for rows in (4 * 2 + 1, 4 * 4, 1):  # chunks of 2 steps (+ a rest of 1), of 4, of 1
+        monkeypatch.setattr(rum_module, "SEQ0_CHUNK_ROWS", rows)
+        for a, r in zip(grads(), whole, strict=True):
+            torch.testing.assert_close(a, r, atol=ATOL["float64"], rtol=0)
+
+
+def test_sequence_refuses_mixed_dtypes():
+    cell = RUMCell(3, 4)
+    x, h0 = torch.randn(2, 5, 3), torch.zeros(2, 4, dtype=torch.float32)
+    with pytest.raises(OrthornnError, match=r"h0 torch\.float32"):
+        sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0)

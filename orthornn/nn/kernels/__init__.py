@@ -160,7 +160,7 @@ class Rum0Kernel:
     def forward(
         self, g: Tensor, h: Tensor, eps: Tensor, out: Tensor, sc: Tensor, eta: float | None, min1pc: float
     ) -> int:
-        """One forward step: ``g = (u, τ)`` (the caller applies ``u = sigmoid(ũ)``), ``h = h_{t−1}``,
+        """One forward step: ``g = (ũ, τ)`` (``ũ`` is overwritten by ``u = sigmoid(ũ)``), ``h = h_{t−1}``,
         ``ε``; writes ``h_t`` to ``out`` and ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7).
         Returns the number of degenerate rows (zero ``ε`` or ``τ``, ``1 + c < min1pc``)."""
         B, n = h.shape

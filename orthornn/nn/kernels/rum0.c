@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <tgmath.h> /* sqrt of the argument's type (float or double) */
 
+#include "sigmoid.h"
+
 #define NSC 7
 
 #define T double

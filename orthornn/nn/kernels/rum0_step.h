@@ -1,17 +1,17 @@
 /* Body of the fused lambda = 0 RUM step for one element type; included by rum0.c once per type
  * with T (float or double) and NAME(x) (the suffixed function name) defined. */
 
-/* Forward: g = (u, tau) of the step (u = sigmoid(u~), applied by the caller), h = h_{t-1} and eps
+/* Forward: g = (u~, tau) of the step (u~ is overwritten by u = sigmoid(u~)), h = h_{t-1} and eps
  * (rows of the input projection); writes h_t to out and (p, s, 1/|tau|, c, gamma, delta, r) to
  * sc (B, 7).  Returns the number of degenerate rows (eps = 0, tau = 0 or 1 + c < min1pc). */
-int64_t NAME(rum0_forward)(int64_t B, int64_t n, const T *g, int64_t sg, const T *h, int64_t sh,
+int64_t NAME(rum0_forward)(int64_t B, int64_t n, T *g, int64_t sg, const T *h, int64_t sh,
                            const T *eps, int64_t se, T *out, int64_t so, T *sc,
                            int has_eta, double eta, double min1pc)
 {
     int64_t bad = 0;
     for (int64_t b = 0; b < B; ++b) {
-        const T *restrict u = g + b * sg, *restrict tau = u + n;
-        const T *restrict hb = h + b * sh, *restrict e = eps + b * se;
+        T *restrict u = g + b * sg;
+        const T *restrict tau = u + n, *restrict hb = h + b * sh, *restrict e = eps + b * se;
         T *restrict o = out + b * so, *restrict S = sc + b * NSC;
         T ee = 0, tt = 0, et = 0, eh = 0, th = 0;
 #pragma omp simd reduction(+ : ee, tt, et, eh, th)
@@ -35,7 +35,9 @@ int64_t NAME(rum0_forward)(int64_t B, int64_t n, const T *g, int64_t sg, const T
         for (int64_t i = 0; i < n; ++i) {
             T z = e[i] + hb[i] - ga * e[i] + dl * tau[i]; /* eps + R h */
             T cand = z > 0 ? z : 0;
-            T hp = cand + u[i] * (hb[i] - cand);
+            T ui = NAME(sigmoid)(u[i]);
+            T hp = cand + ui * (hb[i] - cand);
+            u[i] = ui;
             o[i] = hp;
             ss += hp * hp;
         }
