@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from ..errors import OrthornnError, ShapeError
 from . import functional as F_orth
 from . import kernels
+from .workspace import SEQUENCE_WORKSPACE
 
 __all__ = [
     "FAST_PATH_MIN_1PC",
@@ -344,7 +345,9 @@ class _Sequence0(torch.autograd.Function):
         # every step's input projection P_t = W_x x_t + b in one GEMM, time-major (T, B, 3N); the
         # recurrent GEMM then accumulates into its (ũ, τ) block in place, which keeps (u, τ, ε)
         Wxb = torch.cat([weight_x.detach(), bias.detach()[:, None]], 1)  # [W_x, b]
-        PB = torch.mm(X.view(T * B, -1), Wxb.t()).view(T, B, 3 * n)
+        # lent by the workspace until this node is gone: the next pass reuses the mapped memory
+        PB = SEQUENCE_WORKSPACE.take((T, B, 3 * n), h0.dtype, h0.device, ctx)
+        torch.mm(X.view(T * B, -1), Wxb.t(), out=PB.view(T * B, 3 * n))
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         S = h0.new_empty(T, B, 7)
@@ -377,7 +380,7 @@ class _Sequence0(torch.autograd.Function):
         # ∂(ũ, τ, ε) of a chunk of steps; the weight gradients are accumulated one GEMM per chunk, so
         # this buffer is reused instead of a (T, B, 3N) one allocated (and page-faulted) per pass
         tc = max(1, min(T, SEQ0_CHUNK_ROWS // B))
-        dPc = W.new_empty(tc, B, 3 * n)
+        dPc = SEQUENCE_WORKSPACE.take((tc, B, 3 * n), W.dtype, W.device, ctx)
         gW = torch.zeros_like(W)
         gWxb_t = X.new_zeros(X.shape[-1], 3 * n)  # [∂W_x, ∂b]ᵀ = Σ [x_t, 1]ᵀ ∂P_t
         gx = X.new_empty(T, B, X.shape[-1] - 1) if ctx.needs_input_grad[0] else None
