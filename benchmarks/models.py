@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
-from orthornn.nn import LSTM, LTRNN, RUM
+from orthornn.nn import LSTM, LTRNN, RUM, kernels
 from orthornn.tasks import CopyTask
 from orthornn.train.registry import SequenceModel
 
@@ -34,7 +34,7 @@ from orthornn.train.registry import SequenceModel
 def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
     if name == "torch LSTM":
         return SequenceModel(LSTM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
-    if name.startswith("RUM") and not name.endswith("per-step nodes"):
+    if name.startswith("RUM") and not name.endswith(("per-step nodes", "torch ops")):
         lam = float(name.split("λ=")[1].split()[0])
         rum = RUM(nx, n, lam=lam, memory_efficient=name.endswith("recompute"), device=dev)
         return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
@@ -42,6 +42,8 @@ def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
         return SequenceModel(_StepwiseLTRNN(nx, n, ny, device=dev), None)
     if name.endswith("per-step nodes"):
         return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
+    if name.endswith("torch ops"):
+        return SequenceModel(_TorchOpsRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
     return SequenceModel(LTRNN(nx, n, ny, device=dev), None)
 
 
@@ -71,6 +73,15 @@ class _StepwiseRUM(RUM):
             st = self.cell.step(p, st)
             hs.append(st.h)
         return torch.stack(hs, 1), st
+
+
+class _TorchOpsRUM(RUM):
+    """The alternative: the same λ = 0 sequence node with its per-step work as torch operations
+    (what runs without a C compiler or with ``ORTHORNN_NATIVE=0``) instead of the native kernel."""
+
+    def forward(self, x: torch.Tensor, state=None):
+        with kernels.native(False):
+            return super().forward(x, state)
 
 
 def _trainer_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, flat_loss: bool = False):
@@ -242,6 +253,7 @@ def main() -> None:
     y = torch.as_tensor(targets).to(args.device)
     rows = [  # (label, hidden, target)
         ("RUM λ=0", 250, "≤ 0.5× LSTM-250"),
+        ("RUM λ=0 torch ops", 250, "(alternative: no native kernel)"),
         ("RUM λ=0 per-step nodes", 250, "(alternative)"),
         ("RUM λ=1", 100, "≤ 1.0 s"),
         ("RUM λ=1 recompute", 100, "≤ 1.0 s, memory flat in T"),
