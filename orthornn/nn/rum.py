@@ -14,7 +14,8 @@ The rotation is never formed as a matrix:
 * ``λ = 0``: ``R_t h = Rotation(ε_t, τ_t) h`` is applied matrix-free (O(B·N) per step,
   :func:`rotate_step`);
 * ``λ = 1``: ``R_t = R_{t−1} · Rotation(ε_t, τ_t)`` is a rank-2 update
-  (:func:`memory_update`), O(B·N²) per step, not a dense ``N×N×N`` product;
+  (:func:`memory_update`), O(B·N²) per step, not a dense ``N×N×N`` product; on CPU a whole
+  sequence runs as one node in the native kernel (:func:`sequence1`), which keeps no ``R_t``;
 * any other real ``λ`` (fixed or learnable): ``(R_{t−1})^λ`` through the differentiable
   :func:`orthornn.nn.functional.so_power`, then the same rank-2 row update.
 
@@ -53,6 +54,7 @@ __all__ = [
     "memory_update",
     "rotate_step",
     "sequence0",
+    "sequence1",
     "time_normalize",
 ]
 
@@ -336,18 +338,10 @@ class _Sequence0(torch.autograd.Function):
     ) -> Any:
         B, T, _ = x.shape
         n = h0.shape[-1]
-        # X = [x_t, 1] time-major (T, B, N_x + 1): the bias rides in the GEMMs (no broadcast copy; the
-        # backward's ∂W_x and ∂b are one GEMM)
-        X = h0.new_empty(T, B, x.shape[-1] + 1)
-        X[..., :-1] = x.detach().transpose(0, 1)
-        X[..., -1] = 1.0
         Wt = weight_h.detach().t()
         # every step's input projection P_t = W_x x_t + b in one GEMM, time-major (T, B, 3N); the
         # recurrent GEMM then accumulates into its (ũ, τ) block in place, which keeps (u, τ, ε)
-        Wxb = torch.cat([weight_x.detach(), bias.detach()[:, None]], 1)  # [W_x, b]
-        # lent by the workspace until this node is gone: the next pass reuses the mapped memory
-        PB = SEQUENCE_WORKSPACE.take((T, B, 3 * n), h0.dtype, h0.device, ctx)
-        torch.mm(X.view(T * B, -1), Wxb.t(), out=PB.view(T * B, 3 * n))
+        X, PB = _project_sequence(ctx, x, weight_x, bias, n)
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         S = h0.new_empty(T, B, 7)
@@ -400,15 +394,58 @@ class _Sequence0(torch.autograd.Function):
                     args = (G, Hs[t], a, ie, Es[t], Gs[t], Ss[t], Hs[t + 1], ctx.eta, dPs[j])
                     carry.copy_(_seq0_step_backward(*args))
                 carry.addmm_(dGs[j], W)
-            flat = dPc[: t1 - t0].view(-1, 3 * n)
-            gW.addmm_(flat[:, : 2 * n].t(), H[t0:t1].reshape(-1, n))
-            gWxb_t.addmm_(X[t0:t1].reshape(-1, X.shape[-1]).t(), flat)
-            if gx is not None:
-                torch.mm(flat, Wx, out=gx[t0:t1].view(flat.shape[0], -1))
+            _weight_grads(dPc[: t1 - t0], H[t0:t1], X[t0:t1], Wx, gW, gWxb_t, None if gx is None else gx[t0:t1])
         if gx is not None:
             gx = gx.transpose(0, 1)
         gWx, gb = gWxb_t[:-1].t(), gWxb_t[-1]
         return gx, gWx, gb, gW, carry, None
+
+
+def _check_sequence_args(
+    name: str, x: Tensor, weight_x: Tensor, bias: Tensor, weight_h: Tensor, h0: Tensor, extra: dict
+) -> None:
+    """Shapes, dtypes and devices of a sequence node's arguments (``extra``: name → (tensor, shape))."""
+    n = h0.shape[-1]
+    tensors = {"x": x, "weight_x": weight_x, "bias": bias, "weight_h": weight_h, "h0": h0}
+    tensors.update({k: v[0] for k, v in extra.items()})
+    want = [(3 * n, x.shape[-1]), (3 * n,), (2 * n, n), (x.shape[0], n), *[v[1] for v in extra.values()]]
+    got = [t.shape for t in list(tensors.values())[1:]]
+    if x.dim() != 3 or any(tuple(g) != w for g, w in zip(got, want, strict=True)):
+        shapes = ", ".join(f"{k} {tuple(t.shape)}" for k, t in tensors.items())
+        need = "x (B, T, N_x), weight_x (3N, N_x), bias (3N,), weight_h (2N, N), h0 (B, N)"
+        need += "".join(f", {k} (B, N, N)" for k in extra)
+        raise ShapeError(f"{name} needs {need}; got {shapes}")
+    if len({(t.dtype, t.device) for t in tensors.values()}) > 1:
+        got_t = ", ".join(f"{k} {t.dtype} on {t.device}" for k, t in tensors.items())
+        raise OrthornnError(f"{name} needs one dtype and device for all its tensors; got {got_t}")
+
+
+def _project_sequence(ctx: Any, x: Tensor, weight_x: Tensor, bias: Tensor, n: int) -> tuple[Tensor, Tensor]:
+    """``X = [x_t, 1]`` time-major (T, B, N_x + 1) and the projections ``P = X [W_x, b]ᵀ`` (T, B, 3N).
+
+    The bias rides in the GEMM (no broadcast copy; the backward's ``∂W_x`` and ``∂b`` are then one
+    GEMM); ``P`` is lent by :data:`SEQUENCE_WORKSPACE` to ``ctx`` until the node is gone, so the next
+    pass reuses already mapped memory."""
+    B, T, nx = x.shape
+    X = x.new_empty(T, B, nx + 1)
+    X[..., :-1] = x.detach().transpose(0, 1)
+    X[..., -1] = 1.0
+    Wxb = torch.cat([weight_x.detach(), bias.detach()[:, None]], 1)  # [W_x, b]
+    PB = SEQUENCE_WORKSPACE.take((T, B, 3 * n), x.dtype, x.device, ctx)
+    torch.mm(X.view(T * B, -1), Wxb.t(), out=PB.view(T * B, 3 * n))
+    return X, PB
+
+
+def _weight_grads(dP: Tensor, H: Tensor, X: Tensor, Wx: Tensor, gWh: Tensor, gWxb_t: Tensor, gx: Tensor | None) -> None:
+    """Accumulate ``∂W_{hh} += Σ ∂g_tᵀ h_{t−1}`` and ``[∂W_x, ∂b]ᵀ += Σ [x_t, 1]ᵀ ∂P_t`` over the steps
+    of ``dP`` (k, B, 3N) (``H``, ``X``: the same steps' ``h_{t−1}`` and ``[x_t, 1]``), each one GEMM;
+    write their ``∂x_t = ∂P_t W_x`` to ``gx`` (k, B, N_x) unless None."""
+    flat = dP.reshape(-1, dP.shape[-1])
+    n = H.shape[-1]
+    gWh.addmm_(flat[:, : 2 * n].t(), H.reshape(-1, n))
+    gWxb_t.addmm_(X.reshape(-1, X.shape[-1]).t(), flat)
+    if gx is not None:
+        torch.mm(flat, Wx, out=gx.view(flat.shape[0], -1))
 
 
 def _seq0_direction(eps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -465,25 +502,121 @@ def sequence0(
     >>> bool(torch.allclose(hs, torch.stack(steps)))
     True
     """
-    n = h0.shape[-1]
-    shapes = {"x": x.shape, "weight_x": weight_x.shape, "bias": bias.shape, "weight_h": weight_h.shape, "h0": h0.shape}
-    if (
-        x.dim() != 3
-        or h0.shape != (x.shape[0], n)
-        or weight_x.shape != (3 * n, x.shape[-1])
-        or bias.shape != (3 * n,)
-        or weight_h.shape != (2 * n, n)
-    ):
-        got = ", ".join(f"{k} {tuple(v)}" for k, v in shapes.items())
-        raise ShapeError(
-            f"sequence0 needs x (B, T, N_x), weight_x (3N, N_x), bias (3N,), weight_h (2N, N), h0 (B, N); got {got}"
-        )
-    tensors = {"x": x, "weight_x": weight_x, "bias": bias, "weight_h": weight_h, "h0": h0}
-    if len({(t.dtype, t.device) for t in tensors.values()}) > 1:
-        got = ", ".join(f"{k} {t.dtype} on {t.device}" for k, t in tensors.items())
-        raise OrthornnError(f"sequence0 needs one dtype and device for all its tensors; got {got}")
+    _check_sequence_args("sequence0", x, weight_x, bias, weight_h, h0, {})
     out, bad = _Sequence0.apply(x, weight_x, bias, weight_h, h0, eta)
     return None if bad else out
+
+
+class _Sequence1(torch.autograd.Function):
+    r"""The whole λ = 1 RUM over a sequence as one autograd node, run by the native kernel
+    (``orthornn/nn/kernels/rum1.c``) batch-outer and time-inner.
+
+    Per batch element and step (the equations of :func:`memory_step` and :func:`fused_step1`):
+    ``(ũ, τ) = P_t + W_{hh} h``, the frame of ``(ε, τ)``, ``R_t = R_{t−1} + (R_{t−1} x) âᵀ +
+    (R_{t−1} y) wᵀ``, ``h_t = lerp(ReLU(ε + R_t h), h, u)`` [η-normalised]. One element's memory
+    (``N×N``), its gradient and ``W_{hh}`` stay in cache for the whole sequence, so no ``B×N×N``
+    pass goes through main memory per step. The graph keeps ``(u, τ, ε)`` and ``h_t`` per step
+    and the final ``R_T`` only: the backward rebuilds ``R_{t−1} = R_t · Rotation(ε_t, τ_t)ᵀ`` in a
+    copy of ``R_T`` (memory flat in T, and a second backward works). ``∂W_{hh}``, ``[∂W_x, ∂b]``
+    and ``∂x`` are one GEMM each after the kernel.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight_x: Tensor,
+        bias: Tensor,
+        weight_h: Tensor,
+        h0: Tensor,
+        R0: Tensor,
+        eta: float | None,
+        kern: Any,
+    ) -> Any:
+        B, T, _ = x.shape
+        n = h0.shape[-1]
+        X, PB = _project_sequence(ctx, x, weight_x, bias, n)
+        H = h0.new_empty(T + 1, B, n)
+        H[0] = h0.detach()
+        R = R0.detach().clone(memory_format=torch.contiguous_format)
+        Sr = h0.new_empty(T, B)
+        W = weight_h.detach().contiguous()
+        bad = kern.forward(PB, W.t().contiguous(), H, R, Sr, eta, FAST_PATH_MIN_1PC) > 0
+        ctx.save_for_backward(W, weight_x, H, PB, Sr, X, R)
+        ctx.eta, ctx.kern = eta, kern
+        ctx.set_materialize_grads(False)
+        return H[1:], R, bad
+
+    @staticmethod
+    def backward(ctx: Any, grad_H: Tensor | None, grad_R: Tensor | None, _: Any) -> Any:
+        _first_order_only()
+        W, Wx, H, PB, Sr, X, R_T = ctx.saved_tensors
+        T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+        gH = H.new_zeros(T, B, n) if grad_H is None else grad_H.contiguous()
+        G = torch.zeros_like(R_T) if grad_R is None else grad_R.clone(memory_format=torch.contiguous_format)
+        dPB = SEQUENCE_WORKSPACE.take((T, B, 3 * n), H.dtype, H.device, ctx)
+        gh0 = H.new_empty(B, n)
+        ctx.kern.backward(PB, W, H, Sr, gH, R_T.clone(), G, ctx.eta, dPB, gh0)
+        gW, gWxb_t = torch.zeros_like(W), X.new_zeros(X.shape[-1], 3 * n)
+        gx = X.new_empty(T, B, X.shape[-1] - 1) if ctx.needs_input_grad[0] else None
+        _weight_grads(dPB, H[:-1], X, Wx, gW, gWxb_t, gx)
+        gx = None if gx is None else gx.transpose(0, 1)
+        return gx, gWxb_t[:-1].t(), gWxb_t[-1], gW, gh0, G, None, None
+
+
+def sequence1(
+    x: Tensor, weight_x: Tensor, bias: Tensor, weight_h: Tensor, h0: Tensor, R0: Tensor, eta: float | None = None
+) -> tuple[Tensor, Tensor] | None:
+    r"""All hidden states and the final memory of a λ = 1 RUM over a sequence, as one autograd node
+    (:class:`_Sequence1`, the native kernel).
+
+    .. math:: R_t = R_{t-1}\operatorname{Rotation}(\varepsilon_t, \tau_t),\quad
+              h_t = \operatorname{lerp}\bigl(\operatorname{ReLU}(\varepsilon_t + R_t h_{t-1}),\
+              h_{t-1},\ u_t\bigr)\ [\,\eta\text{-normalised}\,]
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, T, N_x)
+    weight_x : Tensor, shape (3N, N_x)
+    bias : Tensor, shape (3N,)
+    weight_h : Tensor, shape (2N, N)
+    h0 : Tensor, shape (B, N)
+    R0 : Tensor, shape (B, N, N)
+    eta : float or None
+
+    Returns
+    -------
+    ``(hs, R_T)`` with ``hs`` of shape (T, B, N) (time-major) and ``R_T`` (B, N, N); or None when
+    the native kernel is not available for these tensors (no compiler, ``ORTHORNN_NATIVE=0``, not
+    CPU float32/float64) or some step has a zero or nearly antiparallel pair ``(ε_t, τ_t)``: the
+    caller then runs the step path.
+
+    Raises
+    ------
+    ShapeError
+        Shapes that do not fit together.
+    OrthornnError
+        Tensors of different dtypes or devices.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> rum = RUM(3, 4, lam=1.0, dtype=torch.float64)
+    >>> x = torch.randn(2, 5, 3, dtype=torch.float64)
+    >>> h0, R0 = rum.cell.initial_state(2, like=x)
+    >>> out = sequence1(x, rum.cell.weight_x, rum.cell.projection_bias(), rum.cell.weight_h, h0, R0)
+    >>> steps = [s := rum.cell(x[:, t], s if t else RUMState(h0, R0)) for t in range(5)]
+    >>> out is None or bool(torch.allclose(out[0], torch.stack([s.h for s in steps])))
+    True
+    """
+    _check_sequence_args(
+        "sequence1", x, weight_x, bias, weight_h, h0, {"R0": (R0, (h0.shape[0], h0.shape[-1], h0.shape[-1]))}
+    )
+    kern = kernels.rum1()
+    if kern is None or not kern.supports(x, weight_x, bias, weight_h, h0, R0):
+        return None
+    hs, R_T, bad = _Sequence1.apply(x, weight_x, bias, weight_h, h0, R0, eta, kern)
+    return None if bad else (hs, R_T)
 
 
 def _memory_factors(f: _Frame) -> tuple[Tensor, Tensor]:
@@ -1142,10 +1275,15 @@ class RUM(nn.Module):
         else:
             state = RUMState(*state)
         cell = self.cell
-        if not cell.has_memory and cell.ln_u is None and cell.zoneout == 0.0:
-            hs = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, cell.eta)
-            if hs is not None:  # one autograd node for the whole sequence
-                return hs.transpose(0, 1), RUMState(hs[-1], None)
+        if cell.ln_u is None and cell.zoneout == 0.0:
+            if not cell.has_memory:
+                hs = sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, cell.eta)
+                if hs is not None:  # one autograd node for the whole sequence
+                    return hs.transpose(0, 1), RUMState(hs[-1], None)
+            elif not isinstance(cell.lam, Tensor) and cell.lam == 1.0 and state.R is not None:
+                out = sequence1(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, state.R, cell.eta)
+                if out is not None:  # the native λ = 1 sequence kernel
+                    return out[0].transpose(0, 1), RUMState(out[0][-1], out[1])
         tape = MemoryTape() if self.cell.memory_efficient and torch.is_grad_enabled() else None
         if tape is None:
             # one GEMM for every time step, sliced once (indexing proj[:, t] in the loop makes

@@ -11,9 +11,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from tolerances import ATOL
 
-from orthornn.errors import OrthornnError
+from orthornn.errors import OrthornnError, ShapeError
 from orthornn.nn import RUM, RUMCell, RUMState, kernels
-from orthornn.nn.rum import sequence0
+from orthornn.nn.rum import sequence0, sequence1
 
 
 def _run(backend: bool, x, cell: RUMCell, h0, eta, grad_out):
@@ -245,3 +245,116 @@ def test_sequence_refuses_mixed_dtypes():
     x, h0 = torch.randn(2, 5, 3), torch.zeros(2, 4, dtype=torch.float32)
     with pytest.raises(OrthornnError, match=r"h0 torch\.float32"):
         sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0)
+
+
+# ---- λ = 1: the native sequence kernel (rum1.c) against the torch step path ----------------------
+
+
+def _rum1_grads(rum: RUM, x, h0, R0, native: bool, w, wR):
+    """Outputs, final memory and gradients (x, h0, R0, parameters) of a λ = 1 RUM pass whose loss
+    also reads the final memory (so ∂L/∂R_T enters the backward)."""
+    leaves = [t.detach().clone().requires_grad_() for t in (x, h0, R0)]
+    with kernels.native(native):
+        y, (hT, RT) = rum(leaves[0], RUMState(leaves[1], leaves[2]))
+    loss = (y * w).sum() + (RT * wR).sum() + hT.square().sum()
+    grads = torch.autograd.grad(loss, [*leaves, *rum.parameters()])
+    return y.detach(), RT.detach(), grads
+
+
+@pytest.mark.parametrize("eta", [None, 0.9])
+@pytest.mark.parametrize("memory_efficient", [False, True])
+def test_native_lambda1_sequence_equals_the_step_path(eta, memory_efficient):
+    torch.manual_seed(21)
+    rum = RUM(3, 6, lam=1.0, eta=eta, memory_efficient=memory_efficient)
+    with torch.no_grad():
+        rum.cell.bias.normal_()
+    x, h0 = torch.randn(4, 9, 3), torch.randn(4, 6)
+    R0 = torch.linalg.qr(torch.randn(4, 6, 6))[0]  # a carried memory (chunked BPTT)
+    w, wR = torch.randn(4, 9, 6), torch.randn(4, 6, 6)
+    y, RT, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
+    y_ref, RT_ref, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
+    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
+    torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
+    for a, r in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, r, atol=1e-10, rtol=0)
+
+
+def test_native_lambda1_float32_agrees_with_the_step_path():
+    torch.manual_seed(22)
+    rum = RUM(3, 8, lam=1.0, dtype=torch.float32)
+    f32 = {"dtype": torch.float32}
+    x, h0 = torch.randn(3, 12, 3, **f32), torch.zeros(3, 8, **f32)
+    R0 = torch.eye(8, **f32).expand(3, 8, 8)
+    w, wR = torch.randn(3, 12, 8, **f32), torch.zeros(3, 8, 8, **f32)
+    y, _, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
+    y_ref, _, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-5)
+    for a, r in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("eta", [None, 1.2])
+def test_gradcheck_through_the_native_lambda1_sequence(eta):
+    torch.manual_seed(23)
+    cell = RUMCell(2, 4, lam=1.0)
+    R0 = torch.linalg.qr(torch.randn(2, 4, 4))[0]
+    args = tuple(
+        a.detach().clone().requires_grad_()
+        for a in (torch.randn(2, 3, 2), cell.weight_x, torch.randn(12), cell.weight_h, torch.randn(2, 4), R0)
+    )
+
+    def run(*a):
+        out = sequence1(*a, eta)
+        assert out is not None
+        return out
+
+    assert torch.autograd.gradcheck(run, args)
+
+
+def test_native_lambda1_second_backward_and_degenerate_fallback():
+    torch.manual_seed(24)
+    rum = RUM(3, 5, lam=1.0, embed_bias=False)
+    x = torch.randn(2, 6, 3)
+    with kernels.native(True):
+        y, _ = rum(x)
+    first = torch.autograd.grad(y.sum(), list(rum.parameters()), retain_graph=True)
+    again = torch.autograd.grad(y.sum(), list(rum.parameters()))  # R_T is rebuilt from a copy
+    for a, r in zip(again, first, strict=True):
+        torch.testing.assert_close(a, r, atol=0, rtol=0)
+    x[1, 3] = 0.0  # ε = 0 at one step: the kernel reports it, RUM takes the step path
+    h0, R0 = rum.cell.initial_state(2, like=x)
+    assert sequence1(x, rum.cell.weight_x, rum.cell.projection_bias(), rum.cell.weight_h, h0, R0) is None
+    y, _ = rum(x)
+    with kernels.native(False):
+        ref, _ = rum(x)
+    torch.testing.assert_close(y, ref, atol=ATOL["float64"], rtol=0)
+
+
+def test_native_lambda1_graph_keeps_no_memory_per_step():
+    """The saved tensors grow by (u, τ, ε, h, the η scale, [x, 1]) per step: no N×N term."""
+    torch.manual_seed(25)
+    B, n, nx = 4, 32, 3
+    rum = RUM(nx, n, lam=1.0)
+
+    def saved_bytes(T: int) -> int:
+        seen: dict[int, int] = {}
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), kernels.native(True):
+            rum(torch.randn(B, T, nx))
+        return sum(seen.values())
+
+    per_step = (saved_bytes(40) - saved_bytes(20)) / 20
+    vector = B * n * 8  # one (B, N) float64 vector
+    assert per_step <= 5 * vector + B * (nx + 2) * 8  # u, τ, ε, h (4 vectors) + r and [x, 1]
+    assert per_step < n * vector / 4  # a quarter of one N×N memory (n vectors) per step
+
+
+def test_sequence1_refuses_a_misshapen_memory():
+    cell = RUMCell(3, 4, lam=1.0)
+    x, h0 = torch.randn(2, 5, 3), torch.zeros(2, 4)
+    with pytest.raises(ShapeError, match=r"R0 \(2, 4, 3\)"):
+        sequence1(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0, torch.zeros(2, 4, 3))

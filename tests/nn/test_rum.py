@@ -13,6 +13,7 @@ from tolerances import ATOL
 
 from orthornn.errors import OrthornnError, ShapeError
 from orthornn.nn import functional as F_orth
+from orthornn.nn import kernels
 from orthornn.nn.rum import (
     FAST_PATH_MIN_1PC,
     RUM,
@@ -29,6 +30,14 @@ from orthornn.nn.rum import (
 )
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(autouse=True)
+def _torch_implementation():
+    """These tests check the torch implementation, the reference; tests/nn/test_kernels.py compares
+    the native kernels (used by default on CPU) with it."""
+    with kernels.native(False):
+        yield
 
 
 def dense_rotation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["Rum0Kernel", "native", "native_enabled", "rum0"]
+__all__ = ["Rum0Kernel", "Rum1Kernel", "native", "native_enabled", "rum0", "rum1"]
 
 _SOURCE_DIR = Path(__file__).resolve().parent
 # -fno-trapping-math lets gcc turn the ReLU's branch into a select and vectorise the loops (5–10×
@@ -109,7 +109,7 @@ def _compile(name: str) -> Path:
 
     Concurrent builders (pytest-xdist workers) each compile to a private file and rename it into
     place atomically."""
-    sources = sorted(_SOURCE_DIR.glob(f"{name}*.[ch]"))  # the kernel and the headers it includes
+    sources = sorted(_SOURCE_DIR.glob("*.[ch]"))  # every kernel source and header: includes are shared
     cc = shlex.split(os.environ.get("CC", "cc"))
     parts = [p.read_bytes() for p in sources] + [*map(str.encode, cc + _FLAGS + _NATIVE), _machine_id()]
     key = hashlib.sha256(b"\0".join(parts))
@@ -197,12 +197,79 @@ class Rum0Kernel:
         )
 
 
-@functools.cache
-def _load_rum0() -> Rum0Kernel | None:
+class Rum1Kernel:
+    r"""The λ = 1 RUM over a whole sequence (``rum1.c``), forward and adjoint, batch-outer and
+    time-inner so that one batch element's memory ``R_b``, its gradient and ``W_{hh}`` stay in
+    cache for the whole sequence. Contiguous CPU tensors of one dtype; no checks here (the
+    sequence node checks once)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._fwd, self._bwd = {}, {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"rum1_forward_{suf}")
+            f.argtypes = [_I64, _I64, _I64, *[_PTR] * 5, _INT, _DBL, _DBL, _PTR]
+            f.restype = _I64
+            b = getattr(lib, f"rum1_backward_{suf}")
+            b.argtypes = [_I64, _I64, _I64, *[_PTR] * 7, _INT, _DBL, _PTR, _PTR, _PTR]
+            b.restype = None
+            self._fwd[dtype], self._bwd[dtype] = f, b
+
+    def forward(
+        self, PB: Tensor, Wt: Tensor, H: Tensor, R: Tensor, Sr: Tensor, eta: float | None, min1pc: float
+    ) -> int:
+        """``PB`` (T, B, 3N): input projections in, ``(u, τ, ε)`` out; ``Wt = W_{hh}ᵀ`` (N, 2N), contiguous;
+        ``H`` (T + 1, B, N) with ``H[0] = h_0``, filled; ``R`` (B, N, N): ``R_0`` in, ``R_T`` out;
+        ``Sr`` (T, B): the η scale of each step. Returns the number of degenerate steps."""
+        T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+        work = PB.new_empty(8 * n)
+        ptrs = (PB.data_ptr(), Wt.data_ptr(), H.data_ptr(), R.data_ptr(), Sr.data_ptr())
+        return int(self._fwd[PB.dtype](T, B, n, *ptrs, eta is not None, eta or 0.0, min1pc, work.data_ptr()))
+
+    def backward(
+        self,
+        PB: Tensor,
+        W: Tensor,
+        H: Tensor,
+        Sr: Tensor,
+        gH: Tensor,
+        R: Tensor,
+        G: Tensor,
+        eta: float | None,
+        dPB: Tensor,
+        gh0: Tensor,
+    ) -> None:
+        """``gH`` (T, B, N) = ``∂L/∂h_t``; ``R`` = a copy of ``R_T`` (rebuilt to ``R_0`` in place);
+        ``G`` = ``∂L/∂R_T`` in, ``∂L/∂R_0`` out; writes ``∂(ũ, τ, ε)`` to ``dPB`` and ``∂L/∂h_0`` to ``gh0``."""
+        T, B, n = gH.shape
+        work = PB.new_empty(22 * n)
+        ptrs = (PB.data_ptr(), W.data_ptr(), H.data_ptr(), Sr.data_ptr(), gH.data_ptr(), R.data_ptr(), G.data_ptr())
+        self._bwd[PB.dtype](
+            T, B, n, *ptrs, eta is not None, eta or 0.0, dPB.data_ptr(), gh0.data_ptr(), work.data_ptr()
+        )
+
+    @staticmethod
+    def supports(*tensors: Tensor) -> bool:
+        """Whether the kernel can run on these tensors: CPU, float32/float64, one dtype."""
+        return Rum0Kernel.supports(*tensors)
+
+
+def _library(name: str) -> ctypes.CDLL | None:
     try:
-        return Rum0Kernel(ctypes.CDLL(str(_compile("rum0"))))
+        return ctypes.CDLL(str(_compile(name)))
     except (OSError, subprocess.SubprocessError):
         return None  # no compiler / not loadable: the torch implementation runs
+
+
+@functools.cache
+def _load_rum0() -> Rum0Kernel | None:
+    lib = _library("rum0")
+    return None if lib is None else Rum0Kernel(lib)
+
+
+@functools.cache
+def _load_rum1() -> Rum1Kernel | None:
+    lib = _library("rum1")
+    return None if lib is None else Rum1Kernel(lib)
 
 
 def rum0() -> Rum0Kernel | None:
@@ -215,3 +282,15 @@ def rum0() -> Rum0Kernel | None:
     True
     """
     return _load_rum0() if native_enabled() else None
+
+
+def rum1() -> Rum1Kernel | None:
+    """The compiled λ = 1 RUM sequence kernel, or None when native kernels are off or cannot be built.
+
+    Examples
+    --------
+    >>> k = rum1()
+    >>> k is None or k.supports(torch.zeros(2, 3, 3, dtype=torch.float64))
+    True
+    """
+    return _load_rum1() if native_enabled() else None
