@@ -1,15 +1,22 @@
 r"""Native CPU kernels: plain C99 sources shipped with the package, compiled on first use with the
 system C compiler and called through :mod:`ctypes`.
 
-The only kernel is :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
-(:class:`orthornn.nn.rum._Sequence0`): between two GEMMs a step does five row dot products and
-about twenty elementwise operations on (B, N) tensors, which as separate torch operations cost
-3–4× the GEMMs themselves (``benchmarks/models.py --floor``). One C loop over the rows does them
-in two passes that stay in cache.
+Two kernels:
 
-Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment,
-on a non-CPU device or for a dtype other than float32/float64 the torch implementation runs
-instead (same equations, same results to rounding; the tests compare the two).
+* :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
+  (:class:`orthornn.nn.rum._Sequence0`): between two GEMMs a step does five row dot products and
+  about twenty elementwise operations on (B, N) tensors, which as separate torch operations cost
+  3–4× the GEMMs themselves (``benchmarks/models.py --floor``). One C loop over the rows does them
+  in two passes that stay in cache.
+* :func:`rum1`, the whole λ = 1 RUM sequence (:class:`orthornn.nn.rum._Sequence1`), forward and
+  adjoint, batch-outer and time-inner, so that one batch element's ``N×N`` memory, its gradient
+  and ``W_hh`` stay in cache instead of streaming ``B×N×N`` through main memory several times
+  per step.
+
+Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment
+(or inside :func:`native` ``(False)``), on a non-CPU device or for a dtype other than
+float32/float64 the torch implementation runs instead (same equations, same results to rounding;
+the tests compare the two).
 
 The shared library is cached under ``$ORTHORNN_CACHE`` (default ``$XDG_CACHE_HOME/orthornn``,
 else ``~/.cache/orthornn``), named by a hash of the source, the compiler, the flags and the
@@ -42,8 +49,10 @@ __all__ = ["Rum0Kernel", "Rum1Kernel", "native", "native_enabled", "rum0", "rum1
 
 _SOURCE_DIR = Path(__file__).resolve().parent
 # -fno-trapping-math lets gcc turn the ReLU's branch into a select and vectorise the loops (5–10×
-# faster here); no kernel reads the floating-point exception flags. -march=native is tried first.
+# faster here); no kernel reads the floating-point exception flags. -ffp-contract=fast: fused
+# multiply-adds (ISO C mode turns them off). -march=native is tried first.
 _FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
+_FLAGS += ["-ffp-contract=fast"]
 _NATIVE = ["-march=native"]
 _SUFFIX = {torch.float64: "f64", torch.float32: "f32"}
 _I64, _PTR, _INT, _DBL = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int, ctypes.c_double
@@ -241,7 +250,7 @@ class Rum1Kernel:
         """``gH`` (T, B, N) = ``∂L/∂h_t``; ``R`` = a copy of ``R_T`` (rebuilt to ``R_0`` in place);
         ``G`` = ``∂L/∂R_T`` in, ``∂L/∂R_0`` out; writes ``∂(ũ, τ, ε)`` to ``dPB`` and ``∂L/∂h_0`` to ``gh0``."""
         T, B, n = gH.shape
-        work = PB.new_empty(22 * n)
+        work = PB.new_zeros(19 * n + 20)  # zeroed: the padding rows of the last block of rows
         ptrs = (PB.data_ptr(), W.data_ptr(), H.data_ptr(), Sr.data_ptr(), gH.data_ptr(), R.data_ptr(), G.data_ptr())
         self._bwd[PB.dtype](
             T, B, n, *ptrs, eta is not None, eta or 0.0, dPB.data_ptr(), gh0.data_ptr(), work.data_ptr()

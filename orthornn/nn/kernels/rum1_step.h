@@ -108,14 +108,43 @@ int64_t NAME(rum1_forward)(int64_t T_, int64_t B, int64_t n, T *PB, const T *Wt,
     return bad;
 }
 
+/* The rank-1 accumulations of four memory rows at once (so the five accumulators are loaded and
+ * stored once per four rows): da += sum p0_m g_m, dw += sum p1_m g_m, (dx, dy, dh) += sum
+ * (d0_m, d1_m, d2_m) r_m, and g_m += d0_m x + d1_m y + d2_m h (dL/dR_{t-1}).  A row with all
+ * coefficients 0 (pointing to scratch) pads the last block. */
+static inline void NAME(accumulate4)(int64_t n, T *const r[4], T *const g[4], const T *cf, const T *restrict x,
+                                     const T *restrict y, const T *restrict h, T *restrict da, T *restrict dw,
+                                     T *restrict dx, T *restrict dy, T *restrict dh)
+{
+    const T *p0 = cf, *p1 = cf + 4, *d0 = cf + 8, *d1 = cf + 12, *d2 = cf + 16;
+    const T *r0 = r[0], *r1 = r[1], *r2 = r[2], *r3 = r[3];
+    T *g0 = g[0], *g1 = g[1], *g2 = g[2], *g3 = g[3];
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) {
+        T a0 = g0[j], a1 = g1[j], a2 = g2[j], a3 = g3[j];
+        T b0 = r0[j], b1 = r1[j], b2 = r2[j], b3 = r3[j];
+        da[j] += p0[0] * a0 + p0[1] * a1 + p0[2] * a2 + p0[3] * a3;
+        dw[j] += p1[0] * a0 + p1[1] * a1 + p1[2] * a2 + p1[3] * a3;
+        dx[j] += d0[0] * b0 + d0[1] * b1 + d0[2] * b2 + d0[3] * b3;
+        dy[j] += d1[0] * b0 + d1[1] * b1 + d1[2] * b2 + d1[3] * b3;
+        dh[j] += d2[0] * b0 + d2[1] * b1 + d2[2] * b2 + d2[3] * b3;
+        T xj = x[j], yj = y[j], hj = h[j];
+        g0[j] = a0 + d0[0] * xj + d1[0] * yj + d2[0] * hj;
+        g1[j] = a1 + d0[1] * xj + d1[1] * yj + d2[1] * hj;
+        g2[j] = a2 + d0[2] * xj + d1[2] * yj + d2[2] * hj;
+        g3[j] = a3 + d0[3] * xj + d1[3] * yj + d2[3] * hj;
+    }
+}
+
 /* Backward.  gH (T, B, n): dL/dh_t from the outputs; R (B, n, n): R_T on entry (a copy: it is
  * rebuilt down to R_0 in place); G (B, n, n): dL/dR_T on entry, dL/dR_0 on return.  Writes
- * d(u~, tau, eps) of every step to dPB (T, B, 3n) and dL/dh_0 to gh0 (B, n).  work: 22n. */
+ * d(u~, tau, eps) of every step to dPB (T, B, 3n) and dL/dh_0 to gh0 (B, n).  work: 19n + 20, zeroed. */
 void NAME(rum1_backward)(int64_t T_, int64_t B, int64_t n, const T *PB, const T *W, const T *H, const T *Sr,
                          const T *gH, T *R, T *G, int has_eta, double eta, T *dPB, T *gh0, T *work)
 {
     T *F = work, *Gh = work + 5 * n, *z = work + 6 * n, *gz = work + 7 * n, *carry = work + 8 * n;
     T *dAW = work + 9 * n, *dC = work + 11 * n, *ga = work + 14 * n, *gw = work + 15 * n, *gb = work + 16 * n;
+    T *pad = work + 17 * n, *cf = work + 19 * n; /* two scratch rows; 20 block coefficients */
     for (int64_t b = 0; b < B; ++b) {
         T *Rb = R + b * n * n, *Gb = G + b * n * n;
         for (int64_t j = 0; j < n; ++j)
@@ -138,14 +167,19 @@ void NAME(rum1_backward)(int64_t T_, int64_t B, int64_t n, const T *PB, const T 
             for (int64_t j = 0; j < 5 * n; ++j)
                 dAW[j] = 0; /* dAW (2n) and dC (3n) */
             T dpa = 0, dpw = 0;
+            T *rows[4], *grows[4];
             for (int64_t i = 0; i < n; ++i) {
                 T *r = Rb + i * n, *gr = Gb + i * n;
-                T qa = 0, qw = 0, qh = 0; /* row i of R_t (a^, w, h) */
-#pragma omp simd reduction(+ : qa, qw, qh)
+                int m = (int)(i % 4);
+                T qa = 0, qw = 0, qh = 0, gai = 0, gwi = 0; /* row i of R_t (a^, w, h) and of G (a^, w) */
+#pragma omp simd reduction(+ : qa, qw, qh, gai, gwi)
                 for (int64_t j = 0; j < n; ++j) {
-                    qa += r[j] * a[j];
-                    qw += r[j] * w[j];
+                    T aj = a[j], wj = w[j];
+                    qa += r[j] * aj;
+                    qw += r[j] * wj;
                     qh += r[j] * h[j];
+                    gai += gr[j] * aj;
+                    gwi += gr[j] * wj;
                 }
 #pragma omp simd
                 for (int64_t j = 0; j < n; ++j) /* R_{t-1} = R_t + (R_t a^) x^T + (R_t w) y^T */
@@ -156,22 +190,14 @@ void NAME(rum1_backward)(int64_t T_, int64_t B, int64_t n, const T *PB, const T 
                 T gzi = zi > 0 ? Gh[i] * (1 - u[i]) : 0;
                 z[i] = zi, gz[i] = gzi;
                 dpa += gzi * p0, dpw += gzi * p1;
-                T gai = 0, gwi = 0;
-#pragma omp simd reduction(+ : gai, gwi)
-                for (int64_t j = 0; j < n; ++j) {
-                    gai += gr[j] * a[j];
-                    gwi += gr[j] * w[j];
-                }
-                T d0 = gzi * pa + gai, d1 = gzi * pw + gwi, d2 = gzi;
-                T *da = dAW, *dw = dAW + n, *dx = dC, *dy = dC + n, *dh = dC + 2 * n;
-#pragma omp simd
-                for (int64_t j = 0; j < n; ++j) {
-                    da[j] += p0 * gr[j];
-                    dw[j] += p1 * gr[j];
-                    dx[j] += d0 * r[j];
-                    dy[j] += d1 * r[j];
-                    dh[j] += d2 * r[j];
-                    gr[j] += d0 * x[j] + d1 * y[j] + d2 * h[j]; /* dL/dR_{t-1} */
+                rows[m] = r, grows[m] = gr;
+                cf[m] = p0, cf[4 + m] = p1, cf[8 + m] = gzi * pa + gai, cf[12 + m] = gzi * pw + gwi, cf[16 + m] = gzi;
+                if (m == 3 || i == n - 1) {
+                    for (int q = m + 1; q < 4; ++q) { /* pad the last block with zero rows */
+                        rows[q] = pad, grows[q] = pad + n;
+                        cf[q] = cf[4 + q] = cf[8 + q] = cf[12 + q] = cf[16 + q] = 0;
+                    }
+                    NAME(accumulate4)(n, rows, grows, cf, x, y, h, dAW, dAW + n, dC, dC + n, dC + 2 * n);
                 }
             }
             const T *dx = dC, *dy = dC + n, *dhc = dC + 2 * n, *da = dAW, *dw = dAW + n;
