@@ -239,7 +239,7 @@ def _seq0_step(g: Tensor, h: Tensor, a: Tensor, eps: Tensor, eta: float | None, 
     r"""One forward step of :class:`_Sequence0` after the GEMM ``g = (ũ, τ)``: writes ``h_t`` to ``out``,
     the scalars ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7) and ``u = sigmoid(ũ)`` over ``ũ``.
 
-    The torch implementation; ``orthornn/nn/kernels/rum0.c`` is the same step fused in C (used on
+    The torch implementation; ``orthornn/nn/kernels/rum0_step.h`` is the same step fused in C (used on
     CPU when it can be built)."""
     n = h.shape[-1]
     tau = g[:, n:]
@@ -509,7 +509,7 @@ def sequence0(
 
 class _Sequence1(torch.autograd.Function):
     r"""The whole λ = 1 RUM over a sequence as one autograd node, run by the native kernel
-    (``orthornn/nn/kernels/rum1.c``) batch-outer and time-inner.
+    (``orthornn/nn/kernels/rum1_step.h``) batch-outer and time-inner.
 
     Per batch element and step (the equations of :func:`memory_step` and :func:`fused_step1`):
     ``(ũ, τ) = P_t + W_{hh} h``, the frame of ``(ε, τ)``, ``R_t = R_{t−1} + (R_{t−1} x) âᵀ +

@@ -1,4 +1,4 @@
-"""The native λ = 0 RUM step (orthornn/nn/kernels/rum0.c) against the torch implementation of the
+"""The native λ = 0 RUM step (orthornn/nn/kernels/rum0_step.h) against the torch implementation of the
 same sequence node, gradcheck through it, and the build/cache/fallback logic of the loader."""
 
 from __future__ import annotations
@@ -160,36 +160,43 @@ def test_switches_environment_and_context(monkeypatch):
 
 def test_build_is_cached_per_source_and_machine(monkeypatch, tmp_path):
     monkeypatch.setenv("ORTHORNN_CACHE", str(tmp_path))
-    lib = kernels._compile("rum0")
+    lib = kernels._compile("kernels")
     assert lib.parent == tmp_path and lib.exists()
 
     def no_compiler(*args, **kwargs):
         raise AssertionError("a cached build must not be compiled again")
 
     monkeypatch.setattr(subprocess, "run", no_compiler)
-    assert kernels._compile("rum0") == lib
+    assert kernels._compile("kernels") == lib
     monkeypatch.setattr(kernels, "_machine_id", lambda: b"another CPU")
     with pytest.raises(AssertionError, match="compiled again"):  # another CPU: a new build
-        kernels._compile("rum0")
+        kernels._compile("kernels")
+
+
+def _forget_builds() -> None:
+    """Make the next kernels.rum0()/rum1() build or load the library again."""
+    for cached in (kernels._library, kernels._load_rum0, kernels._load_rum1):
+        cached.cache_clear()
 
 
 def test_without_a_compiler_rum_runs_through_torch(monkeypatch, tmp_path):
     monkeypatch.setenv("ORTHORNN_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
-    kernels._load_rum0.cache_clear()
+    _forget_builds()
     try:
-        assert kernels.rum0() is None
+        assert kernels.rum0() is None and kernels.rum1() is None
         torch.manual_seed(15)
-        rum = RUM(2, 3)
+        rums = [RUM(2, 3), RUM(2, 3, lam=1.0)]
         x = torch.randn(2, 4, 2)
-        y, _ = rum(x)
+        ys = [rum(x)[0] for rum in rums]
         monkeypatch.delenv("CC")
-        kernels._load_rum0.cache_clear()
+        _forget_builds()
         with kernels.native(False):
-            ref, _ = rum(x)
-        torch.testing.assert_close(y, ref, atol=0, rtol=0)  # the same torch implementation ran
+            refs = [rum(x)[0] for rum in rums]
+        for y, ref in zip(ys, refs, strict=True):
+            torch.testing.assert_close(y, ref, atol=0, rtol=0)  # the same torch implementation ran
     finally:
-        kernels._load_rum0.cache_clear()
+        _forget_builds()
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -248,7 +255,7 @@ def test_sequence_refuses_mixed_dtypes():
         sequence0(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0)
 
 
-# ---- λ = 1: the native sequence kernel (rum1.c) against the torch step path ----------------------
+# ---- λ = 1: the native sequence kernel (rum1_step.h) against the torch step path ----------------------
 
 
 def _rum1_grads(rum: RUM, x, h0, R0, native: bool, w, wR):

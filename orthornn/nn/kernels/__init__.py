@@ -148,7 +148,7 @@ def _row(t: Tensor) -> tuple[int, int]:
 
 
 class Rum0Kernel:
-    r"""The fused λ = 0 RUM step (``rum0.c``), forward and adjoint, for float32 and float64 rows.
+    r"""The fused λ = 0 RUM step (``rum0_step.h``), forward and adjoint, for float32 and float64 rows.
 
     Both calls take (B, ·) CPU tensors whose last dimension is contiguous (row strides are passed
     to C) and write into preallocated outputs; no shape checks here (the caller, a sequence loop,
@@ -207,7 +207,7 @@ class Rum0Kernel:
 
 
 class Rum1Kernel:
-    r"""The λ = 1 RUM over a whole sequence (``rum1.c``), forward and adjoint, batch-outer and
+    r"""The λ = 1 RUM over a whole sequence (``rum1_step.h``), forward and adjoint, batch-outer and
     time-inner so that one batch element's memory ``R_b``, its gradient and ``W_{hh}`` stay in
     cache for the whole sequence. Contiguous CPU tensors of one dtype; no checks here (the
     sequence node checks once)."""
@@ -262,22 +262,24 @@ class Rum1Kernel:
         return Rum0Kernel.supports(*tensors)
 
 
-def _library(name: str) -> ctypes.CDLL | None:
+@functools.cache
+def _library() -> ctypes.CDLL | None:
+    """``kernels.c`` built and loaded once per process, or None (no compiler, not loadable)."""
     try:
-        return ctypes.CDLL(str(_compile(name)))
+        return ctypes.CDLL(str(_compile("kernels")))
     except (OSError, subprocess.SubprocessError):
-        return None  # no compiler / not loadable: the torch implementation runs
+        return None  # the torch implementation runs
 
 
 @functools.cache
 def _load_rum0() -> Rum0Kernel | None:
-    lib = _library("rum0")
+    lib = _library()
     return None if lib is None else Rum0Kernel(lib)
 
 
 @functools.cache
 def _load_rum1() -> Rum1Kernel | None:
-    lib = _library("rum1")
+    lib = _library()
     return None if lib is None else Rum1Kernel(lib)
 
 

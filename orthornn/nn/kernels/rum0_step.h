@@ -1,4 +1,4 @@
-/* Body of the fused lambda = 0 RUM step for one element type; included by rum0.c once per type
+/* Body of the fused lambda = 0 RUM step for one element type; included by kernels.c once per type
  * with T (float or double) and NAME(x) (the suffixed function name) defined. */
 
 /* Forward: g = (u~, tau) of the step (u~ is overwritten by u = sigmoid(u~)), h = h_{t-1} and eps

@@ -1,4 +1,4 @@
-/* Body of the lambda = 1 RUM sequence for one element type; included by rum1.c once per type with
+/* Body of the lambda = 1 RUM sequence for one element type; included by kernels.c once per type with
  * T (float or double) and NAME(x) defined.
  *
  * Batch-outer, time-inner: one batch element's memory R_b (n x n), its gradient G_b and W_hh stay
