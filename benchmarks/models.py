@@ -43,7 +43,9 @@ def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
     if name.endswith("per-step nodes"):
         return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
     if name.endswith("torch ops"):
-        return SequenceModel(_TorchOpsRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
+        lam = float(name.split("λ=")[1].split()[0])
+        rum = _TorchOpsRUM(nx, n, lam=lam, memory_efficient="recompute" in name, device=dev)
+        return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     return SequenceModel(LTRNN(nx, n, ny, device=dev), None)
 
 
@@ -76,8 +78,9 @@ class _StepwiseRUM(RUM):
 
 
 class _TorchOpsRUM(RUM):
-    """The alternative: the same λ = 0 sequence node with its per-step work as torch operations
-    (what runs without a C compiler or with ``ORTHORNN_NATIVE=0``) instead of the native kernel."""
+    """The alternative: the same RUM without the native kernels (what runs without a C compiler
+    or with ``ORTHORNN_NATIVE=0``): the λ = 0 sequence node's step as torch operations, λ = 1
+    through the torch step path."""
 
     def forward(self, x: torch.Tensor, state=None):
         with kernels.native(False):
@@ -120,9 +123,9 @@ _PEAK = """
 import resource, sys, time, torch
 from orthornn.nn import RUM
 torch.set_num_threads(1)
-T, eff, B = int(sys.argv[1]), sys.argv[2] == "1", int(sys.argv[3])
+T, mode, B = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 torch.manual_seed(0)
-rum = RUM(10, 100, lam=1.0, memory_efficient=eff)
+rum = RUM(10, 100, lam=1.0, memory_efficient=mode == "recompute")
 x = torch.randn(B, T, 10)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
@@ -138,23 +141,30 @@ def peak_memory(batch: int) -> None:
     import subprocess
     import sys
 
+    modes = ("stored", "recompute", "native")  # torch step path ×2 (ORTHORNN_NATIVE=0), native kernel
     print(f"RUM λ=1 N=100 batch {batch}: peak RSS added by one forward+backward (fresh process each)")
-    print(f"{'T':>5} {'stored MiB':>11} {'recompute MiB':>14} {'stored s':>9} {'recompute s':>12}")
+    head = " ".join(f"{m + ' MiB':>14}" for m in modes) + " " + " ".join(f"{m + ' s':>12}" for m in modes)
+    print(f"{'T':>5} {head}")
     for T in (50, 200, 500):
         row = []
-        for eff in ("0", "1"):
+        for mode in modes:
+            env = {**os.environ, "ORTHORNN_NATIVE": "1" if mode == "native" else "0"}
             out = subprocess.run(
-                [sys.executable, "-c", _PEAK, str(T), eff, str(batch)], capture_output=True, text=True, check=True
+                [sys.executable, "-c", _PEAK, str(T), mode, str(batch)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             ).stdout.split()
             row.append((float(out[0]), float(out[1])))
-        print(f"{T:>5} {row[0][0]:11.0f} {row[1][0]:14.0f} {row[0][1]:9.2f} {row[1][1]:12.2f}", flush=True)
+        mib = " ".join(f"{r[0]:14.0f}" for r in row)
+        sec = " ".join(f"{r[1]:12.2f}" for r in row)
+        print(f"{T:>5} {mib} {sec}", flush=True)
     vec = batch * 100 * 4  # one (B, N) float32 vector
-    kept = {eff: _graph_bytes_per_step(eff, batch) for eff in (False, True)}
-    print(
-        "kept by the autograd graph per step (saved storages, growth from T = 10 to 20): "
-        f"stored {kept[False] / 2**10:.0f} KiB ({kept[False] / vec:.1f} (B, N) vectors), "
-        f"recompute {kept[True] / 2**10:.0f} KiB ({kept[True] / vec:.2f} vectors)"
-    )
+    kept = {mode: _graph_bytes_per_step(mode, batch) for mode in modes}
+    print("kept by the autograd graph per step (saved storages, growth from T = 10 to 20):")
+    for mode, b in kept.items():
+        print(f"  {mode}: {b / 2**10:.0f} KiB ({b / vec:.2f} (B, N) float32 vectors)")
 
 
 class _Packed:
@@ -166,13 +176,14 @@ class _Packed:
         self.t = t.detach()
 
 
-def _graph_bytes_per_step(eff: bool, batch: int) -> float:
-    """Growth per step of the storages the graph of RUM λ = 1 (N = 100) holds after the forward."""
+def _graph_bytes_per_step(mode: str, batch: int) -> float:
+    """Growth per step of the storages the graph of RUM λ = 1 (N = 100) holds after the forward
+    (``mode``: ``stored`` / ``recompute`` torch step path, or the ``native`` kernel)."""
     import gc
     import weakref
 
     torch.manual_seed(0)
-    rum = RUM(10, 100, lam=1.0, memory_efficient=eff)
+    rum = RUM(10, 100, lam=1.0, memory_efficient=mode == "recompute")
     kept = []
     for T in (10, 20):
         refs = []
@@ -182,7 +193,7 @@ def _graph_bytes_per_step(eff: bool, batch: int) -> float:
             refs.append(weakref.ref(p))
             return p
 
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda p: p.t):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda p: p.t), kernels.native(mode == "native"):
             y, state = rum(torch.randn(batch, T, 10))
         gc.collect()
         storages = [p.t.untyped_storage() for p in (r() for r in refs) if p is not None]
@@ -255,8 +266,9 @@ def main() -> None:
         ("RUM λ=0", 250, "≤ 0.5× LSTM-250"),
         ("RUM λ=0 torch ops", 250, "(alternative: no native kernel)"),
         ("RUM λ=0 per-step nodes", 250, "(alternative)"),
-        ("RUM λ=1", 100, "≤ 1.0 s"),
-        ("RUM λ=1 recompute", 100, "≤ 1.0 s, memory flat in T"),
+        ("RUM λ=1", 100, "≤ 1.0 s, memory flat in T"),
+        ("RUM λ=1 torch ops", 100, "(alternative: step path, stored R_t)"),
+        ("RUM λ=1 recompute torch ops", 100, "(alternative: step path, recomputed R_t)"),
         ("LT-RNN", 80, "≤ 0.060 s"),
         ("LT-RNN autograd loop", 80, "(alternative)"),
         ("LT-RNN", 128, "≤ 0.100 s"),
