@@ -366,3 +366,19 @@ def test_sequence1_refuses_a_misshapen_memory():
     x, h0 = torch.randn(2, 5, 3), torch.zeros(2, 4)
     with pytest.raises(ShapeError, match=r"R0 \(2, 4, 3\)"):
         sequence1(x, cell.weight_x, cell.projection_bias(), cell.weight_h, h0, torch.zeros(2, 4, 3))
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 9])
+def test_native_lambda1_any_hidden_size(n):
+    """Memory rows are processed four at a time: sizes that leave a partial last block."""
+    torch.manual_seed(26)
+    rum = RUM(2, n, lam=1.0, eta=1.0)
+    x, h0 = torch.randn(3, 5, 2), torch.randn(3, n)
+    R0 = torch.linalg.qr(torch.randn(3, n, n))[0]
+    w, wR = torch.randn(3, 5, n), torch.randn(3, n, n)
+    y, RT, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
+    y_ref, RT_ref, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
+    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
+    torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
+    for a, r in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, r, atol=1e-10, rtol=0)

@@ -230,7 +230,7 @@ class Rum1Kernel:
         ``H`` (T + 1, B, N) with ``H[0] = h_0``, filled; ``R`` (B, N, N): ``R_0`` in, ``R_T`` out;
         ``Sr`` (T, B): the η scale of each step. Returns the number of degenerate steps."""
         T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
-        work = PB.new_empty(8 * n)
+        work = PB.new_zeros(11 * n)  # zeroed: three padding rows for the last block of memory rows
         ptrs = (PB.data_ptr(), Wt.data_ptr(), H.data_ptr(), R.data_ptr(), Sr.data_ptr())
         return int(self._fwd[PB.dtype](T, B, n, *ptrs, eta is not None, eta or 0.0, min1pc, work.data_ptr()))
 

@@ -45,12 +45,12 @@ static int NAME(frame)(const T *restrict e, const T *restrict tau, int64_t n, do
 /* Forward.  PB (T, B, 3n): on entry the input projections (u~, tau, eps) less W_hh h; on return
  * u = sigmoid(u~ + ...) and tau complete (eps unchanged).  Wt = W_hh^T (n, 2n); H (T + 1, B, n)
  * with H[0] = h_0; R (B, n, n): R_0 on entry, R_T on return; Sr (T, B): the eta scale r of each
- * step.  work: 8n.  Returns the number of degenerate (t, b); the outputs are then not to be used. */
+ * step.  work: 11n, zeroed.  Returns the number of degenerate (t, b); the outputs are then not to be used. */
 int64_t NAME(rum1_forward)(int64_t T_, int64_t B, int64_t n, T *PB, const T *Wt, T *H, T *R, T *Sr,
                            int has_eta, double eta, double min1pc, T *work)
 {
     int64_t bad = 0;
-    T *F = work, *Rx = work + 5 * n, *Ry = work + 6 * n, *Rh = work + 7 * n;
+    T *F = work, *Rx = work + 5 * n, *Ry = work + 6 * n, *Rh = work + 7 * n, *Rpad = work + 8 * n;
     for (int64_t b = 0; b < B; ++b) {
         T *Rb = R + b * n * n;
         for (int64_t t = 0; t < T_; ++t) {
@@ -72,19 +72,30 @@ int64_t NAME(rum1_forward)(int64_t T_, int64_t B, int64_t n, T *PB, const T *Wt,
                 continue;
             }
             const T *a = F, *w = F + 2 * n, *x = F + 3 * n, *y = F + 4 * n;
-            for (int64_t i = 0; i < n; ++i) { /* R_t = R_{t-1} + (R x) a^T + (R y) w^T, row by row */
-                T *r = Rb + i * n;
-                T px = 0, py = 0, ph = 0;
-#pragma omp simd reduction(+ : px, py, ph)
+            for (int64_t i0 = 0; i0 < n; i0 += 4) { /* R_t = R_{t-1} + (R x) a^T + (R y) w^T, 4 rows at once */
+                T *r0 = Rb + i0 * n; /* a partial last block is padded with scratch rows */
+                T *r1 = i0 + 1 < n ? r0 + n : Rpad, *r2 = i0 + 2 < n ? r0 + 2 * n : Rpad + n;
+                T *r3 = i0 + 3 < n ? r0 + 3 * n : Rpad + 2 * n;
+                T x0 = 0, y0 = 0, h0 = 0, x1 = 0, y1 = 0, h1 = 0, x2 = 0, y2 = 0, h2 = 0, x3 = 0, y3 = 0, h3 = 0;
+#pragma omp simd reduction(+ : x0, y0, h0, x1, y1, h1, x2, y2, h2, x3, y3, h3)
                 for (int64_t j = 0; j < n; ++j) {
-                    px += r[j] * x[j];
-                    py += r[j] * y[j];
-                    ph += r[j] * h[j];
+                    T xj = x[j], yj = y[j], hj = h[j];
+                    x0 += r0[j] * xj, y0 += r0[j] * yj, h0 += r0[j] * hj;
+                    x1 += r1[j] * xj, y1 += r1[j] * yj, h1 += r1[j] * hj;
+                    x2 += r2[j] * xj, y2 += r2[j] * yj, h2 += r2[j] * hj;
+                    x3 += r3[j] * xj, y3 += r3[j] * yj, h3 += r3[j] * hj;
                 }
 #pragma omp simd
-                for (int64_t j = 0; j < n; ++j)
-                    r[j] += px * a[j] + py * w[j];
-                Rx[i] = px, Ry[i] = py, Rh[i] = ph;
+                for (int64_t j = 0; j < n; ++j) {
+                    T aj = a[j], wj = w[j];
+                    r0[j] += x0 * aj + y0 * wj;
+                    r1[j] += x1 * aj + y1 * wj;
+                    r2[j] += x2 * aj + y2 * wj;
+                    r3[j] += x3 * aj + y3 * wj;
+                }
+                T px[4] = {x0, x1, x2, x3}, py[4] = {y0, y1, y2, y3}, ph[4] = {h0, h1, h2, h3};
+                for (int q = 0; q < 4 && i0 + q < n; ++q)
+                    Rx[i0 + q] = px[q], Ry[i0 + q] = py[q], Rh[i0 + q] = ph[q];
             }
             T pa = NAME(dot)(a, h, n), pw = NAME(dot)(w, h, n), ss = 0;
 #pragma omp simd reduction(+ : ss)
