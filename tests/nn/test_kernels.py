@@ -382,3 +382,26 @@ def test_native_lambda1_any_hidden_size(n):
     torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
     for a, r in zip(g, g_ref, strict=True):
         torch.testing.assert_close(a, r, atol=1e-10, rtol=0)
+
+
+def test_native_lambda1_batch_split_over_threads_changes_nothing():
+    """The batch elements run on torch.get_num_threads() threads: any split gives the same result
+    (to rounding: torch's own GEMMs around the kernel may split their sums by thread count)."""
+    torch.manual_seed(27)
+    rum = RUM(2, 6, lam=1.0, eta=1.0)
+    x, h0 = torch.randn(5, 7, 2), torch.randn(5, 6)
+    R0 = torch.linalg.qr(torch.randn(5, 6, 6))[0]
+    w, wR = torch.randn(5, 7, 6), torch.randn(5, 6, 6)
+    results = []
+    threads = torch.get_num_threads()
+    try:
+        for k in (1, 3, 8):  # one thread; an uneven split; more threads than batch elements
+            torch.set_num_threads(k)
+            results.append(_rum1_grads(rum, x, h0, R0, True, w, wR))
+    finally:
+        torch.set_num_threads(threads)
+    for y, RT, grads in results[1:]:
+        torch.testing.assert_close(y, results[0][0], atol=ATOL["float64"], rtol=0)
+        torch.testing.assert_close(RT, results[0][1], atol=ATOL["float64"], rtol=0)
+        for a, r in zip(grads, results[0][2], strict=True):
+            torch.testing.assert_close(a, r, atol=ATOL["float64"], rtol=0)

@@ -39,8 +39,10 @@ import platform
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -206,20 +208,32 @@ class Rum0Kernel:
         )
 
 
+def _over_batch(run: Callable[[int, int], Any], B: int) -> list[Any]:
+    """``run(b0, b1)`` over ``torch.get_num_threads()`` contiguous ranges of the batch, on that many
+    threads (ctypes releases the GIL during the C call); the results in range order."""
+    k = max(1, min(torch.get_num_threads(), B))
+    if k == 1:
+        return [run(0, B)]
+    bounds = [B * i // k for i in range(k + 1)]
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        return list(pool.map(run, bounds[:-1], bounds[1:]))
+
+
 class Rum1Kernel:
     r"""The λ = 1 RUM over a whole sequence (``rum1_step.h``), forward and adjoint, batch-outer and
     time-inner so that one batch element's memory ``R_b``, its gradient and ``W_{hh}`` stay in
-    cache for the whole sequence. Contiguous CPU tensors of one dtype; no checks here (the
+    cache for the whole sequence. The batch is split over ``torch.get_num_threads()`` threads
+    (the elements are independent). Contiguous CPU tensors of one dtype; no checks here (the
     sequence node checks once)."""
 
     def __init__(self, lib: ctypes.CDLL) -> None:
         self._fwd, self._bwd = {}, {}
         for dtype, suf in _SUFFIX.items():
             f = getattr(lib, f"rum1_forward_{suf}")
-            f.argtypes = [_I64, _I64, _I64, *[_PTR] * 5, _INT, _DBL, _DBL, _PTR]
+            f.argtypes = [*[_I64] * 5, *[_PTR] * 5, _INT, _DBL, _DBL, _PTR]
             f.restype = _I64
             b = getattr(lib, f"rum1_backward_{suf}")
-            b.argtypes = [_I64, _I64, _I64, *[_PTR] * 7, _INT, _DBL, _PTR, _PTR, _PTR]
+            b.argtypes = [*[_I64] * 5, *[_PTR] * 7, _INT, _DBL, _PTR, _PTR, _PTR]
             b.restype = None
             self._fwd[dtype], self._bwd[dtype] = f, b
 
@@ -230,9 +244,14 @@ class Rum1Kernel:
         ``H`` (T + 1, B, N) with ``H[0] = h_0``, filled; ``R`` (B, N, N): ``R_0`` in, ``R_T`` out;
         ``Sr`` (T, B): the η scale of each step. Returns the number of degenerate steps."""
         T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
-        work = PB.new_zeros(11 * n)  # zeroed: three padding rows for the last block of memory rows
         ptrs = (PB.data_ptr(), Wt.data_ptr(), H.data_ptr(), R.data_ptr(), Sr.data_ptr())
-        return int(self._fwd[PB.dtype](T, B, n, *ptrs, eta is not None, eta or 0.0, min1pc, work.data_ptr()))
+        fwd = self._fwd[PB.dtype]
+
+        def run(b0: int, b1: int) -> int:
+            work = PB.new_zeros(11 * n)  # zeroed: three padding rows for the last block of memory rows
+            return int(fwd(T, B, b0, b1, n, *ptrs, eta is not None, eta or 0.0, min1pc, work.data_ptr()))
+
+        return sum(_over_batch(run, B))
 
     def backward(
         self,
@@ -250,11 +269,14 @@ class Rum1Kernel:
         """``gH`` (T, B, N) = ``∂L/∂h_t``; ``R`` = a copy of ``R_T`` (rebuilt to ``R_0`` in place);
         ``G`` = ``∂L/∂R_T`` in, ``∂L/∂R_0`` out; writes ``∂(ũ, τ, ε)`` to ``dPB`` and ``∂L/∂h_0`` to ``gh0``."""
         T, B, n = gH.shape
-        work = PB.new_zeros(19 * n + 20)  # zeroed: the padding rows of the last block of rows
         ptrs = (PB.data_ptr(), W.data_ptr(), H.data_ptr(), Sr.data_ptr(), gH.data_ptr(), R.data_ptr(), G.data_ptr())
-        self._bwd[PB.dtype](
-            T, B, n, *ptrs, eta is not None, eta or 0.0, dPB.data_ptr(), gh0.data_ptr(), work.data_ptr()
-        )
+        bwd = self._bwd[PB.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            work = PB.new_zeros(19 * n + 20)  # zeroed: the padding rows of the last block of rows
+            bwd(T, B, b0, b1, n, *ptrs, eta is not None, eta or 0.0, dPB.data_ptr(), gh0.data_ptr(), work.data_ptr())
+
+        _over_batch(run, B)
 
     @staticmethod
     def supports(*tensors: Tensor) -> bool:

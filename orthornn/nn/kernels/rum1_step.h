@@ -2,7 +2,8 @@
  * T (float or double) and NAME(x) defined.
  *
  * Batch-outer, time-inner: one batch element's memory R_b (n x n), its gradient G_b and W_hh stay
- * in cache for the whole sequence, so the O(n^2) work of a step (the W_hh product, three products
+ * in cache for the whole sequence.  A call runs the batch elements b0 <= b < b1 of B (the arrays'
+ * strides use B), so that disjoint ranges can run on several threads at once, so the O(n^2) work of a step (the W_hh product, three products
  * with R and the rank-2 update forward; the rebuild of R_{t-1}, the products with dL/dR and its
  * rank-3 update backward) never streams through main memory. */
 
@@ -46,12 +47,12 @@ static int NAME(frame)(const T *restrict e, const T *restrict tau, int64_t n, do
  * u = sigmoid(u~ + ...) and tau complete (eps unchanged).  Wt = W_hh^T (n, 2n); H (T + 1, B, n)
  * with H[0] = h_0; R (B, n, n): R_0 on entry, R_T on return; Sr (T, B): the eta scale r of each
  * step.  work: 11n, zeroed.  Returns the number of degenerate (t, b); the outputs are then not to be used. */
-int64_t NAME(rum1_forward)(int64_t T_, int64_t B, int64_t n, T *PB, const T *Wt, T *H, T *R, T *Sr,
-                           int has_eta, double eta, double min1pc, T *work)
+int64_t NAME(rum1_forward)(int64_t T_, int64_t B, int64_t b0, int64_t b1, int64_t n, T *PB, const T *Wt, T *H,
+                           T *R, T *Sr, int has_eta, double eta, double min1pc, T *work)
 {
     int64_t bad = 0;
     T *F = work, *Rx = work + 5 * n, *Ry = work + 6 * n, *Rh = work + 7 * n, *Rpad = work + 8 * n;
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t b = b0; b < b1; ++b) {
         T *Rb = R + b * n * n;
         for (int64_t t = 0; t < T_; ++t) {
             T *g = PB + (t * B + b) * 3 * n, *tau = g + n, *e = g + 2 * n;
@@ -150,13 +151,14 @@ static inline void NAME(accumulate4)(int64_t n, T *const r[4], T *const g[4], co
 /* Backward.  gH (T, B, n): dL/dh_t from the outputs; R (B, n, n): R_T on entry (a copy: it is
  * rebuilt down to R_0 in place); G (B, n, n): dL/dR_T on entry, dL/dR_0 on return.  Writes
  * d(u~, tau, eps) of every step to dPB (T, B, 3n) and dL/dh_0 to gh0 (B, n).  work: 19n + 20, zeroed. */
-void NAME(rum1_backward)(int64_t T_, int64_t B, int64_t n, const T *PB, const T *W, const T *H, const T *Sr,
-                         const T *gH, T *R, T *G, int has_eta, double eta, T *dPB, T *gh0, T *work)
+void NAME(rum1_backward)(int64_t T_, int64_t B, int64_t b0, int64_t b1, int64_t n, const T *PB, const T *W,
+                         const T *H, const T *Sr, const T *gH, T *R, T *G, int has_eta, double eta, T *dPB, T *gh0,
+                         T *work)
 {
     T *F = work, *Gh = work + 5 * n, *z = work + 6 * n, *gz = work + 7 * n, *carry = work + 8 * n;
     T *dAW = work + 9 * n, *dC = work + 11 * n, *ga = work + 14 * n, *gw = work + 15 * n, *gb = work + 16 * n;
     T *pad = work + 17 * n, *cf = work + 19 * n; /* two scratch rows; 20 block coefficients */
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t b = b0; b < b1; ++b) {
         T *Rb = R + b * n * n, *Gb = G + b * n * n;
         for (int64_t j = 0; j < n; ++j)
             carry[j] = 0;
