@@ -1071,7 +1071,9 @@ class RUMCell(nn.Module):
         inside one hand-written node per step that saves four ``(B, N)`` vectors and
         recomputes the rest), so training memory is nearly flat in the sequence length; ``R``,
         its reconstruction and ``∂L/∂R`` are updated in place (no ``B×N×N`` copy per step).
-        One backward per forward pass.
+        One backward per forward pass. This selects between the two torch step paths; where the
+        native λ = 1 kernel runs (:func:`sequence1`: CPU, no layer norm or zoneout) both settings
+        use it, and it never stores ``R_t`` either.
     zoneout : float
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
