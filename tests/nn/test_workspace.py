@@ -8,7 +8,7 @@ import torch
 from tolerances import ATOL
 
 from orthornn.nn import RUMCell, kernels
-from orthornn.nn.rum import sequence0
+from orthornn.nn.rum import sequence0, sequence1
 from orthornn.nn.workspace import SEQUENCE_WORKSPACE, Workspace
 
 CPU = torch.device("cpu")
@@ -74,3 +74,27 @@ def test_a_retained_graph_keeps_its_buffers_while_other_passes_run():
         del hs1, hs2
         gc.collect()
     assert SEQUENCE_WORKSPACE.free_bytes() > 0  # the dead graphs' buffers came back for reuse
+
+
+def test_the_lambda1_node_keeps_its_buffers_across_passes_too():
+    """The λ = 1 native node borrows its projection and gradient buffers from the same workspace."""
+    SEQUENCE_WORKSPACE.clear()
+    torch.manual_seed(18)
+    cell = RUMCell(3, 5, lam=1.0)
+    leaves = list(cell.parameters())
+    h0, R0 = cell.initial_state(4, like=torch.zeros(1))
+    x1, x2 = torch.randn(4, 6, 3), torch.randn(4, 6, 3)
+    w = torch.randn(6, 4, 5)
+    with kernels.native(True):
+        out1 = sequence1(x1, cell.weight_x, cell.projection_bias(), cell.weight_h, h0, R0)
+        assert out1 is not None
+        first = _grads(out1[0], w, leaves)
+        out2 = sequence1(x2, cell.weight_x, cell.projection_bias(), cell.weight_h, h0, R0)
+        assert out2 is not None
+        _grads(out2[0], w, leaves)
+        again = _grads(out1[0], w, leaves)
+    for a, r in zip(again, first, strict=True):
+        torch.testing.assert_close(a, r, atol=ATOL["float64"], rtol=0)
+    del out1, out2
+    gc.collect()
+    assert SEQUENCE_WORKSPACE.free_bytes() > 0
