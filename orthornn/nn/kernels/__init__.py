@@ -31,6 +31,7 @@ Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 (the cell 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import functools
 import hashlib
@@ -60,14 +61,15 @@ _SUFFIX = {torch.float64: "f64", torch.float32: "f32"}
 _I64, _PTR, _INT, _DBL = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int, ctypes.c_double
 
 
-_override: list[bool] = []  # innermost native(...) context first
+_override: contextvars.ContextVar[bool | None] = contextvars.ContextVar("orthornn_native", default=None)
 
 
 def native_enabled() -> bool:
-    """Whether native kernels may run: the innermost :func:`native` context decides; outside any,
-    False when ``ORTHORNN_NATIVE`` is ``0`` (or ``false``/``no``/``off``)."""
-    if _override:
-        return _override[0]
+    """Whether native kernels may run: the innermost :func:`native` context (of this thread or
+    task) decides; outside any, False when ``ORTHORNN_NATIVE`` is ``0`` (or ``false``/``no``/``off``)."""
+    chosen = _override.get()
+    if chosen is not None:
+        return chosen
     return os.environ.get("ORTHORNN_NATIVE", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
@@ -80,11 +82,11 @@ def native(enabled: bool) -> Iterator[None]:
     ...     rum0() is None
     True
     """
-    _override.insert(0, bool(enabled))
+    token = _override.set(bool(enabled))
     try:
         yield
     finally:
-        _override.pop(0)
+        _override.reset(token)
 
 
 def _cache_dir() -> Path:
@@ -124,7 +126,8 @@ def _compile(name: str) -> Path:
     cc = shlex.split(os.environ.get("CC", "cc"))
     parts = [p.read_bytes() for p in sources] + [*map(str.encode, cc + _FLAGS + _NATIVE), _machine_id()]
     key = hashlib.sha256(b"\0".join(parts))
-    for d in (_cache_dir(), Path(tempfile.gettempdir()) / f"orthornn-{os.getuid()}"):
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    for d in (_cache_dir(), Path(tempfile.gettempdir()) / f"orthornn-{user}"):
         lib = d / f"{name}-{key.hexdigest()[:16]}.so"
         if lib.exists():
             return lib
