@@ -269,6 +269,16 @@ def _rum1_grads(rum: RUM, x, h0, R0, native: bool, w, wR):
     return y.detach(), RT.detach(), grads
 
 
+def _assert_native_lambda1_equals_step_path(rum: RUM, x, h0, R0, w, wR) -> None:
+    """Native kernel vs torch step path (float64): values and R_T to 1e-12, every gradient to 1e-10."""
+    y, RT, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
+    y_ref, RT_ref, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
+    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
+    torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
+    for a, r in zip(g, g_ref, strict=True):
+        torch.testing.assert_close(a, r, atol=1e-10, rtol=0)
+
+
 @pytest.mark.parametrize("eta", [None, 0.9])
 @pytest.mark.parametrize("memory_efficient", [False, True])
 def test_native_lambda1_sequence_equals_the_step_path(eta, memory_efficient):
@@ -279,12 +289,7 @@ def test_native_lambda1_sequence_equals_the_step_path(eta, memory_efficient):
     x, h0 = torch.randn(4, 9, 3), torch.randn(4, 6)
     R0 = torch.linalg.qr(torch.randn(4, 6, 6))[0]  # a carried memory (chunked BPTT)
     w, wR = torch.randn(4, 9, 6), torch.randn(4, 6, 6)
-    y, RT, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
-    y_ref, RT_ref, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
-    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
-    torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
-    for a, r in zip(g, g_ref, strict=True):
-        torch.testing.assert_close(a, r, atol=1e-10, rtol=0)
+    _assert_native_lambda1_equals_step_path(rum, x, h0, R0, w, wR)
 
 
 def test_native_lambda1_float32_agrees_with_the_step_path():
@@ -376,12 +381,7 @@ def test_native_lambda1_any_hidden_size(n):
     x, h0 = torch.randn(3, 5, 2), torch.randn(3, n)
     R0 = torch.linalg.qr(torch.randn(3, n, n))[0]
     w, wR = torch.randn(3, 5, n), torch.randn(3, n, n)
-    y, RT, g = _rum1_grads(rum, x, h0, R0, True, w, wR)
-    y_ref, RT_ref, g_ref = _rum1_grads(rum, x, h0, R0, False, w, wR)
-    torch.testing.assert_close(y, y_ref, atol=ATOL["float64"], rtol=0)
-    torch.testing.assert_close(RT, RT_ref, atol=ATOL["float64"], rtol=0)
-    for a, r in zip(g, g_ref, strict=True):
-        torch.testing.assert_close(a, r, atol=1e-10, rtol=0)
+    _assert_native_lambda1_equals_step_path(rum, x, h0, R0, w, wR)
 
 
 def test_native_lambda1_batch_split_over_threads_changes_nothing():
