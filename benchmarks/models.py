@@ -34,18 +34,15 @@ from orthornn.train.registry import SequenceModel
 def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
     if name == "torch LSTM":
         return SequenceModel(LSTM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
-    if name.startswith("RUM") and not name.endswith(("per-step nodes", "torch ops")):
+    if name.endswith("per-step nodes"):
+        return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
+    if name.startswith("RUM"):  # "RUM λ=<lam>[ recompute][ torch ops]"
         lam = float(name.split("λ=")[1].split()[0])
-        rum = RUM(nx, n, lam=lam, memory_efficient=name.endswith("recompute"), device=dev)
+        cls = _TorchOpsRUM if name.endswith("torch ops") else RUM
+        rum = cls(nx, n, lam=lam, memory_efficient="recompute" in name, device=dev)
         return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     if name.endswith("autograd loop"):
         return SequenceModel(_StepwiseLTRNN(nx, n, ny, device=dev), None)
-    if name.endswith("per-step nodes"):
-        return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
-    if name.endswith("torch ops"):
-        lam = float(name.split("λ=")[1].split()[0])
-        rum = _TorchOpsRUM(nx, n, lam=lam, memory_efficient="recompute" in name, device=dev)
-        return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     return SequenceModel(LTRNN(nx, n, ny, device=dev), None)
 
 

@@ -325,11 +325,12 @@ class _Sequence0(torch.autograd.Function):
     (:func:`orthornn.nn.kernels.rum0`, forward and adjoint), otherwise as torch operations. The
     backward runs the adjoint loop (:func:`_seq0_step_backward` and one GEMM ``∂g W_{hh}`` per
     step, accumulated in place into ``∂L/∂h_{t−1}``) and forms ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}`` and
-    ``∂W_x = Σ_t ∂P_tᵀ x_t`` as one GEMM each after the loop; autograd sees one node for the whole
-    sequence. Time-major buffers keep every per-step slice a block of rows. If a step has a zero
-    ``ε`` or ``τ`` or ``1 + c <`` :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM`
-    reruns the sequence step by step through the general path (the library's conventions for
-    degenerate pairs).
+    ``[∂W_x, ∂b] = Σ_t ∂P_tᵀ [x_t, 1]`` as one GEMM each per chunk of :data:`SEQ0_CHUNK_ROWS`
+    rows (:class:`_WeightGrads`); autograd sees one node for the whole sequence. Time-major
+    buffers keep every per-step slice a block of rows. If a step has a zero ``ε`` or ``τ`` or
+    ``1 + c <`` :data:`FAST_PATH_MIN_1PC`, the forward reports it and :class:`RUM` reruns the
+    sequence step by step through the general path (the library's conventions for degenerate
+    pairs).
     """
 
     @staticmethod
@@ -358,7 +359,8 @@ class _Sequence0(torch.autograd.Function):
                 a, _, zero = _seq0_direction(Es[t])
                 bad |= bool(zero)
                 _seq0_step(g, Hs[t], a, Es[t], eta, Hs[t + 1], Ss[t])
-        bad |= bool((~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any())
+        if kern is None:  # zero τ or 1 + c too small, from the saved scalars (the C step counted them)
+            bad |= bool((~torch.isfinite(S[..., 2]) | (1 + S[..., 3] < FAST_PATH_MIN_1PC)).any())
         ctx.save_for_backward(weight_h, weight_x, H, PB, S, X)
         ctx.eta, ctx.kern = eta, kern
         return H[1:], bad
@@ -375,10 +377,8 @@ class _Sequence0(torch.autograd.Function):
         # this buffer is reused instead of a (T, B, 3N) one allocated (and page-faulted) per pass
         tc = max(1, min(T, SEQ0_CHUNK_ROWS // B))
         dPc = SEQUENCE_WORKSPACE.take((tc, B, 3 * n), W.dtype, W.device, ctx)
-        gW = torch.zeros_like(W)
-        gWxb_t = X.new_zeros(X.shape[-1], 3 * n)  # [∂W_x, ∂b]ᵀ = Σ [x_t, 1]ᵀ ∂P_t
-        gx = X.new_empty(T, B, X.shape[-1] - 1) if ctx.needs_input_grad[0] else None
-        carry = W.new_empty(B, n)  # ∂L/∂h_{t−1}, built in place: step adjoint, then + ∂g W_hh
+        grads_w = _WeightGrads(W, X, ctx.needs_input_grad[0])
+        carry = W.new_empty(B, n)  # ∂L/∂h_{t−1}: step adjoint, then + ∂g W_hh in place
         Gs, Es, Hs, Ss = PB[..., : 2 * n].unbind(0), PB[..., 2 * n :].unbind(0), H.unbind(0), S.unbind(0)
         dGs, dPs, grads = dPc[..., : 2 * n].unbind(0), dPc.unbind(0), grad_H.unbind(0)
         for t1 in range(T, 0, -tc):
@@ -392,13 +392,10 @@ class _Sequence0(torch.autograd.Function):
                     G = grads[t] + carry if t < T - 1 else grads[t]
                     a, ie, _ = _seq0_direction(Es[t])
                     args = (G, Hs[t], a, ie, Es[t], Gs[t], Ss[t], Hs[t + 1], ctx.eta, dPs[j])
-                    carry.copy_(_seq0_step_backward(*args))
+                    carry = _seq0_step_backward(*args)  # a fresh tensor: no copy into the buffer
                 carry.addmm_(dGs[j], W)
-            _weight_grads(dPc[: t1 - t0], H[t0:t1], X[t0:t1], Wx, gW, gWxb_t, None if gx is None else gx[t0:t1])
-        if gx is not None:
-            gx = gx.transpose(0, 1)
-        gWx, gb = gWxb_t[:-1].t(), gWxb_t[-1]
-        return gx, gWx, gb, gW, carry, None
+            grads_w.add(dPc[: t1 - t0], H, X, Wx, t0, t1)
+        return (*grads_w.result(), carry, None)
 
 
 def _check_sequence_args(
@@ -436,16 +433,31 @@ def _project_sequence(ctx: Any, x: Tensor, weight_x: Tensor, bias: Tensor, n: in
     return X, PB
 
 
-def _weight_grads(dP: Tensor, H: Tensor, X: Tensor, Wx: Tensor, gWh: Tensor, gWxb_t: Tensor, gx: Tensor | None) -> None:
-    """Accumulate ``∂W_{hh} += Σ ∂g_tᵀ h_{t−1}`` and ``[∂W_x, ∂b]ᵀ += Σ [x_t, 1]ᵀ ∂P_t`` over the steps
-    of ``dP`` (k, B, 3N) (``H``, ``X``: the same steps' ``h_{t−1}`` and ``[x_t, 1]``), each one GEMM;
-    write their ``∂x_t = ∂P_t W_x`` to ``gx`` (k, B, N_x) unless None."""
-    flat = dP.reshape(-1, dP.shape[-1])
-    n = H.shape[-1]
-    gWh.addmm_(flat[:, : 2 * n].t(), H.reshape(-1, n))
-    gWxb_t.addmm_(X.reshape(-1, X.shape[-1]).t(), flat)
-    if gx is not None:
-        torch.mm(flat, Wx, out=gx.view(flat.shape[0], -1))
+class _WeightGrads:
+    """The parameter and input gradients of a sequence node from its ``∂P_t = ∂(ũ, τ, ε)``,
+    accumulated over blocks of steps with one GEMM each per block:
+    ``∂W_{hh} = Σ_t ∂g_tᵀ h_{t−1}``, ``[∂W_x, ∂b]ᵀ = Σ_t [x_t, 1]ᵀ ∂P_t`` (``X`` of
+    :func:`_project_sequence`) and ``∂x_t = ∂P_t W_x`` (when ``need_x``)."""
+
+    def __init__(self, W: Tensor, X: Tensor, need_x: bool) -> None:
+        T, B, nx1 = X.shape
+        self.gW = torch.zeros_like(W)
+        self.gWxb_t = X.new_zeros(nx1, 3 * W.shape[-1])
+        self.gx = X.new_empty(T, B, nx1 - 1) if need_x else None
+
+    def add(self, dP: Tensor, H: Tensor, X: Tensor, Wx: Tensor, t0: int, t1: int) -> None:
+        """Steps ``t0 … t1 − 1``: ``dP`` (t1 − t0, B, 3N), ``H`` all states ``h_0 … h_T``, ``X`` all ``[x_t, 1]``."""
+        flat = dP.reshape(-1, dP.shape[-1])
+        n = H.shape[-1]
+        self.gW.addmm_(flat[:, : 2 * n].t(), H[t0:t1].reshape(-1, n))
+        self.gWxb_t.addmm_(X[t0:t1].reshape(-1, X.shape[-1]).t(), flat)
+        if self.gx is not None:
+            torch.mm(flat, Wx, out=self.gx[t0:t1].view(flat.shape[0], -1))
+
+    def result(self) -> tuple[Tensor | None, Tensor, Tensor, Tensor]:
+        """``(∂x, ∂W_x, ∂b, ∂W_{hh})``, ``∂x`` batch-first like ``x`` (None unless asked for)."""
+        gx = None if self.gx is None else self.gx.transpose(0, 1)
+        return gx, self.gWxb_t[:-1].t(), self.gWxb_t[-1], self.gW
 
 
 def _seq0_direction(eps: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -557,11 +569,9 @@ class _Sequence1(torch.autograd.Function):
         dPB = SEQUENCE_WORKSPACE.take((T, B, 3 * n), H.dtype, H.device, ctx)
         gh0 = H.new_empty(B, n)
         ctx.kern.backward(PB, W, H, Sr, gH, R_T.clone(), G, ctx.eta, dPB, gh0)
-        gW, gWxb_t = torch.zeros_like(W), X.new_zeros(X.shape[-1], 3 * n)
-        gx = X.new_empty(T, B, X.shape[-1] - 1) if ctx.needs_input_grad[0] else None
-        _weight_grads(dPB, H[:-1], X, Wx, gW, gWxb_t, gx)
-        gx = None if gx is None else gx.transpose(0, 1)
-        return gx, gWxb_t[:-1].t(), gWxb_t[-1], gW, gh0, G, None, None
+        grads_w = _WeightGrads(W, X, ctx.needs_input_grad[0])
+        grads_w.add(dPB, H, X, Wx, 0, T)
+        return (*grads_w.result(), gh0, G, None, None)
 
 
 def sequence1(

@@ -152,6 +152,17 @@ def _row(t: Tensor) -> tuple[int, int]:
     return t.data_ptr(), t.stride(0)
 
 
+def _eta(eta: float | None) -> tuple[bool, float]:
+    """η for C: whether time normalisation is on, and its value."""
+    return eta is not None, 0.0 if eta is None else float(eta)
+
+
+def _cpu_float(*tensors: Tensor) -> bool:
+    """CPU, float32 or float64, one dtype: what the kernels run on."""
+    dtype = tensors[0].dtype
+    return dtype in _SUFFIX and all(t.device.type == "cpu" and t.dtype == dtype for t in tensors)
+
+
 class Rum0Kernel:
     r"""The fused λ = 0 RUM step (``rum0_step.h``), forward and adjoint, for float32 and float64 rows.
 
@@ -178,8 +189,7 @@ class Rum0Kernel:
         ``ε``; writes ``h_t`` to ``out`` and ``(p, s, 1/‖τ‖, c, γ, δ, r)`` to ``sc`` (B, 7).
         Returns the number of degenerate rows (zero ``ε`` or ``τ``, ``1 + c < min1pc``)."""
         B, n = h.shape
-        has_eta, eta_value = eta is not None, 0.0 if eta is None else eta
-        args = (*_row(g), *_row(h), *_row(eps), *_row(out), sc.data_ptr(), has_eta, eta_value, min1pc)
+        args = (*_row(g), *_row(h), *_row(eps), *_row(out), sc.data_ptr(), *_eta(eta), min1pc)
         return int(self._fwd[h.dtype](B, n, *args))
 
     def backward(
@@ -199,16 +209,10 @@ class Rum0Kernel:
         ``∂(ũ, τ, ε)`` to ``dP`` (B, 3N) and the direct part of ``∂L/∂h_{t−1}`` over ``gh`` (the
         caller adds ``∂g W_{hh}`` in place, which makes ``gh`` the next step's carry)."""
         B, n = h.shape
-        has_eta, eta_value = eta is not None, 0.0 if eta is None else eta
-        args = (*_row(G), has_carry, *_row(h), *_row(eps), *_row(g), sc.data_ptr(), *_row(ht), has_eta, eta_value)
+        args = (*_row(G), has_carry, *_row(h), *_row(eps), *_row(g), sc.data_ptr(), *_row(ht), *_eta(eta))
         self._bwd[h.dtype](B, n, *args, *_row(dP), *_row(gh))
 
-    @staticmethod
-    def supports(*tensors: Tensor) -> bool:
-        """Whether the kernel can run on these tensors: CPU, float32/float64, one dtype."""
-        return all(t.device.type == "cpu" and t.dtype == tensors[0].dtype for t in tensors) and (
-            tensors[0].dtype in _SUFFIX
-        )
+    supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
 
 
 def _over_batch(run: Callable[[int, int], Any], B: int) -> list[Any]:
@@ -252,7 +256,7 @@ class Rum1Kernel:
 
         def run(b0: int, b1: int) -> int:
             work = PB.new_zeros(11 * n)  # zeroed: three padding rows for the last block of memory rows
-            return int(fwd(T, B, b0, b1, n, *ptrs, eta is not None, eta or 0.0, min1pc, work.data_ptr()))
+            return int(fwd(T, B, b0, b1, n, *ptrs, *_eta(eta), min1pc, work.data_ptr()))
 
         return sum(_over_batch(run, B))
 
@@ -277,14 +281,11 @@ class Rum1Kernel:
 
         def run(b0: int, b1: int) -> None:
             work = PB.new_zeros(19 * n + 20)  # zeroed: the padding rows of the last block of rows
-            bwd(T, B, b0, b1, n, *ptrs, eta is not None, eta or 0.0, dPB.data_ptr(), gh0.data_ptr(), work.data_ptr())
+            bwd(T, B, b0, b1, n, *ptrs, *_eta(eta), dPB.data_ptr(), gh0.data_ptr(), work.data_ptr())
 
         _over_batch(run, B)
 
-    @staticmethod
-    def supports(*tensors: Tensor) -> bool:
-        """Whether the kernel can run on these tensors: CPU, float32/float64, one dtype."""
-        return Rum0Kernel.supports(*tensors)
+    supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
 
 
 @functools.cache
