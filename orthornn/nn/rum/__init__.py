@@ -35,10 +35,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..errors import OrthornnError, ShapeError
-from . import functional as F_orth
-from . import kernels
-from .workspace import SEQUENCE_WORKSPACE
+from ...errors import OrthornnError, ShapeError
+from .. import functional as F_orth
+from .. import kernels
+from ..workspace import SEQUENCE_WORKSPACE
 
 __all__ = [
     "FAST_PATH_MIN_1PC",
