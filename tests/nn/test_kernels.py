@@ -229,7 +229,7 @@ def test_native_sigmoid_is_within_two_ulp_over_the_whole_range(dtype):
 @pytest.mark.parametrize("backend", [True, False])
 def test_chunked_backward_equals_one_chunk(backend, monkeypatch):
     """The weight gradients are accumulated chunk by chunk (SEQ0_CHUNK_ROWS): any chunking, one result."""
-    import orthornn.nn.rum as rum_module
+    import orthornn.nn.rum.lambda0 as rum_module
 
     torch.manual_seed(16)
     cell = RUMCell(3, 5, eta=0.9)

@@ -4,14 +4,14 @@ system C compiler and called through :mod:`ctypes`.
 Two kernels:
 
 * :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
-  (:class:`orthornn.nn.rum._Sequence0`): between two GEMMs a step does five row dot products and
-  about twenty elementwise operations on (B, N) tensors, which as separate torch operations cost
-  3–4× the GEMMs themselves (``benchmarks/models.py --floor``). One C loop over the rows does them
-  in two passes that stay in cache.
-* :func:`rum1`, the whole λ = 1 RUM sequence (:class:`orthornn.nn.rum._Sequence1`), forward and
-  adjoint, batch-outer and time-inner, so that one batch element's ``N×N`` memory, its gradient
-  and ``W_hh`` stay in cache instead of streaming ``B×N×N`` through main memory several times
-  per step.
+  (:class:`orthornn.nn.rum.lambda0._Sequence0`): between two GEMMs a step does five row dot
+  products and about twenty elementwise operations on (B, N) tensors, which as separate torch
+  operations cost 3–4× the GEMMs themselves (``benchmarks/models.py --floor``). One C loop over
+  the rows does them in two passes that stay in cache.
+* :func:`rum1`, the whole λ = 1 RUM sequence (:class:`orthornn.nn.rum.native._Sequence1`),
+  forward and adjoint, batch-outer and time-inner, so that one batch element's ``N×N`` memory,
+  its gradient and ``W_hh`` stay in cache instead of streaming ``B×N×N`` through main memory
+  several times per step.
 
 Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment
 (or inside :func:`native` ``(False)``), on a non-CPU device or for a dtype other than
