@@ -205,14 +205,18 @@ def copy_solution(K: int, S: int, T: int, d: int, rng: RngLike = None) -> CopySo
 
 def _recall_states(l: IntArray, Ut: FloatArray, sym: IntArray, S: int, T: int, ks: IntArray) -> FloatArray:
     """Symbol part of the state at recall steps ``T+S+k``, ``k`` in ``ks``: ``(B, len(ks), 2d)``."""
+    codes = np.swapaxes(Ut, -1, -2)  # (B, K, 2d): contiguous rows when Ut comes from the sampler
+    return _recall_states_of(l, codes[np.arange(l.shape[0])[:, None], sym], S, T, ks)
+
+
+def _recall_states_of(l: IntArray, picked: FloatArray, S: int, T: int, ks: IntArray) -> FloatArray:
+    """:func:`_recall_states` from the input codes themselves: ``picked[b, j] = u_{i_j}`` ``(B, S, 2d)``."""
     N = T + S
-    B, d = l.shape
     # cos and sin of 2 pi m / N for the integer phases m = (l_b * j) mod N, by table lookup
     table = 2 * np.pi * np.arange(N) / N
     cos_table, sin_table = np.cos(table), np.sin(table)
     # Block b of u_{i_j} as the complex number x + i y, for each input step j = 1 … S.
-    codes = np.swapaxes(Ut, -1, -2)  # (B, K, 2d): contiguous rows when Ut comes from the sampler
-    picked = codes[np.arange(B)[:, None], sym]  # (B, S, 2d)
+    B, d = l.shape
     x, y = picked[..., 0::2], picked[..., 1::2]
     js = np.arange(1, S + 1)
     phase = (l[:, None, :] * js[None, :, None]) % N  # j alpha_b in units of 2 pi / N, exactly

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from dataclasses import astuple
+
 import numpy as np
 import pytest
 
 from orthornn.errors import OrthornnError
-from orthornn.henaff import copy_trials, crosstalk, crosstalk_expectation, figure1
+from orthornn.henaff import copy_trials, crosstalk, crosstalk_expectation, figure1, sample_clock, sample_sphere_columns
+from orthornn.henaff import cross_talk as ct
+from orthornn.henaff.copy import _recall_states
 
 
 def test_figure1_grid_shape_range_and_reproducibility():
@@ -52,6 +57,51 @@ def test_crosstalk_exact_mean_by_an_independent_monte_carlo():
         vals[t] = u[:, sym[0]] @ sum(np.linalg.matrix_power(Qinv, j - 1) @ u[:, sym[j - 1]] for j in range(2, S + 1))
     x2 = vals**2
     assert abs(x2.mean() - crosstalk_expectation(S, K, d, T)) < 4 * x2.std() / np.sqrt(n)
+
+
+def _crosstalk_all_codes(S, K, T, d, trials, gen):
+    """The measurement as first written: every trial holds all K codes (memory trials·K·2d)."""
+    x2 = np.empty(trials)
+    for lo in range(0, trials, 5000):
+        n = min(5000, trials - lo)
+        l = sample_clock(d, T + S, gen, size=(n,))
+        Ut = sample_sphere_columns(2 * d, K, gen, size=(n,))
+        symbols = gen.integers(0, K, size=(n, S))
+        h1 = _recall_states(l, Ut, symbols, S, T, np.array([1]))[:, 0]
+        u1 = np.swapaxes(Ut, -1, -2)[np.arange(n), symbols[:, 0]]
+        x2[lo : lo + n] = (np.sum(u1 * h1, axis=1) - 1.0) ** 2
+    return x2.mean(), x2.std(ddof=1) / np.sqrt(trials)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize(
+    ("S", "K", "T", "d", "trials"), [(2, 8, 50, 16, 300), (12, 4, 60, 6, 5003), (3, 40, 30, 5, 120)]
+)
+def test_crosstalk_draws_are_those_of_the_full_construction(monkeypatch, streamed, S, K, T, d, trials):
+    """Same seed, same numbers (bit for bit) and the same generator state afterwards, whether a
+    block's codes are held or streamed twice in pieces that split trials (and rows) anywhere."""
+    if streamed:
+        monkeypatch.setattr(ct, "_HELD", 0)
+        monkeypatch.setattr(ct, "_PIECE", 7 * 2 * d + 3)
+        monkeypatch.setattr(ct, "_WORK", 5 * S * 2 * d)
+    g_ref, g = np.random.default_rng(11), np.random.default_rng(11)
+    mean, stderr = _crosstalk_all_codes(S, K, T, d, trials, g_ref)
+    c = crosstalk(S, K, T, d, trials, g)
+    assert (c.measured, c.stderr) == (mean, stderr)
+    assert g.bit_generator.state == g_ref.bit_generator.state
+    assert astuple(crosstalk(S, K, T, d, trials, 3)) == astuple(crosstalk(S, K, T, d, trials, 3))
+
+
+def test_crosstalk_memory_does_not_grow_with_K():
+    """K = 2048 codes of R^32 per trial would be 157 MiB for 300 trials; a trial uses S = 2 of them."""
+    tracemalloc.start()
+    try:
+        c = crosstalk(2, K=2048, T=30, d=16, trials=300, rng=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
+    assert abs(c.measured - c.exact) < 4 * c.stderr
 
 
 def test_crosstalk_expectation_domain():
