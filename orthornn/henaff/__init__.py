@@ -32,7 +32,7 @@ from .copy import (
 )
 from .cross_talk import Crosstalk, crosstalk, crosstalk_expectation
 from .ltrnn import ACTIVATIONS, LTRNNOutput, l2_pool, ltrnn_forward
-from .success_grid import Figure1, figure1
+from .success_grid import Figure1, cell_seed, figure1
 from .trials import CopyTrials, copy_trials, copy_trials_forward
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "adding_lstm",
     "adding_lstm_gates",
     "adding_solution",
+    "cell_seed",
     "clock_matrix",
     "copy_solution",
     "copy_solution_from",

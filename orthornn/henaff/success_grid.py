@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from ..tasks._params import check_int
 from .trials import copy_trials
 
-__all__ = ["Figure1", "figure1"]
+__all__ = ["Figure1", "cell_seed", "figure1"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,20 @@ class Figure1:
     cpu_seconds: float
 
 
+def cell_seed(seed: int, K: int, S: int) -> np.random.SeedSequence:
+    """The random stream of the Figure 1 cell (K, S): ``SeedSequence(seed, spawn_key=(K, S))``.
+
+    It depends only on ``(seed, K, S)``, so a cell is reproducible on its own (and shares its
+    draws across T and d, which the construction takes from the same stream).
+
+    >>> from orthornn.henaff import copy_trials
+    >>> r = copy_trials(4, 10, T=100, d=32, trials=50, rng=np.random.default_rng(cell_seed(0, 4, 10)))
+    >>> bool(r.success == figure1([8, 4], [2, 10], T=100, d=32, trials=50, seed=0).success[1, 1])
+    True
+    """
+    return np.random.SeedSequence(check_int("seed", seed, 0), spawn_key=(check_int("K", K, 2), check_int("S", S, 1)))
+
+
 def figure1(
     K_values: Sequence[int],
     S_values: Sequence[int],
@@ -56,8 +70,10 @@ def figure1(
 
     .. math:: \text{success}(K, S) = \Pr\bigl[\arg\max_c\, y_{T+S+k, c} = i_k \ \ \forall k = 1…S\bigr]
 
-    estimated over ``trials`` independent constructions per cell; each cell has its own
-    random stream, spawned from ``seed`` (so cells are reproducible one by one).
+    estimated over ``trials`` independent constructions per cell. Each cell draws from its own
+    stream, :func:`cell_seed` ``(seed, K, S)``, which depends on nothing else in the grid: a
+    cell has the same value in every grid that contains it, whatever its shape or order, and
+    is :func:`~orthornn.henaff.copy_trials` on that stream.
 
     References
     ----------
@@ -68,17 +84,18 @@ def figure1(
     >>> f = figure1([2, 16], [2, 30], T=100, d=32, trials=200, seed=0)
     >>> f.success.shape, bool(f.success[0, 0] >= f.success[1, 1])   # harder with K and S
     ((2, 2), True)
+    >>> bool(figure1([16], [30], T=100, d=32, trials=200, seed=0).success[0, 0] == f.success[1, 1])
+    True
     """
     Ks = tuple(check_int("K", k, 2) for k in K_values)
     Ss = tuple(check_int("S", s, 1) for s in S_values)
     seed = check_int("seed", seed, 0)
     start, cpu_start = time.perf_counter(), time.process_time()
-    streams = np.random.SeedSequence(seed).spawn(len(Ks) * len(Ss))
     success = np.empty((len(Ks), len(Ss)))
     recall = np.empty((len(Ks), len(Ss)))
     for a, K in enumerate(Ks):
         for b, S in enumerate(Ss):
-            r = copy_trials(K, S, T, d, trials, np.random.default_rng(streams[a * len(Ss) + b]))
+            r = copy_trials(K, S, T, d, trials, np.random.default_rng(cell_seed(seed, K, S)))
             success[a, b], recall[a, b] = r.success, r.recall
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return Figure1(Ks, Ss, success, recall, T, d, trials, seed, wall, cpu)

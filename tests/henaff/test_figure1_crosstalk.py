@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from orthornn.errors import OrthornnError
-from orthornn.henaff import copy_trials, crosstalk, crosstalk_expectation, figure1, sample_clock, sample_sphere_columns
+from orthornn.henaff import (
+    cell_seed,
+    copy_trials,
+    crosstalk,
+    crosstalk_expectation,
+    figure1,
+    sample_clock,
+    sample_sphere_columns,
+)
 from orthornn.henaff import cross_talk as ct
 from orthornn.henaff.copy import _recall_states
 
@@ -27,9 +35,25 @@ def test_figure1_grid_shape_range_and_reproducibility():
 
 def test_figure1_cell_is_copy_trials_on_its_stream():
     f = figure1([4], [6], T=50, d=16, trials=80, seed=7)
-    (stream,) = np.random.SeedSequence(7).spawn(1)
+    stream = np.random.SeedSequence(7, spawn_key=(4, 6))
+    assert cell_seed(7, 4, 6).spawn_key == stream.spawn_key and cell_seed(7, 4, 6).entropy == 7
     r = copy_trials(4, 6, 50, 16, 80, np.random.default_rng(stream))
     assert (f.success[0, 0], f.recall[0, 0]) == (r.success, r.recall)
+
+
+def test_figure1_cell_does_not_depend_on_the_grid():
+    """A cell's value is the same in grids of different shapes and orders (issue 15: the K = 4,
+    S = 10 cell drew from the stream at its grid position, 98.2 % in a 6×6 grid, 99.0 % in 6×7)."""
+    kw = dict(T=60, d=8, trials=120, seed=3)
+    small = figure1([4], [10], **kw)
+    wide = figure1([2, 4, 8], [2, 5, 10, 15], **kw)
+    other = figure1([8, 4], [10, 15, 2], **kw)
+    for f, (a, b) in [(wide, (1, 2)), (other, (1, 0))]:
+        assert (f.success[a, b], f.recall[a, b]) == (small.success[0, 0], small.recall[0, 0])
+    assert np.array_equal(wide.recall[[2, 1]][:, [2, 3, 0]], other.recall)
+    assert 0 < small.recall[0, 0] < 1  # the cell is random, so equal values are not a coincidence
+    assert figure1([4], [10], **{**kw, "seed": 4}).recall[0, 0] != small.recall[0, 0]
+    assert len({float(x) for x in wide.recall.ravel()} - {1.0}) > 4  # cells draw different streams
 
 
 @pytest.mark.parametrize("S", [2, 6])
