@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..symbolic import Status, discover, to_json, to_markdown
+from ..symbolic import Status, default_theorems, discover, to_json, to_markdown
 from .usage import UsageError, check_writable
 
 __all__ = ["register", "run"]
@@ -17,10 +17,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``prove`` subcommand."""
     p = sub.add_parser(
         "prove",
-        help="run the machine-checked theorems in proofs/",
-        description="Discover and run theorem files; exit 0 iff every selected theorem is proved.",
+        help="run the machine-checked theorems (those shipped with orthornn, or your own files)",
+        description=(
+            "Discover and run theorem files; exit 0 iff every selected theorem is proved. Without PATH: "
+            "./proofs if the working directory has that folder, else the theorems shipped with orthornn."
+        ),
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="theorem files or folders (default: ./proofs)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="theorem files or folders (default: ./proofs if it is a folder, else the shipped theorems)",
+    )
     p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only ids containing PATTERN (or matching the glob)")
     p.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
     p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=Path, help="write a Markdown report")
@@ -38,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the selected theorems, print a table, write the reports; 0 iff all proved."""
     check_writable(args.json_file, "--json")
     check_writable(args.markdown_file, "--markdown")
-    paths = args.paths or ["proofs"]
+    paths = args.paths or [default_theorems()]
     if args.timeout < 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be ≥ 0 seconds")
     timeout = args.timeout or None

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..report.data import Stage
 from ..report.plan import BUDGETS
+from ..symbolic import default_theorems
 from .henaff import plot_figure1
 from .usage import UsageError
 
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--proofs-root",
         type=Path,
         metavar="DIR",
-        help="folder holding proofs/ (default: the working directory, else the source checkout of orthornn)",
+        help="folder holding proofs/ (default: the working directory if it has one, else the shipped theorems)",
     )
     p.set_defaults(handler=run)
 
@@ -84,13 +85,10 @@ class _Progress:
 
 
 def _proofs_root(given: Path | None) -> Path:
-    """``given``; else the working directory or the source checkout, whichever holds proofs/."""
+    """``given``; else the folder holding the default theorems: ./proofs, else the shipped ones."""
     if given is not None:
         return given
-    for candidate in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (candidate / "proofs").is_dir():
-            return candidate
-    return Path.cwd()  # the proofs stage then fails, naming the missing folder
+    return default_theorems().parent
 
 
 def run(args: argparse.Namespace) -> int:

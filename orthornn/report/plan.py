@@ -12,6 +12,11 @@ drawn. Three budgets ship:
 * ``tiny`` — seconds-scale runs **for tests only**: every stage and figure is produced, the
   numbers mean nothing.
 
+Every budget proves ``proof_paths = ("proofs",)``, relative to the report's proofs root:
+``orthornn report --proofs-root DIR``, else the working directory if it holds ``proofs/``, else
+the folder of the theorems shipped with orthornn
+(:func:`orthornn.symbolic.default_theorems`), so the report runs from any folder.
+
 Importing this module does not import torch.
 
 Examples
@@ -48,7 +53,7 @@ class Budget:
 
     name: str  # tiny | small | full
     description: str  # one line for the report header
-    proof_paths: tuple[str, ...]  # theorem files/folders (relative to the working directory)
+    proof_paths: tuple[str, ...]  # theorem files/folders, relative to the proofs root (module docstring)
     proof_pattern: str | None  # only theorem ids matching (None: all)
     figure1_K: tuple[int, ...]  # alphabet sizes of the Figure 1 grid
     figure1_S: tuple[int, ...]  # sequence lengths of the Figure 1 grid

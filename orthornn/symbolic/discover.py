@@ -4,6 +4,11 @@ A theorem file is any ``*.py`` file (not starting with ``_``) under the given pa
 theorems are the module-level :class:`Theorem` objects, in definition order. A file that fails
 to import yields one theorem ``<stem>.load`` whose status is ``error``, so a broken file is
 reported, never silently skipped.
+
+The theorems of ``proofs/`` ship with orthornn: :func:`shipped_theorems` says where they are
+(inside the installed package, or the source checkout's ``proofs/``), and
+:func:`default_theorems` is what ``orthornn prove`` and ``orthornn report`` run when not told:
+``./proofs`` if the working directory has such a folder, else the shipped theorems.
 """
 
 from __future__ import annotations
@@ -17,11 +22,49 @@ from pathlib import Path
 from ..errors import OrthornnError
 from .theorem import Derivation, Theorem
 
-__all__ = ["DiscoveryError", "discover", "load_theorems"]
+__all__ = ["DiscoveryError", "default_theorems", "discover", "load_theorems", "shipped_theorems"]
 
 
 class DiscoveryError(OrthornnError):
-    """A path given to discovery does not exist or holds no theorem file."""
+    """A path given to discovery does not exist or holds no theorem file, or the shipped theorems are missing."""
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # the orthornn package folder
+
+
+def shipped_theorems() -> Path:
+    """The folder of the theorem files that ship with orthornn.
+
+    In an installed wheel they are ``orthornn/proofs/`` inside the package (the build maps the
+    source's top-level ``proofs/`` there); in a source checkout (an editable install, or the
+    package run from the clone) they are that ``proofs/`` itself. Raises
+    :class:`DiscoveryError` if neither exists (a broken installation).
+
+    >>> (shipped_theorems() / "rotation.py").is_file()
+    True
+    """
+    installed = _PACKAGE / "proofs"
+    if installed.is_dir():
+        return installed
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "proofs").is_dir():
+        return checkout / "proofs"
+    raise DiscoveryError(f"the shipped theorems are missing: neither {installed} nor {checkout / 'proofs'} exists")
+
+
+def default_theorems(cwd: str | Path | None = None) -> Path:
+    """The theorem folder run when none is named: ``cwd/proofs`` if it is a folder, else :func:`shipped_theorems`.
+
+    ``cwd`` defaults to the working directory. A folder of your own called ``proofs`` thus wins
+    over the shipped theorems; name the theorem files explicitly to run anything else.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as empty:
+    ...     default_theorems(empty) == shipped_theorems()
+    True
+    """
+    local = Path.cwd() / "proofs" if cwd is None else Path(cwd) / "proofs"
+    return local if local.is_dir() else shipped_theorems()
 
 
 def _files(paths: Iterable[Path]) -> list[Path]:
