@@ -15,7 +15,10 @@ from typing import Any
 from .config import MODEL_NAMES, OPTIMIZERS, TASK_NAMES, TrainConfig
 
 _LAZY = {
+    "CheckpointError": "checkpoint",
+    "check_checkpoint": "checkpoint",
     "check_resumable": "checkpoint",
+    "load_checkpoint": "checkpoint",
     "Batch": "data",
     "TaskStream": "data",
     "History": "loop",

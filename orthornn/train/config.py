@@ -1,15 +1,31 @@
-"""The frozen configuration of one training run (logged beside its results as config.json)."""
+"""The frozen configuration of one training run (logged beside its results as config.json).
+
+Some options act on one model family or one kind of task only (:data:`MODEL_OPTIONS`,
+:data:`TASK_OPTIONS`): a config that sets one of them for another model or task is refused,
+naming the option and where it applies, and such an option is ``None`` in the config (and
+absent from :meth:`TrainConfig.to_dict`), so a saved config holds only what acted.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OrthornnError
 
-__all__ = ["MODEL_NAMES", "OPTIMIZERS", "TASK_NAMES", "TrainConfig"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "MODEL_NAMES",
+    "MODEL_OPTIONS",
+    "OPTIMIZERS",
+    "TASK_NAMES",
+    "TASK_OPTIONS",
+    "TrainConfig",
+]
 
 #: Tasks ``orthornn train`` knows (see :mod:`orthornn.train.registry`).
 TASK_NAMES = ("copy", "varcopy", "adding", "recall")
@@ -17,31 +33,71 @@ TASK_NAMES = ("copy", "varcopy", "adding", "recall")
 MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru")
 #: Optimisers (RMSProp with decay 0.9 as both papers; Adam).
 OPTIMIZERS = ("rmsprop", "adam")
+#: LT-RNN transition initialisations (:func:`orthornn.nn.ltrnn.init_transition`).
+INITS = ("orthogonal", "haar", "identity", "torus")
+#: LT-RNN input nonlinearities; ``auto``: identity on token tasks, relu on adding.
+ACTIVATIONS = ("auto", "identity", "relu", "tanh")
+
+#: Options of one model family: field -> (the models it acts on, its default there).
+MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "lam": (("rum",), 0.0),
+    "learn_lam": (("rum",), False),
+    "eta": (("rum",), None),
+    "init": (("ltrnn",), "orthogonal"),
+    "activation": (("ltrnn",), "auto"),
+    "pool": (("ltrnn",), None),
+    "act_clip": (("ltrnn",), None),
+    "ortho_lr": (("ltrnn",), 0.0),
+}
+#: Options of some tasks: field -> (the tasks it acts on, its default there).
+TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "S": (("copy", "varcopy"), 10),
+    "K": (("copy", "varcopy"), 8),
+}
+
+_REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. Every field is plain data, so the config round-trips through JSON.
 
+    A model's or task's own options (:data:`MODEL_OPTIONS`, :data:`TASK_OPTIONS`) default to
+    ``None``: the default of that model or task where they act (filled in), refused elsewhere.
+
     >>> cfg = TrainConfig(task="copy", model="rum", T=10, steps=5)
     >>> TrainConfig.from_dict(cfg.to_dict()) == cfg
     True
+    >>> cfg.lam, cfg.init, "init" in cfg.to_dict()
+    (0.0, None, False)
+    >>> TrainConfig(model="rum", init="identity")
+    Traceback (most recent call last):
+    ...
+    orthornn.errors.OrthornnError: init: applies to model ltrnn only, not 'rum'
     """
 
     task: str = "copy"  # copy | varcopy | adding | recall
     model: str = "rum"  # rum | ltrnn | eunn | goru | lstm | gru
     hidden: int = 64  # hidden size N
     T: int = 10  # task length: copy/varcopy delay, adding length, recall pairs length
-    S: int = 10  # copy: number of symbols to remember
-    K: int = 8  # copy: alphabet size
-    lam: float = 0.0  # RUM associative power λ (0, 1 or any real: so_power)
-    learn_lam: bool = False  # RUM: make λ a trainable parameter
-    eta: float | None = None  # RUM time normalisation η (None: off)
-    init: str = "orthogonal"  # LT-RNN transition init: orthogonal | haar | identity | torus
-    activation: str = "auto"  # LT-RNN input nonlinearity; auto: identity on tokens, relu on adding
-    pool: int | None = None  # LT-RNN l2-pooling size k of the readout (None: plain readout)
-    act_clip: float | None = None  # LT-RNN activation clipping norm (Henaff used 1000)
-    ortho_lr: float = 0.0  # LT-RNN soft orthogonality: SGD step size on ‖(VᵀV−I)z‖² per step
+    S: int | None = None  # copy/varcopy: number of symbols to remember (default 10)
+    K: int | None = None  # copy/varcopy: alphabet size (default 8)
+    lam: float | None = None  # rum: associative power λ (0, 1 or any real: so_power; default 0)
+    learn_lam: bool | None = None  # rum: make λ a trainable parameter (default False)
+    eta: float | None = None  # rum: time normalisation η (None: off)
+    init: str | None = None  # ltrnn: transition init, orthogonal | haar | identity | torus (default orthogonal)
+    activation: str | None = None  # ltrnn: input nonlinearity; auto (default): identity on tokens, relu on adding
+    pool: int | None = None  # ltrnn: l2-pooling size k of the readout (None: plain readout)
+    act_clip: float | None = None  # ltrnn: activation clipping norm (Henaff used 1000; None: off)
+    ortho_lr: float | None = None  # ltrnn: soft orthogonality, SGD step size on ‖(VᵀV−I)z‖² per step (default 0)
     steps: int = 1000  # optimiser steps in total
     batch: int = 128  # sequences per step
     lr: float = 1e-3  # learning rate
@@ -55,39 +111,85 @@ class TrainConfig:
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
 
     def __post_init__(self) -> None:
+        self._check_names()
+        for name, (owners, default) in self._options():
+            where = self.model if name in MODEL_OPTIONS else self.task
+            if where in owners:
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
+            elif getattr(self, name) is not None:
+                kind = "model" if name in MODEL_OPTIONS else "task"
+                plural = "s" if len(owners) > 1 else ""
+                raise OrthornnError(f"{name}: applies to {kind}{plural} {', '.join(owners)} only, not {where!r}")
+        for name in _REAL_FIELDS:  # 1 and 1.0 are the same setting: keep floats
+            v = getattr(self, name)
+            if _is_real(v):
+                try:
+                    object.__setattr__(self, name, float(v))
+                except OverflowError:
+                    raise OrthornnError(f"{name}: must be a finite number, got {len(str(v))} digits") from None
         self.validate()
 
-    def validate(self) -> None:
-        """Raise :class:`OrthornnError` naming the first bad field."""
+    @staticmethod
+    def _options() -> list[tuple[str, tuple[tuple[str, ...], Any]]]:
+        return [*MODEL_OPTIONS.items(), *TASK_OPTIONS.items()]
+
+    def applies(self, name: str) -> bool:
+        """Whether field ``name`` acts on this config's model and task (every general field does).
+
+        >>> cfg = TrainConfig(task="recall", model="ltrnn")
+        >>> cfg.applies("init"), cfg.applies("lam"), cfg.applies("S"), cfg.applies("lr")
+        (True, False, False, True)
+        """
+        if name in MODEL_OPTIONS:
+            return self.model in MODEL_OPTIONS[name][0]
+        if name in TASK_OPTIONS:
+            return self.task in TASK_OPTIONS[name][0]
+        return name in _FIELD_NAMES
+
+    def _check_names(self) -> None:
         if self.task not in TASK_NAMES:
             raise OrthornnError(f"task: unknown {self.task!r}; choose one of {', '.join(TASK_NAMES)}")
         if self.model not in MODEL_NAMES:
             raise OrthornnError(f"model: unknown {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+    def validate(self) -> None:
+        """Raise :class:`OrthornnError` naming the first bad field."""
+        self._check_names()
         if self.optimizer not in OPTIMIZERS:
             raise OrthornnError(f"optimizer: unknown {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        for name in ("hidden", "T", "S", "steps", "batch", "eval_every", "eval_batches", "checkpoint_every"):
+        for name in ("hidden", "T", "steps", "batch", "eval_every", "eval_batches", "checkpoint_every"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
-        if isinstance(self.K, bool) or not isinstance(self.K, int) or self.K < 2:
+        if self.S is not None and (not _is_int(self.S) or self.S < 1):
+            raise OrthornnError(f"S: must be a positive integer, got {self.S!r}")
+        if self.K is not None and (not _is_int(self.K) or self.K < 2):
             raise OrthornnError(f"K: must be an integer >= 2, got {self.K!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+        if not _is_int(self.seed) or self.seed < 0:
             raise OrthornnError(f"seed: must be a non-negative integer, got {self.seed!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise OrthornnError(f"lr: must be a positive number, got {self.lr}")
-        if not math.isfinite(self.lam):
-            raise OrthornnError(f"lam: must be a finite real number, got {self.lam}")
+        if not (_is_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
+            raise OrthornnError(f"lr: must be a positive number, got {self.lr!r}")
+        if self.lam is not None and not (_is_real(self.lam) and math.isfinite(self.lam)):
+            raise OrthornnError(f"lam: must be a finite real number, got {self.lam!r}")
+        if self.learn_lam is not None and not isinstance(self.learn_lam, bool):
+            raise OrthornnError(f"learn_lam: must be true or false, got {self.learn_lam!r}")
         for name in ("eta", "clip", "act_clip"):
             v = getattr(self, name)
-            if v is not None and not (math.isfinite(v) and v > 0):
-                raise OrthornnError(f"{name}: must be a positive number or None, got {v}")
-        if self.pool is not None and (self.pool < 1 or self.hidden % self.pool):
-            raise OrthornnError(f"pool: must be a positive divisor of hidden={self.hidden}, got {self.pool}")
-        if not (math.isfinite(self.ortho_lr) and self.ortho_lr >= 0):
-            raise OrthornnError(f"ortho_lr: must be a non-negative number, got {self.ortho_lr}")
+            if v is not None and not (_is_real(v) and math.isfinite(v) and v > 0):
+                raise OrthornnError(f"{name}: must be a positive number or None, got {v!r}")
+        if self.init is not None and self.init not in INITS:
+            raise OrthornnError(f"init: unknown {self.init!r}; choose one of {', '.join(INITS)}")
+        if self.activation is not None and self.activation not in ACTIVATIONS:
+            raise OrthornnError(f"activation: unknown {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if self.pool is not None and (not _is_int(self.pool) or self.pool < 1 or self.hidden % self.pool):
+            raise OrthornnError(f"pool: must be a positive divisor of hidden={self.hidden}, got {self.pool!r}")
+        o = self.ortho_lr
+        if o is not None and not (_is_real(o) and math.isfinite(o) and o >= 0):
+            raise OrthornnError(f"ortho_lr: must be a non-negative number, got {self.ortho_lr!r}")
         if self.dtype not in ("float32", "float64"):
             raise OrthornnError(f"dtype: must be float32 or float64, got {self.dtype!r}")
-        if not (self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:")):
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda|auto|cuda:\d+", self.device):
             raise OrthornnError(f"device: must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.task == "recall" and self.T % 2:
             raise OrthornnError(f"T: the recall task needs an even T (T/2 key-digit pairs), got {self.T}")
@@ -95,18 +197,47 @@ class TrainConfig:
             raise OrthornnError(f"T: the adding task needs T >= 2, got {self.T}")
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        """The fields that act on this model and task, as a JSON-ready dict.
+
+        >>> sorted(set(TrainConfig(model="ltrnn", task="adding").to_dict()) - set(TrainConfig(model="lstm").to_dict()))
+        ['act_clip', 'activation', 'init', 'ortho_lr', 'pool']
+        """
+        return {k: v for k, v in dataclasses.asdict(self).items() if self.applies(k)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming them.
+
+        A model's or task's option that does not apply but holds its default where it does is
+        dropped: configs written before options were refused recorded every field.
+        """
+        if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
+            raise OrthornnError(f"config: expected a mapping of field names to values, got {type(d).__name__}")
+        unknown = sorted(set(d) - _FIELD_NAMES)
         if unknown:
             raise OrthornnError(f"unknown config fields: {', '.join(unknown)}")
-        return cls(**d)
+        fields = dict(d)
+        options = dict(cls._options())
+        for name, (owners, default) in options.items():
+            where = fields.get("model", "rum") if name in MODEL_OPTIONS else fields.get("task", "copy")
+            if name in fields and where not in owners and fields[name] == default and default is not None:
+                del fields[name]
+        return cls(**fields)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some fields changed (validated)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (validated). A new model or task drops the old one's
+        options that it does not take (unless ``changes`` sets them: then they are refused).
+
+        >>> TrainConfig(model="ltrnn", init="identity").replace(model="gru").init is None
+        True
+        """
+        model, task = changes.get("model", self.model), changes.get("task", self.task)
+        dropped = {
+            name: None
+            for name, (owners, _) in self._options()
+            if name not in changes and (model if name in MODEL_OPTIONS else task) not in owners
+        }
+        return dataclasses.replace(self, **{**dropped, **changes})
+
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(TrainConfig))

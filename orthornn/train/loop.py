@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..errors import OrthornnError
-from .checkpoint import FORMAT, check_format, check_resumable, to_cpu
+from .checkpoint import FORMAT, CheckpointError, check_checkpoint, check_resumable, to_cpu
 from .config import TrainConfig
 from .data import TaskStream
 from .metrics import task_loss
@@ -39,6 +39,8 @@ def resolve_device(name: str) -> torch.device:
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise OrthornnError(f"device: {name!r} requested but CUDA is not available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise OrthornnError(f"device: {name!r} requested but there are {torch.cuda.device_count()} CUDA devices")
     return dev
 
 
@@ -113,7 +115,7 @@ class Trainer:
             if c.clip is not None:
                 metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip))
             self.optimizer.step()
-            if c.ortho_lr > 0:
+            if c.ortho_lr:  # None (not an LT-RNN) or 0: off
                 self._orthogonality_step()
         self.step += 1
         seconds = time.perf_counter() - t0
@@ -217,13 +219,27 @@ class Trainer:
         )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a checkpoint of a compatible config (see :data:`RESUMABLE_CHANGES`)."""
-        check_format(state)
-        check_resumable(TrainConfig.from_dict(state["config"]), self.config)
+        """Continue from a checkpoint of a compatible config (see :data:`RESUMABLE_CHANGES`).
+
+        Raises :class:`~orthornn.train.checkpoint.CheckpointError` when ``state`` is not a
+        checkpoint or its model or optimiser state does not fit this model, and
+        :class:`OrthornnError` naming the config field that differs; nothing is changed then.
+        """
+        saved = check_checkpoint(state)
+        check_resumable(saved, self.config)
         if state["step"] > self.config.steps:
             raise OrthornnError(f"steps: the checkpoint is at step {state['step']}, beyond steps={self.config.steps}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
+        optimizer_before = self.optimizer.state_dict()
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+            self.model.load_state_dict(model_before)
+            self.optimizer.load_state_dict(optimizer_before)
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            why = f"its model or optimizer state does not fit a {self.config.model} of this config ({first})"
+            raise CheckpointError(why) from None
         self.step, self.best, self.elapsed = int(state["step"]), state["best"], float(state["elapsed"])
         self.history.evals = list(state["evals"])
 
