@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the module list
 below is the registry. Exit codes: 0 success, 1 a negative result (e.g. a theorem not proved),
-2 bad usage (one line on stderr naming the problem).
+2 bad usage or an output that cannot be written (one line on stderr naming the problem).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, OrthornnError) as exc:
         print(f"orthornn {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a read or write the command did not wrap itself (disk full, permissions…)
+        print(f"orthornn {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an :class:`OSError`: the file(s) it names and the system's reason."""
+    why = exc.strerror or next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+    files = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(files)}: {why}" if files else why
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,8 @@ from ..henaff import (
     figure1,
 )
 from ..tasks import AddingTask
-from .usage import Parser, UsageError, check_writable
+from .progress import progress_bar
+from .usage import Parser, UsageError, check_folder, check_writable, writing
 
 __all__ = ["plot_figure1", "register", "run_adding", "run_copy", "run_crosstalk", "run_figure1"]
 
@@ -103,7 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _write_json(path: Path | None, record: dict[str, object]) -> None:
     if path is not None:
-        path.write_text(json.dumps(record, indent=2) + "\n")
+        with writing(path, "--json"):
+            path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def run_copy(args: argparse.Namespace) -> int:
@@ -182,23 +184,46 @@ def plot_figure1(result: Figure1, path: Path) -> None:
     plt.close(fig)
 
 
+def _figure1_cells(K_values: list[int], S_values: list[int], *, T: int, d: int, trials: int, seed: int) -> Figure1:
+    """:func:`orthornn.henaff.figure1`, one cell at a time under a progress bar (stderr, terminals only).
+
+    A cell's value depends only on ``(seed, K, S)``, not on the grid around it
+    (:func:`orthornn.henaff.cell_seed`), so the 1 × 1 grids assemble into the full one.
+    """
+    start, cpu_start = time.perf_counter(), time.process_time()
+    success = np.empty((len(K_values), len(S_values)))
+    recall = np.empty_like(success)
+    bar = progress_bar(success.size, desc="figure1", unit="cell")
+    try:
+        for a, K in enumerate(K_values):
+            for b, S in enumerate(S_values):
+                bar.set_postfix_str(f"K={K} S={S}", refresh=False)
+                cell = figure1([K], [S], T=T, d=d, trials=trials, seed=seed)
+                success[a, b], recall[a, b] = cell.success[0, 0], cell.recall[0, 0]
+                bar.update(1)
+    finally:
+        bar.close()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Figure1(tuple(K_values), tuple(S_values), success, recall, T, d, trials, seed, wall, cpu)
+
+
 def run_figure1(args: argparse.Namespace) -> int:
     """Compute the grid, write ``figure1.csv`` and ``figure1.png`` into ``--out``."""
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if not out.resolve().parent.is_dir():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
-    result = figure1(args.K, args.S, T=args.T, d=args.d, trials=args.trials, seed=args.seed)
+    check_folder(out, "--out")
+    with writing(out, "--out"):
+        out.mkdir(exist_ok=True)
+    result = _figure1_cells(args.K, args.S, T=args.T, d=args.d, trials=args.trials, seed=args.seed)
     rows = ["K,S,success,recall_accuracy,trials,T,d"]
     for a, K in enumerate(result.K_values):
         for b, S in enumerate(result.S_values):
             rows.append(
                 f"{K},{S},{result.success[a, b]:.6f},{result.recall[a, b]:.6f},{result.trials},{result.T},{result.d}"
             )
-    (out / "figure1.csv").write_text("\n".join(rows) + "\n")
-    plot_figure1(result, out / "figure1.png")
+    with writing(out / "figure1.csv", "--out"):
+        (out / "figure1.csv").write_text("\n".join(rows) + "\n")
+    with writing(out / "figure1.png", "--out"):
+        plot_figure1(result, out / "figure1.png")
     width = max(len(str(s)) for s in result.S_values) + 5
     print(f"success (%) of the explicit copy solution, T={result.T}, d={result.d}, {result.trials} trials per cell")
     print("K \\ S " + "".join(f"{s:>{width}}" for s in result.S_values))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..symbolic import Status, default_theorems, discover, to_json, to_markdown
-from .usage import UsageError, check_writable
+from .usage import UsageError, check_writable, writing
 
 __all__ = ["register", "run"]
 
@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
     total_s = sum(r.seconds for r in results)
     print(f"{proved}/{len(results)} proved in {total_s:.1f} s")
     if args.json_file is not None:
-        args.json_file.write_text(json.dumps(to_json(results), indent=2) + "\n")
+        with writing(args.json_file, "--json"):
+            args.json_file.write_text(json.dumps(to_json(results), indent=2) + "\n")
     if args.markdown_file is not None:
-        args.markdown_file.write_text(to_markdown(results))
+        with writing(args.markdown_file, "--markdown"):
+            args.markdown_file.write_text(to_markdown(results))
     return 0 if proved == len(results) else 1

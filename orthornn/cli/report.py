@@ -9,7 +9,8 @@ memory phases (:func:`orthornn.report.run_report`), then writes into DIR:
   spectral statistics, the figure list and each stage's status;
 * one PNG per figure (``figure1.png``, ``training_curves.png``, ``spectrum_comparison.png``, …).
 
-Progress goes to stderr, one line per stage (``[3/8] training ltrnn on copy … 12.3 s``).
+Progress goes to stderr, one line per stage (``[3/8] training ltrnn on copy … 12.3 s``), and on
+a terminal a bar of the stages with the time left.
 Exit status: 0 when every stage and figure succeeded, 1 when one failed (the report is still
 written, the failure shown in red), 2 on bad arguments. ``--budget tiny`` exists for the tests.
 """
@@ -22,12 +23,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..report.data import Stage
 from ..report.plan import BUDGETS
 from ..symbolic import default_theorems
 from .henaff import plot_figure1
-from .usage import UsageError
+from .progress import progress_bar
+from .usage import UsageError, check_folder, writing
 
 __all__ = ["register", "run"]
 
@@ -73,15 +76,32 @@ def _device(name: str) -> str:
 
 
 class _Progress:
-    """``[i/n] title … 12.3 s (CPU 4.1 s)`` on stderr; a failed stage adds its error."""
+    """``[i/n] title … 12.3 s (CPU 4.1 s)`` on stderr, one line per stage; a failed stage adds
+    its error. On a terminal a bar of the stages (with the time left) runs below those lines."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
 
     def __call__(self, i: int, n: int, stage: Stage) -> None:
-        if stage.status == "running":
-            print(f"[{i}/{n}] {stage.title} … ", end="", file=sys.stderr, flush=True)
-        elif stage.status == "ok":
-            print(f"{stage.seconds:.1f} s (CPU {stage.cpu_seconds or 0.0:.1f} s)", file=sys.stderr, flush=True)
+        if self.bar is None:
+            self.bar = progress_bar(n, desc="report", unit="stage")
+        head = f"[{i}/{n}] {stage.title} … "
+        if stage.status == "ok":
+            result = f"{stage.seconds:.1f} s (CPU {stage.cpu_seconds or 0.0:.1f} s)"
         else:
-            print(f"FAILED after {stage.seconds:.1f} s: {stage.error}", file=sys.stderr, flush=True)
+            result = f"FAILED after {stage.seconds:.1f} s: {stage.error}"
+        if self.bar.disable:  # a log: the head when a stage starts, its result when it ends
+            print(head if stage.status == "running" else result, end="" if stage.status == "running" else "\n",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        elif stage.status == "running":
+            self.bar.set_description_str(f"[{i}/{n}] {stage.title}")
+        else:
+            self.bar.write(head + result, file=sys.stderr)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _proofs_root(given: Path | None) -> Path:
@@ -95,10 +115,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the report and write it; 0 iff every stage and figure succeeded."""
     t0 = time.perf_counter()
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if not out.resolve().parent.is_dir():
-        raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+    check_folder(out, "--out")
     if args.proofs_root is not None and not args.proofs_root.is_dir():
         raise UsageError(f"--proofs-root {args.proofs_root}: not a folder")
     root = _proofs_root(args.proofs_root)
@@ -115,9 +132,14 @@ def run(args: argparse.Namespace) -> int:
     if device == "cpu":  # two OpenMP threads on a shared small CPU are far slower than one
         torch.set_num_threads(1)
     plan = budget(args.budget)
-    out.mkdir(exist_ok=True)
+    with writing(out, "--out"):
+        out.mkdir(exist_ok=True)
     print(f"orthornn report: budget {plan.name} on {device}, writing {out}/", file=sys.stderr, flush=True)
-    report = run_report(plan, device=device, root=root, progress=_Progress())
+    progress = _Progress()
+    try:
+        report = run_report(plan, device=device, root=root, progress=progress)
+    finally:
+        progress.close()
 
     figures: list[FigureRecord] = []
     s = report.stage("figure1")
@@ -126,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         "(heatmap, and one line per K); Figure 1 of the paper."
     )
     for name in ["figure1.png", *(spec.name for spec in FIGURES)]:
-        (out / name).unlink(missing_ok=True)  # no stale figure from an earlier run survives a failure
+        with writing(out / name, "--out"):
+            (out / name).unlink(missing_ok=True)  # no stale figure from an earlier run survives a failure
     try:
         if s is None or s.status != "ok":
             raise RuntimeError("stage 'figure1' failed; nothing to draw")
@@ -167,5 +190,6 @@ def _last_line(exc: BaseException) -> str:
 
 def _write(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with writing(path, "--out"):
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)

@@ -36,7 +36,7 @@ from ..spectra import (
     root_distance,
     spacing_variance,
 )
-from .usage import UsageError, check_writable
+from .usage import UsageError, check_writable, writing
 
 __all__ = ["EXPLICIT_SOURCES", "Source", "analyse", "load_source", "register", "run"]
 
@@ -124,16 +124,12 @@ def _checkpoint(source: str, path: Path) -> Source:
     """The transition ``V`` of an LT-RNN training run (``orthornn train --out DIR``)."""
     if not path.is_file():
         raise UsageError(f"SOURCE {source!r}: no checkpoint at {path} (a run directory of `orthornn train --out`)")
-    import torch
-
-    from ..train.checkpoint import check_format
+    from ..train.checkpoint import CheckpointError, load_checkpoint
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many types on a file that is not a checkpoint
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"SOURCE {source!r}: cannot read {path} ({msg})") from None
-    check_format(state)
+        state = load_checkpoint(path)  # weights_only: a crafted pickle is refused, never run
+    except CheckpointError as exc:
+        raise UsageError(f"SOURCE {source!r}: {exc}") from None
     cfg = state["config"]
     keys = [k for k in state["model"] if k == "weight_rec" or k.endswith(".weight_rec")]
     if cfg.get("model") != "ltrnn" or len(keys) != 1:
@@ -272,9 +268,11 @@ def run(args: argparse.Namespace) -> int:
             bins=args.bins,
             title=doc["source"],
         )
-        fig.savefig(args.out, dpi=110)
+        with writing(args.out, "--out"):
+            fig.savefig(args.out, dpi=110)
         print(_row("figure", str(args.out)))
     if args.json_file is not None:
-        args.json_file.write_text(json.dumps(doc) + "\n")
+        with writing(args.json_file, "--json"):
+            args.json_file.write_text(json.dumps(doc) + "\n")
         print(_row("json", str(args.json_file)))
     return 0

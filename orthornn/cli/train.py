@@ -1,10 +1,12 @@
 """``orthornn train TASK --model MODEL [options] [--out DIR] [--resume DIR]``.
 
-Writes into DIR: ``config.json`` (the whole :class:`~orthornn.train.TrainConfig`),
-``metrics.jsonl`` (one JSON object per training step, ``"kind": "train"``, and per evaluation,
-``"kind": "eval"``), ``checkpoint.pt`` (every ``--checkpoint-every`` steps, replaced
-atomically) and ``summary.json`` at the end. ``--resume DIR`` continues that run to the result
-an uninterrupted run reaches; ``--steps`` may be raised to train further.
+Writes into DIR: ``config.json`` (the :class:`~orthornn.train.TrainConfig` fields that act on
+the model and task), ``metrics.jsonl`` (one JSON object per training step, ``"kind":
+"train"``, and per evaluation, ``"kind": "eval"``), ``checkpoint.pt`` (at step 0, every
+``--checkpoint-every`` steps and at the end, replaced atomically) and ``summary.json`` at the
+end. ``--resume DIR`` continues that run to the result an uninterrupted run reaches;
+``--steps`` may be raised to train further. An option that does not act on the chosen model
+or task is refused (exit 2), as is an unreadable or unsafe run folder.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import dataclasses
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import OrthornnError
-from ..train.config import MODEL_NAMES, OPTIMIZERS, TASK_NAMES, TrainConfig
-from .usage import UsageError
+from ..train.config import ACTIVATIONS, INITS, MODEL_NAMES, OPTIMIZERS, TASK_NAMES, TrainConfig
+from .progress import progress_bar
+from .usage import UsageError, check_folder, writing
 
 __all__ = ["register", "run"]
 
@@ -36,23 +38,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "train",
         help="train a model on a long-memory task (copy, varcopy, adding, recall)",
-        description="Train RUM / LT-RNN / LSTM / GRU on a long-memory task; resumable, seeded.",
+        description=(
+            "Train RUM / LT-RNN / EUNN / GORU / LSTM / GRU on a long-memory task; resumable, seeded. "
+            "Options marked 'rum:', 'ltrnn:' or 'copy/varcopy:' act on those models or tasks only "
+            "and are refused elsewhere."
+        ),
     )
     a = p.add_argument
     a("task", nargs="?", choices=TASK_NAMES, metavar="TASK", help=f"one of {', '.join(TASK_NAMES)}")
     a("--model", choices=MODEL_NAMES, help=f"one of {', '.join(MODEL_NAMES)}")
     a("--hidden", type=int, metavar="N", help="hidden size (default 64)")
-    a("--lam", type=float, metavar="λ", help="RUM associative power λ (default 0)")
-    a("--learn-lam", action="store_const", const=True, help="RUM: learn λ")
-    a("--eta", type=float, metavar="η", help="RUM time normalisation η (default off)")
-    a("--init", choices=["orthogonal", "haar", "identity", "torus"], help="LT-RNN transition init")
-    a("--activation", choices=["auto", "identity", "relu", "tanh"], help="LT-RNN input nonlinearity")
-    a("--pool", type=int, metavar="K", help="LT-RNN l2-pooled readout with pool size K")
-    a("--act-clip", type=float, metavar="L", help="LT-RNN activation clipping norm")
-    a("--ortho-lr", type=float, metavar="LR", help="LT-RNN soft orthogonality SGD step (Henaff §4.2)")
+    a("--lam", type=float, metavar="λ", help="rum: associative power λ (default 0)")
+    a("--learn-lam", action="store_const", const=True, help="rum: learn λ")
+    a("--eta", type=float, metavar="η", help="rum: time normalisation η (default off)")
+    a("--init", choices=INITS, help="ltrnn: transition init (default orthogonal)")
+    a("--activation", choices=ACTIVATIONS, help="ltrnn: input nonlinearity (default auto: relu on adding)")
+    a("--pool", type=int, metavar="K", help="ltrnn: l2-pooled readout with pool size K")
+    a("--act-clip", type=float, metavar="L", help="ltrnn: activation clipping norm")
+    a("--ortho-lr", type=float, metavar="LR", help="ltrnn: soft orthogonality SGD step (Henaff §4.2)")
     a("--T", dest="T", type=int, metavar="T", help="task length/delay (default 10)")
-    a("--S", dest="S", type=int, metavar="S", help="copy: symbols to remember (default 10)")
-    a("--K", dest="K", type=int, metavar="K", help="copy: alphabet size (default 8)")
+    a("--S", dest="S", type=int, metavar="S", help="copy/varcopy: symbols to remember (default 10)")
+    a("--K", dest="K", type=int, metavar="K", help="copy/varcopy: alphabet size (default 8)")
     a("--steps", type=int, metavar="N", help="optimiser steps in total (default 1000)")
     a("--batch", type=int, metavar="B", help="batch size (default 128)")
     a("--lr", type=float, metavar="LR", help="learning rate (default 1e-3)")
@@ -66,11 +72,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
     a("--out", type=Path, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR (writes there)")
-    a("--quiet", action="store_true", help="no progress bar")
+    a("--quiet", action="store_true", help="no progress bar (there is none either when stderr is not a terminal)")
     p.set_defaults(handler=run)
 
 
-def _config(args: argparse.Namespace, base: dict[str, Any] | None) -> Any:
+def _config(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
     from ..train import check_resumable
 
     given = {k: getattr(args, k) for k in _FIELDS if getattr(args, k, None) is not None}
@@ -79,11 +85,10 @@ def _config(args: argparse.Namespace, base: dict[str, Any] | None) -> Any:
             if "task" not in given:
                 raise UsageError("TASK is required (or --resume DIR)")
             if "model" not in given:
-                raise UsageError("--model is required (one of rum, ltrnn, eunn, goru, lstm, gru)")
+                raise UsageError(f"--model is required (one of {', '.join(MODEL_NAMES)})")
             return TrainConfig(**given)
-        saved = TrainConfig.from_dict(base)
-        config = saved.replace(**given)
-        check_resumable(saved, config)
+        config = base.replace(**given)
+        check_resumable(base, config)
         return config
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
@@ -95,37 +100,83 @@ def _flagged(exc: Exception) -> str:
     return f"{_flag(head)}:{rest}" if sep and head in _FIELDS else msg
 
 
-class _Progress:
-    """A one-line progress bar on stderr: step, loss, accuracy, steps per second."""
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
 
-    def __init__(self, total: int, start: int, quiet: bool) -> None:
-        self.total, self.quiet, self.t0, self.start, self.last = total, quiet, time.perf_counter(), start, 0.0
 
-    def __call__(self, rec: dict[str, Any], force: bool = False) -> None:
-        now = time.perf_counter()
-        if self.quiet or (not force and now - self.last < 0.2 and rec["step"] != self.total):
-            return
-        self.last = now
-        done = rec["step"] / self.total
-        bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
-        speed = (rec["step"] - self.start) / max(now - self.t0, 1e-9)
-        acc = f" acc {rec['accuracy']:.3f}" if "accuracy" in rec else ""
-        print(
-            f"\r[{bar}] {rec['step']}/{self.total} loss {rec['loss']:.4f}{acc} {speed:.2f} it/s",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+def _read_config(where: str, path: Path) -> TrainConfig:
+    """The config saved in ``path``; :class:`UsageError` naming the file and what is wrong."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: {path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: {path}: not JSON ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{where}: {path}: cannot read it ({exc.strerror or exc})") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{where}: {path}: expected a JSON object of config fields, got {_json_kind(doc)}")
+    try:
+        return TrainConfig.from_dict(doc)
+    except OrthornnError as exc:
+        raise UsageError(f"{where}: {path}: {exc}") from None
+
+
+def _read_metrics(where: str, path: Path, step: int) -> list[str]:
+    """The lines of ``path`` up to ``step`` (those the checkpoint covers)."""
+    if not path.exists():
+        return []
+    keep = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{where}: {path}: cannot read it ({exc})") from None
+    for number, line in enumerate(lines, 1):
+        try:
+            rec_step = json.loads(line)["step"]
+            if isinstance(rec_step, bool) or not isinstance(rec_step, int):
+                raise TypeError(f"its step is {rec_step!r}")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            why = "no step" if isinstance(exc, KeyError) else str(exc)
+            raise UsageError(f"{where}: {path}: line {number} is not a metrics record ({why})") from None
+        if rec_step <= step:
+            keep.append(line)
+    return keep
+
+
+class _Metrics:
+    """``metrics.jsonl``, opened for appending after ``lines``; every write failure is one line."""
+
+    def __init__(self, path: Path, flag: str, lines: list[str]) -> None:
+        self.path, self.flag = path, flag
+        with writing(path, flag):
+            path.write_text("".join(ln + "\n" for ln in lines))
+            self.file = path.open("a")
+
+    def write(self, rec: dict[str, Any]) -> None:
+        with writing(self.path, self.flag):
+            self.file.write(json.dumps(rec) + "\n")
+
+    def flush(self) -> None:
+        with writing(self.path, self.flag):
+            self.file.flush()
 
     def close(self) -> None:
-        if not self.quiet:
-            print(file=sys.stderr, flush=True)
+        with writing(self.path, self.flag):
+            self.file.close()
 
 
-def _write_json(path: Path, obj: Any) -> None:
+def _write_json(path: Path, obj: Any, flag: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    with writing(path, flag):
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+        os.replace(tmp, path)
 
 
 def _flushing_denormals(torch: Any) -> bool:
@@ -150,75 +201,121 @@ def run(args: argparse.Namespace) -> int:
         torch.set_flush_denormal(previous)
 
 
+def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """config.json and checkpoint.pt of the run in ``out``, each checked, and checked to agree."""
+    from ..train.checkpoint import RESUMABLE_CHANGES, CheckpointError, load_checkpoint
+
+    where = f"--resume {out}"
+    ckpt, cfg_file = out / "checkpoint.pt", out / "config.json"
+    if not out.is_dir():
+        raise UsageError(f"{where}: not a folder")
+    missing = [p.name for p in (cfg_file, ckpt) if not p.is_file()]
+    if missing:
+        hint = " (a run of `orthornn train --out DIR`)" if len(missing) == 2 else ""
+        raise UsageError(f"{where}: no {' and no '.join(missing)} there{hint}")
+    check_folder(out, "--resume")
+    base = _read_config(where, cfg_file)
+    try:
+        state = load_checkpoint(ckpt)
+    except CheckpointError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    a, b = base.to_dict(), TrainConfig.from_dict(state["config"]).to_dict()
+    for name in [*a, *(k for k in b if k not in a)]:
+        if name not in RESUMABLE_CHANGES and a.get(name) != b.get(name):
+            raise UsageError(f"{where}: {cfg_file} and {ckpt} disagree on {name} ({a.get(name)!r} vs {b.get(name)!r})")
+    return base, state
+
+
 def _run(args: argparse.Namespace, torch: Any) -> int:
     from ..train import Trainer
+    from ..train.checkpoint import CheckpointError
 
     if args.out is not None and args.resume is not None:
         raise UsageError("--out and --resume: give one (a resumed run writes into its own DIR)")
     state = None
     out: Path | None = args.out
+    flag = "--out"
+    old_metrics: list[str] = []
     if args.resume is not None:
-        out = args.resume
-        ckpt, cfg_file = out / "checkpoint.pt", out / "config.json"
-        if not ckpt.is_file() or not cfg_file.is_file():
-            raise UsageError(f"--resume {out}: no checkpoint.pt and config.json there")
-        config = _config(args, json.loads(cfg_file.read_text()))
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        out, flag = args.resume, "--resume"
+        base, state = _resume_state(out)
+        config = _config(args, base)
+        old_metrics = _read_metrics(f"--resume {out}", out / "metrics.jsonl", int(state["step"]))
     else:
         config = _config(args, None)
         if out is not None:
-            if not out.resolve().parent.is_dir():
-                raise UsageError(f"--out {out}: folder {out.parent} does not exist")
+            check_folder(out, "--out")
             if (out / "checkpoint.pt").exists():
                 raise UsageError(f"--out {out}: holds a run already (continue it with --resume {out})")
     try:
         trainer = Trainer(config)
         if state is not None:
             trainer.load_state_dict(state)
+    except CheckpointError as exc:
+        raise UsageError(f"--resume {out}: {out / 'checkpoint.pt' if out else 'checkpoint'}: {exc}") from None
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
 
-    metrics_file = None
-    if out is not None:
-        out.mkdir(exist_ok=True)
-        _write_json(out / "config.json", config.to_dict())
-        metrics_path = out / "metrics.jsonl"
-        if state is not None and metrics_path.exists():  # drop records the checkpoint does not cover
-            keep = [ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= trainer.step]
-            metrics_path.write_text("".join(ln + "\n" for ln in keep))
-        metrics_file = metrics_path.open("a")
+    last_ckpt: dict[str, int] = {}
 
-    progress = _Progress(config.steps, trainer.step, args.quiet)
-    last_ckpt = {"step": trainer.step}
+    def save_checkpoint(sd: dict[str, Any]) -> None:
+        assert out is not None
+        path, tmp = out / "checkpoint.pt", out / "checkpoint.pt.tmp"
+        try:
+            torch.save(sd, tmp)  # a failed write raises OSError or (the zip writer) RuntimeError
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as exc:
+            tmp.unlink(missing_ok=True)
+            first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise UsageError(f"{flag} {out}: cannot write {path} ({first})") from None
+        last_ckpt["step"] = sd["step"]
+
+    metrics = None
+    if out is not None:
+        with writing(out, flag):
+            out.mkdir(exist_ok=True)
+        _write_json(out / "config.json", config.to_dict(), flag)
+        # a fresh run starts a fresh file; a resumed one keeps the lines its checkpoint covers
+        if state is None:
+            save_checkpoint(trainer.state_dict())  # step 0: a run folder always holds a checkpoint
+        else:
+            last_ckpt["step"] = trainer.step
+        metrics = _Metrics(out / "metrics.jsonl", flag, old_metrics)  # closed in the finally below
+
+    bar = progress_bar(config.steps, initial=trainer.step, desc=f"{config.model} on {config.task}", unit="step",
+                       quiet=args.quiet)  # fmt: skip
+    postfix: dict[str, str] = {}
 
     def on_record(rec: dict[str, Any]) -> None:
-        progress(rec)
-        if metrics_file is not None:
-            metrics_file.write(json.dumps({"kind": "train", **rec}) + "\n")
+        postfix["loss"] = f"{rec['loss']:.4f}"
+        if "accuracy" in rec:
+            postfix["acc"] = f"{rec['accuracy']:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+        if metrics is not None:
+            metrics.write({"kind": "train", **rec})
 
     def on_eval(rec: dict[str, Any]) -> None:
-        if metrics_file is not None:
-            metrics_file.write(json.dumps({"kind": "eval", **rec}) + "\n")
-            metrics_file.flush()
+        postfix["eval"] = f"{rec['loss']:.4f}"
+        bar.set_postfix(postfix)  # evaluations are rare: redraw now (the last one ends the run)
+        if metrics is not None:
+            metrics.write({"kind": "eval", **rec})
+            metrics.flush()
 
     def on_checkpoint(sd: dict[str, Any]) -> None:
-        if out is not None:
-            assert metrics_file is not None
-            metrics_file.flush()
-            tmp = out / "checkpoint.pt.tmp"
-            torch.save(sd, tmp)
-            os.replace(tmp, out / "checkpoint.pt")
-            last_ckpt["step"] = sd["step"]
+        if metrics is not None:
+            metrics.flush()
+            save_checkpoint(sd)
 
     try:
         hist = trainer.run(on_record=on_record, on_eval=on_eval, on_checkpoint=on_checkpoint)
     finally:
-        progress.close()
-        if metrics_file is not None:
-            metrics_file.close()
+        bar.close()
+        if metrics is not None:
+            metrics.close()
     summary = hist.summary
     if out is not None:
-        _write_json(out / "summary.json", summary)
+        _write_json(out / "summary.json", summary, flag)
     final = summary["final"] or {}
     print(
         f"{config.model} on {config.task} (T={config.T}): {summary['steps']} steps, "
@@ -229,7 +326,11 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
         verdict = "below" if final["beats_baseline"] else "NOT below"
         print(f"held-out loss {final['loss']:.4f}{acc} — {verdict} the memoryless baseline {summary['baseline']:.4f}")
     if hist.stopped is not None:
-        where = f"; last good checkpoint: {out / 'checkpoint.pt'} (step {last_ckpt['step']})" if out else ""
+        where = ""
+        if out is not None:
+            where = f"; last good checkpoint: {out / 'checkpoint.pt'} (step {last_ckpt['step']})"
+            if last_ckpt["step"] == 0:
+                where += ", the initial parameters"
         print(f"orthornn train: {hist.stopped}{where}", file=sys.stderr)
         return 1
     return 0

@@ -1,12 +1,21 @@
-"""Usage errors of the command line: one line on stderr, exit status 2."""
+"""Usage errors of the command line: one line on stderr, exit status 2.
+
+Every output a command takes (``--out``, ``--json``, ``--markdown``) is checked here before
+any work is done — :func:`check_writable` for a file, :func:`check_folder` for a folder — and
+written inside :func:`writing`, which turns a failed write into the same one-line error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["Parser", "UsageError", "check_writable"]
+__all__ = ["Parser", "UsageError", "check_folder", "check_writable", "writing"]
 
 
 class UsageError(Exception):
@@ -20,7 +29,74 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def check_writable(path: Path | None, flag: str) -> None:
-    """Raise :class:`UsageError` if ``path``'s folder does not exist (before any work is done)."""
-    if path is not None and not path.resolve().parent.is_dir():
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc).splitlines()[0]
+
+
+def _check_parent(path: Path, flag: str) -> None:
+    parent = path.resolve().parent
+    if not parent.exists():
         raise UsageError(f"{flag} {path}: folder {path.parent} does not exist")
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: {path.parent} is not a folder")
+
+
+def check_writable(path: Path | None, flag: str) -> None:
+    """Raise :class:`UsageError` unless a file can be written at ``path`` (None: no output).
+
+    The check creates nothing that stays: an existing file is opened for appending (and left
+    as it was), a new one is created and removed again.
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder, not a file")
+    _check_parent(path, flag)
+    try:
+        if path.exists():
+            with path.open("ab"):
+                pass
+        else:
+            with path.open("xb"):
+                pass
+            path.unlink()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write a file there ({_why(exc)})") from None
+
+
+def check_folder(path: Path | None, flag: str) -> None:
+    """Raise :class:`UsageError` unless ``path`` is a folder files can be written into, or one
+    that can be created (None: no output).
+
+    Leaves nothing behind: a probe file in an existing folder, or the new folder itself, is
+    removed again (the command creates the folder once its arguments are all good).
+    """
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: exists and is not a folder")
+    try:
+        if path.is_dir():
+            fd, probe = tempfile.mkstemp(dir=path, prefix=".orthornn-probe-")
+            os.close(fd)
+            os.unlink(probe)
+            return
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write into that folder ({_why(exc)})") from None
+    _check_parent(path, flag)
+    try:
+        path.mkdir()
+        path.rmdir()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot create a folder there ({_why(exc)})") from None
+
+
+@contextlib.contextmanager
+def writing(path: Path, flag: str | None = None) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` (disk full, permissions…) into a
+    one-line :class:`UsageError` naming it (and ``flag``, the option that chose it)."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{flag} {path}" if flag else str(path)
+        raise UsageError(f"{where}: cannot write ({_why(exc)})") from None

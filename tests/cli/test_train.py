@@ -54,8 +54,8 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
     assert main([*SMALL, "--steps", "6", "--out", str(full)]) == 0
     assert main([*SMALL, "--steps", "2", "--out", str(part)]) == 0
     assert main(["train", "--resume", str(part), "--steps", "6", "--quiet"]) == 0
-    a = torch.load(full / "checkpoint.pt", weights_only=False)
-    b = torch.load(part / "checkpoint.pt", weights_only=False)
+    a = torch.load(full / "checkpoint.pt", weights_only=True)
+    b = torch.load(part / "checkpoint.pt", weights_only=True)
     assert a["step"] == b["step"] == 6
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     fa = (full / "metrics.jsonl").read_text().splitlines()
@@ -112,7 +112,7 @@ def test_non_finite_loss_exits_1_and_keeps_the_last_good_checkpoint(tmp_path, ca
     code = main([*SMALL, "--steps", "5", "--checkpoint-every", "1", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1 and "non-finite loss at step 3" in err and "last good checkpoint" in err
-    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 2
     assert json.loads((out / "summary.json").read_text())["stopped"].startswith("non-finite loss at step 3")
 
 
@@ -126,3 +126,194 @@ def test_the_command_restores_the_denormal_mode(tmp_path):
     torch.set_flush_denormal(False)
     assert main(["train", "copy", "--model", "ltrnn", "--T", "3", "--S", "2", "--steps", "2", "--batch", "4", "--quiet"]) == 0
     assert (tiny * 1.0).item() != 0.0
+
+
+def _exit(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+@pytest.fixture
+def saved_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*SMALL, "--steps", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"{not json", "config.json: not JSON (Expecting property name"),
+        (b"[1, 2]", "config.json: expected a JSON object of config fields, got an array"),
+        (b'"rum"', "config.json: expected a JSON object of config fields, got a string"),
+        (b"\xff\xfe{}", "config.json: not UTF-8 text"),
+        (b'{"colour": 1}', "config.json: unknown config fields: colour"),
+        (b'{"task": "copy", "model": "rum", "lr": "fast"}', "config.json: lr: must be a positive number, got 'fast'"),
+        (b'{"task": "copy", "model": "rum", "device": 7}', "config.json: device: must be auto, cpu, cuda or cuda:N"),
+    ],
+)
+def test_resume_with_a_corrupt_config_exits_2_naming_the_file(saved_run, content, needle, capsys):
+    (saved_run / "config.json").write_bytes(content)
+    assert _exit(["train", "--resume", str(saved_run), "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert err.startswith(f"orthornn train: error: --resume {saved_run}: {saved_run / 'config.json'}") and needle in err
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda p: p.write_bytes(b"garbage"), "checkpoint.pt: refused by the safe loader"),
+        (lambda p: p.write_bytes(b""), "checkpoint.pt: cannot read it as a checkpoint (EOFError"),
+        (lambda p: p.write_bytes(p.read_bytes()[:300]), "checkpoint.pt: cannot read it as a checkpoint (RuntimeError"),
+        (lambda p: torch.save([1, 2], p), "checkpoint.pt: not an orthornn checkpoint of format 1"),
+        (lambda p: torch.save({**torch.load(p), "step": "two"}, p), "checkpoint.pt: its step must be"),
+    ],
+)
+def test_resume_with_a_corrupt_checkpoint_exits_2_naming_the_file(saved_run, make, needle, capsys):
+    make(saved_run / "checkpoint.pt")
+    assert _exit(["train", "--resume", str(saved_run), "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert f"--resume {saved_run}: {saved_run / 'checkpoint.pt'}" in err and needle in err
+
+
+def test_resume_refuses_a_checkpoint_whose_tensors_do_not_fit(saved_run, capsys):
+    state = torch.load(saved_run / "checkpoint.pt")
+    key = next(iter(state["model"]))
+    state["model"][key] = torch.zeros(2, 2)
+    torch.save(state, saved_run / "checkpoint.pt")
+    assert _exit(["train", "--resume", str(saved_run), "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert f"{saved_run / 'checkpoint.pt'}: its model or optimizer state does not fit a rum" in err
+
+
+def test_resume_refuses_a_config_json_that_disagrees_with_the_checkpoint(saved_run, capsys):
+    cfg = json.loads((saved_run / "config.json").read_text())
+    (saved_run / "config.json").write_text(json.dumps({**cfg, "lr": 0.5}))
+    assert _exit(["train", "--resume", str(saved_run), "--quiet"]) == 2
+    assert "config.json and " in _one_line(capsys)
+
+
+def test_resume_with_corrupt_metrics_names_the_line(saved_run, capsys):
+    with (saved_run / "metrics.jsonl").open("a") as f:
+        f.write('{"kind": "train"}\n')
+    assert _exit(["train", "--resume", str(saved_run), "--quiet"]) == 2
+    assert f"{saved_run / 'metrics.jsonl'}: line 4 is not a metrics record (no step)" in _one_line(capsys)
+
+
+class _Plant:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):  # unpickling this creates the file
+        return (open, (self.path, "w"))
+
+
+def test_resume_refuses_a_checkpoint_that_would_run_code(saved_run, tmp_path, capsys):
+    marker = tmp_path / "planted"
+    state = torch.load(saved_run / "checkpoint.pt")
+    torch.save({**state, "best": {"loss": 1.0, "x": _Plant(marker)}}, saved_run / "checkpoint.pt")
+    assert _exit(["train", "--resume", str(saved_run), "--steps", "4", "--quiet"]) == 2
+    err = _one_line(capsys)
+    assert "checkpoint.pt: refused" in err and "could run code" in err
+    assert not marker.exists()
+    assert _exit(["spectrum", str(saved_run)]) == 2  # the other reader of run folders
+    assert "refused" in _one_line(capsys) and not marker.exists()
+
+
+def test_a_run_that_stops_before_its_first_checkpoint_keeps_the_initial_one(tmp_path, capsys):
+    """The issue's command: --lr 1e6 blows up at step 2, long before --checkpoint-every 100."""
+    from orthornn.train import TrainConfig, Trainer
+
+    out = tmp_path / "N"
+    argv = ["train", "copy", "--model", "ltrnn", "--hidden", "32", "--T", "10", "--steps", "300", "--lr", "1e6"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"last good checkpoint: {out / 'checkpoint.pt'} (step 0), the initial parameters" in err
+    state = torch.load(out / "checkpoint.pt")  # it exists, and holds what the message says
+    initial = Trainer(TrainConfig.from_dict(json.loads((out / "config.json").read_text()))).model.state_dict()
+    assert state["step"] == 0 and all(torch.equal(v, initial[k]) for k, v in state["model"].items())
+    stop = err.strip().splitlines()[-1]
+    # resuming reruns the same steps and stops at the same place, with the same true message
+    assert main(["train", "--resume", str(out), "--quiet"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == stop
+    steps = [json.loads(ln)["step"] for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[0] == 1  # no duplicated records
+
+
+def test_a_fresh_run_does_not_append_to_stale_metrics(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"kind": "train", "step": 99}\n')
+    assert main([*SMALL, "--steps", "2", "--out", str(out)]) == 0
+    assert [json.loads(ln)["step"] for ln in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["recall", "--model", "rum", "--init", "identity"], "--init: applies to model ltrnn only, not 'rum'"),
+        (["copy", "--model", "ltrnn", "--lam", "1"], "--lam: applies to model rum only, not 'ltrnn'"),
+        (["copy", "--model", "lstm", "--learn-lam"], "--learn-lam: applies to model rum only, not 'lstm'"),
+        (["copy", "--model", "goru", "--eta", "1"], "--eta: applies to model rum only, not 'goru'"),
+        (["copy", "--model", "rum", "--pool", "2"], "--pool: applies to model ltrnn only, not 'rum'"),
+        (["copy", "--model", "gru", "--act-clip", "5"], "--act-clip: applies to model ltrnn only, not 'gru'"),
+        (["copy", "--model", "eunn", "--ortho-lr", "0.1"], "--ortho-lr: applies to model ltrnn only, not 'eunn'"),
+        (["copy", "--model", "rum", "--activation", "relu"], "--activation: applies to model ltrnn only, not 'rum'"),
+        (["recall", "--model", "rum", "--S", "3"], "--S: applies to tasks copy, varcopy only, not 'recall'"),
+        (["adding", "--model", "ltrnn", "--K", "4"], "--K: applies to tasks copy, varcopy only, not 'adding'"),
+        # the default value too: an option given is an option that must act
+        (["copy", "--model", "rum", "--init", "orthogonal"], "--init: applies to model ltrnn only, not 'rum'"),
+    ],
+)
+def test_options_that_do_not_act_are_refused(argv, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _exit(["train", *argv, "--steps", "1", "--out", str(out), "--quiet"]) == 2
+    assert _one_line(capsys) == f"orthornn train: error: {message}"
+    assert not out.exists()  # refused before anything is written
+
+
+def test_the_saved_config_holds_only_what_acted(tmp_path):
+    rum, lt = tmp_path / "rum", tmp_path / "lt"
+    assert main([*SMALL, "--steps", "1", "--out", str(rum)]) == 0
+    cfg = json.loads((rum / "config.json").read_text())
+    assert {"lam", "learn_lam", "eta", "S", "K"} <= set(cfg)
+    assert not {"init", "activation", "pool", "act_clip", "ortho_lr"} & set(cfg)
+    argv = ["train", "recall", "--model", "ltrnn", "--T", "4", "--hidden", "4", "--batch", "2", "--steps", "1"]
+    assert main([*argv, "--init", "identity", "--out", str(lt), "--quiet"]) == 0
+    cfg = json.loads((lt / "config.json").read_text())
+    assert cfg["init"] == "identity" and not {"lam", "learn_lam", "eta", "S", "K"} & set(cfg)
+    assert _exit(["train", "--resume", str(lt), "--lam", "1", "--quiet"]) == 2  # refused on resume too
+
+
+def test_out_must_be_a_folder_that_can_be_made(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert _exit([*SMALL, "--out", str(f)]) == 2
+    assert _one_line(capsys) == f"orthornn train: error: --out {f}: exists and is not a folder"
+    assert _exit([*SMALL, "--out", "/proc/x"]) == 2
+    assert _one_line(capsys) == "orthornn train: error: --out /proc/x: cannot create a folder there (No such file or directory)"
+    assert _exit([*SMALL, "--out", str(f / "run")]) == 2
+    assert _one_line(capsys) == f"orthornn train: error: --out {f / 'run'}: {f} is not a folder"
+    assert _exit(["train", "--resume", str(f)]) == 2
+    assert _one_line(capsys) == f"orthornn train: error: --resume {f}: not a folder"
+
+
+def test_a_failed_checkpoint_write_is_one_line(tmp_path, capsys, monkeypatch):
+    def full(obj, path):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", full)
+    out = tmp_path / "run"
+    assert _exit([*SMALL, "--steps", "2", "--out", str(out)]) == 2
+    err = _one_line(capsys)
+    assert f"--out {out}: cannot write {out / 'checkpoint.pt'} ([enforce fail" in err
+    assert not (out / "checkpoint.pt.tmp").exists()
