@@ -74,8 +74,15 @@ PHASE_INTERVAL: Final = ("open", -math.pi, math.pi, "closed")
 #: It depends only on E, not on the algorithm that found it. See docs/conventions.md, docs/lie.md.
 LOG_BRANCH: Final = "plus-pi-in-canonical-planes"
 
-#: Eigenphases with ``π − |φ| ≤ BRANCH_TOL · n · eps(dtype)`` count as exactly π (eigenvalue −1 to
-#: working precision) and follow :data:`LOG_BRANCH`; the snap moves R by at most that much.
+#: When an eigenphase counts as exactly π (eigenvalue −1; it then follows :data:`LOG_BRANCH`) in
+#: ``so_log``/``so_power`` (numpy and torch), by a separation test on the computed angle, with
+#: ``δ = π − |φ|``: ``δ ≤ BRANCH_TOL·eps(dtype)`` — π, in every dimension (the snap moves R by at
+#: most that much); ``δ > BRANCH_TOL·n·eps(dtype)`` — never π; in between, π only if the angle's
+#: a-posteriori error bound (residual of its computed plane plus the distance of R from O(n);
+#: ``orthornn.numeric.lie._angle_error_bounds``) reaches δ, i.e. the data cannot separate it from
+#: π. For rotations accurate to rounding that bound is below BRANCH_TOL·eps (measured ≤ 9.2e-15 for
+#: n ≤ 200), so the decision does not depend on n. ``orthornn.spectra`` uses the plain window
+#: ``δ ≤ BRANCH_TOL·n·eps``. See docs/conventions.md.
 BRANCH_TOL: Final = 64.0
 
 #: torch ``so_log``/``so_power`` factor a rotation by its Cayley transform (batched solve + complex

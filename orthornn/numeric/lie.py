@@ -35,8 +35,9 @@ Two algorithms compute it (``docs/lie.md`` measures them):
   yields canonical frames (:func:`_spectral_frames`), which the torch backward uses.
 
 Branch convention at φ = π (:data:`orthornn._conventions.LOG_BRANCH`): eigenvalues −1 to
-working precision (:data:`orthornn._conventions.BRANCH_TOL`) form an even-dimensional
-eigenspace :math:`E`; :func:`canonical_form` takes the orthonormal basis :math:`w_1, w_2, \dots`
+working precision (:data:`orthornn._conventions.BRANCH_TOL`: within ``64·eps`` of π, or within
+``64·n·eps`` and not separated from π by the computed angle's error bound) form an
+even-dimensional eigenspace :math:`E`; :func:`canonical_form` takes the orthonormal basis :math:`w_1, w_2, \dots`
 of :math:`E` obtained by pivoted Gram–Schmidt of the projections :math:`P_E e_i` of the
 standard basis vectors (largest residual first, each :math:`w` with a positive coefficient on
 its pivot) and returns the planes :math:`(w_1, w_2), (w_3, w_4), \dots` with angle :math:`+\pi`,
@@ -76,12 +77,22 @@ SPECTRAL_MIN_N: int = 32
 # ---------------------------------------------------------------------------------------------
 
 
-def _special_orthogonal(R: ArrayLike, name: str) -> tuple[FloatArray, np.dtype]:
-    """Validate a batch of rotations; return it as float64 and the dtype to return results in."""
-    arr = as_float_array(R, name, min_ndim=2)
+def _check_n(arr: FloatArray, name: str) -> int:
+    """``n`` of a batch of square matrices, which must have ``n ≥ 1`` (empty *batches* are fine).
+
+    One rule for ``so_log``, ``so_power``, ``so_exp`` and their torch twins: SO(0) and so(0)
+    are not given a meaning (docs/conventions.md).
+    """
     n = check_square(arr, name)
     if n == 0:
         raise ShapeError(f"{name} must be n×n with n ≥ 1, got shape {arr.shape}")
+    return n
+
+
+def _special_orthogonal(R: ArrayLike, name: str) -> tuple[FloatArray, np.dtype]:
+    """Validate a batch of rotations; return it as float64 and the dtype to return results in."""
+    arr = as_float_array(R, name, min_ndim=2)
+    n = _check_n(arr, name)
     check_orthogonal(arr, name, tol=orthogonality_tolerance(n, arr.dtype))
     return arr.astype(np.float64, copy=False), arr.dtype
 
@@ -122,14 +133,59 @@ def _no_sort(re: float, im: float) -> bool:  # pragma: no cover - never called w
     return False
 
 
+def _branch_tols(n: int, dtype: np.dtype) -> tuple[float, float]:
+    """``(floor, window)`` of the snap to π (:data:`~orthornn._conventions.BRANCH_TOL`) for ``n×n`` of ``dtype``.
+
+    An angle with ``π − |φ| ≤ floor = BRANCH_TOL·eps`` is π; one with ``π − |φ| > window =
+    BRANCH_TOL·n·eps`` is not; in between it is π only if its a-posteriori error bound
+    (:func:`_angle_error_bounds`) does not separate it from π.
+    """
+    eps = float(np.finfo(dtype).eps)
+    return BRANCH_TOL * eps, BRANCH_TOL * max(n, 1) * eps
+
+
+def _angle_error_bounds(R: FloatArray, X: FloatArray, Y: FloatArray, phi: FloatArray) -> FloatArray:
+    r"""Error bounds of computed angles ``phi`` of the planes ``(X[:, j], Y[:, j])`` of ``R`` (``N×N``).
+
+    Let ``U`` be the orthogonal polar factor of ``R`` (the rotation it approximates) and
+    ``ε_j = ‖R [x_j y_j] − [x_j y_j] M(φ_j)‖_F + ‖R − U‖₂``, where
+    ``‖R − U‖₂ = max|σ_i − 1| ≤ g/(1 + √(1 − g))``, ``g = ‖RᵀR − I‖₂``. The unit vector
+    ``w = [x_j y_j] v`` (``M(φ_j) v = e^{iφ_j} v``) has ``‖U w − e^{iφ_j} w‖ ≤ ε_j``, and ``U`` is
+    normal, so it has an eigenvalue ``e^{iψ}`` with ``|e^{iψ} − e^{iφ_j}| ≤ ε_j``, i.e.
+    ``|ψ − φ_j| ≤ 2 arcsin(ε_j/2)``. Returned: twice that (the residual is itself computed in
+    floating point). Costs a few ``N×N`` products; called only for angles near π.
+    """
+    c, s = np.cos(phi), np.sin(phi)
+    rx = R @ X - (X * c + Y * s)
+    ry = R @ Y - (Y * c - X * s)
+    r = np.sqrt(np.sum(rx * rx, axis=0) + np.sum(ry * ry, axis=0))
+    gram = R.T @ R
+    gram[np.diag_indices_from(gram)] -= 1.0
+    g = min(1.0, float(np.abs(np.linalg.eigvalsh(gram)).max()))
+    eps = r + g / (1.0 + np.sqrt(1.0 - g))
+    return 4.0 * np.arcsin(np.minimum(1.0, 0.5 * eps))
+
+
 def _canonical_one(
-    R: FloatArray, branch_tol: float, embed: FloatArray | None = None
+    R: FloatArray,
+    branch_tol: float,
+    embed: FloatArray | None = None,
+    *,
+    floor: float | None = None,
+    full: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, int]:
     """``(Z, phi, n_minus)`` for one ``n×n`` float64 matrix; ``n_minus`` is odd iff det = −1.
 
     ``embed`` (``N×n``, orthonormal columns) says that ``R`` is the restriction ``Eᵀ R_N E`` of a
-    larger rotation to an invariant subspace: the −1 eigenspace then gets the canonical planes
-    of :data:`~orthornn._conventions.LOG_BRANCH` in the coordinates of ``R^N``, not of ``R^n``.
+    larger rotation ``full`` (``R_N``) to an invariant subspace: the −1 eigenspace then gets the
+    canonical planes of :data:`~orthornn._conventions.LOG_BRANCH` in the coordinates of ``R^N``,
+    not of ``R^n``.
+
+    A 2×2 block with ``π − |φ| ≤ branch_tol`` counts as two eigenvalues −1 (the snap). With
+    ``floor`` (:func:`_branch_tols`), one with ``floor < π − |φ| ≤ branch_tol`` counts as −1
+    only if the error bound of its angle (:func:`_angle_error_bounds`, against ``full`` when
+    embedded) reaches ``π − |φ|``, i.e. if the data cannot separate it from π; ``floor=None``
+    keeps the plain window (:mod:`orthornn.spectra`).
 
     In the real Schur form of a normal matrix every 2×2 diagonal block (non-zero subdiagonal)
     is a scaled rotation ``[[c, −s'], [s'', c]]`` with ``s' ≈ s''``: its angle is
@@ -145,7 +201,14 @@ def _canonical_one(
     single[starts] = False
     single[starts + 1] = False
     ones = np.flatnonzero(single)
-    at_pi = np.pi - np.abs(phi2) <= branch_tol
+    delta = np.pi - np.abs(phi2)
+    at_pi = delta <= branch_tol
+    unsure = np.flatnonzero(at_pi & (delta > floor)) if floor is not None else np.empty(0, dtype=np.intp)
+    if unsure.size:
+        frame = Zs if embed is None else embed @ Zs
+        i = starts[unsure]
+        bound = _angle_error_bounds(R if full is None else full, frame[:, i], frame[:, i + 1], phi2[unsure])
+        at_pi[unsure] = delta[unsure] <= bound
     neg = ones[np.diagonal(T)[ones] < 0]
     pos = ones[np.diagonal(T)[ones] > 0]
     gen = starts[~at_pi]
@@ -168,14 +231,16 @@ def _canonical_one(
     return Z, phi, n_minus
 
 
-def _canonical_batch(R: FloatArray, branch_tol: float, name: str) -> tuple[FloatArray, FloatArray]:
-    """Canonical form of a float64 batch ``(..., n, n)``; raises if some matrix has det −1."""
+def _canonical_batch(R: FloatArray, dtype: np.dtype, name: str) -> tuple[FloatArray, FloatArray]:
+    """Canonical form of a float64 batch ``(..., n, n)`` whose input had ``dtype``; raises if some
+    matrix has det −1."""
     batch, n = R.shape[:-2], R.shape[-1]
+    floor, window = _branch_tols(n, dtype)
     flat = R.reshape(-1, n, n)
     Z = np.empty_like(flat)
     phi = np.zeros((flat.shape[0], n // 2))
     for b in range(flat.shape[0]):
-        Z[b], phi[b], n_minus = _canonical_one(flat[b], branch_tol)
+        Z[b], phi[b], n_minus = _canonical_one(flat[b], window, floor=floor)
         if n_minus % 2:
             raise _det_minus_one(name, _where(np.unravel_index(b, batch)))
     return Z.reshape(*batch, n, n), phi.reshape(*batch, n // 2)
@@ -232,8 +297,7 @@ def canonical_form(R: ArrayLike) -> tuple[FloatArray, FloatArray]:
     True
     """
     R64, dtype = _special_orthogonal(R, "R")
-    n = R64.shape[-1]
-    return _canonical_batch(R64, BRANCH_TOL * n * float(np.finfo(dtype).eps), "R")
+    return _canonical_batch(R64, dtype, "R")
 
 
 def _assemble(Z: FloatArray, cos: FloatArray, sin: FloatArray, fixed: float) -> FloatArray:
@@ -304,7 +368,7 @@ def _spectral(
         inner = 0.5 * (q[..., :, None] + q[..., None, :]) * Kt * mask2
         idx = np.arange(n)
         inner[..., idx, idx] += np.where(keep, p, 0.0)
-    branch_tol = BRANCH_TOL * n * float(np.finfo(dtype).eps)
+    floor, branch_tol = _branch_tols(n, dtype)
     batch = R.shape[:-2]
     counts = low.sum(axis=-1)
     lows: dict[tuple, tuple[FloatArray, FloatArray, FloatArray]] = {}
@@ -312,7 +376,7 @@ def _spectral(
         sel = np.nonzero(low[b])[0]
         Vl = V[b][:, sel]
         Rl = Vl.T @ R[b] @ Vl  # the restriction of R to its invariant subspace span(Vl)
-        Zl, phil, n_minus = _canonical_one(Rl, branch_tol, embed=Vl)
+        Zl, phil, n_minus = _canonical_one(Rl, branch_tol, embed=Vl, floor=floor, full=R[b])
         if n_minus % 2:
             raise _det_minus_one(name, _where(b))
         if lam is None:
@@ -406,8 +470,7 @@ def _spectral_frames(
 
 def _canonical_route(R: FloatArray, name: str, dtype: np.dtype, lam: FloatArray | None) -> FloatArray:
     """``log R`` or ``R^lam`` from :func:`canonical_form` (one Schur form per matrix)."""
-    n = R.shape[-1]
-    Z, phi = _canonical_batch(R, BRANCH_TOL * n * float(np.finfo(dtype).eps), name)
+    Z, phi = _canonical_batch(R, dtype, name)
     if lam is None:
         return _assemble(Z, np.zeros_like(phi), phi, 0.0)
     t = lam[..., None] * phi
@@ -574,7 +637,7 @@ def so_exp(A: ArrayLike) -> FloatArray:
     Raises
     ------
     ShapeError, NotFiniteError
-        Not square; NaN or inf.
+        Not a (batch of) square matrices, or ``n = 0`` (as :func:`so_log`); NaN or inf.
     NotSkewError
         ``A`` is not skew-symmetric (the message reports the defect).
 
@@ -596,6 +659,7 @@ def so_exp(A: ArrayLike) -> FloatArray:
     True
     """
     arr = as_float_array(A, "A", min_ndim=2)
+    _check_n(arr, "A")
     check_skew(arr, "A")
     dtype = arr.dtype
     A64 = arr.astype(np.float64, copy=False)

@@ -70,6 +70,25 @@ def test_agrees_with_numpy_at_the_branch_cut(phi, n):
     np.testing.assert_allclose(so_exp(so_log(R)).numpy(), R.numpy(), rtol=0, atol=1e-12 * n)
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize(("n", "delta"), [(128, 1e-12), (200, 1e-12), (200, 1e-13), (6, 1e-13)])
+def test_near_pi_is_the_principal_log_in_every_dimension(n, delta, sign):
+    """Issue 15: the shared snap rule took ±(π − 1e-12) to π from n = 128 on (log off by 0.5)."""
+    Q = haar(n, 7)
+    phis = [sign * (np.pi - delta), 0.8]
+    R = Q @ blocks(phis, n) @ Q.T
+    L = torch.zeros(n, n, dtype=torch.float64)
+    for j, p in enumerate(phis):
+        L[2 * j + 1, 2 * j], L[2 * j, 2 * j + 1] = p, -p
+    torch.testing.assert_close(so_log(R), Q @ L @ Q.T, rtol=0, atol=ATOL["float64"])
+    np.testing.assert_allclose(so_log(R).numpy(), orthornn.so_log(R.numpy()), rtol=0, atol=ATOL["float64"])
+    half = Q @ blocks([0.5 * p for p in phis], n) @ Q.T
+    torch.testing.assert_close(so_power(R, 0.5), half, rtol=0, atol=ATOL["float64"])
+    Rg = R.clone().requires_grad_()
+    (g,) = torch.autograd.grad(so_power(Rg, 0.5).square().sum(), Rg)
+    assert torch.isfinite(g).all()
+
+
 def test_batch_and_lam_broadcasting():
     Rb = torch.stack([haar(5, s) for s in range(3)])
     lam = torch.tensor([0.1, 0.5, -1.2])
@@ -207,6 +226,15 @@ def test_errors():
         so_power(torch.eye(3), float("inf"))
     with pytest.raises(NotSkewError, match="> tolerance"):
         so_exp(torch.eye(3))
+
+
+@pytest.mark.parametrize("f", [so_log, so_exp, lambda R: so_power(R, 0.5)])
+def test_one_rule_for_n_zero_and_empty_batches(f):
+    """As the numpy functions: n = 0 refused, an empty batch of n×n matrices accepted."""
+    for shape in [(0, 0), (3, 0, 0)]:
+        with pytest.raises(ShapeError, match="n ≥ 1"):
+            f(torch.empty(shape))
+    assert f(torch.empty(0, 4, 4)).shape == (0, 4, 4)
 
 
 @pytest.mark.gpu

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 from haar import haar
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from tolerances import ATOL, LIE_ROUNDTRIP_PER_N, ORTHO_PER_N
 
@@ -28,6 +28,7 @@ from orthornn import (
     so_log,
     so_power,
 )
+from orthornn._conventions import BRANCH_TOL
 from orthornn.numeric import lie
 from orthornn.numeric.lie import canonical_form
 from orthornn.testing import assert_orthogonal, dimensions, skew_symmetric_matrices, special_orthogonal_matrices
@@ -253,6 +254,72 @@ def test_minus_identity_in_the_plane_gets_angle_plus_pi():
 
 
 # ----------------------------------------------------------------------------------------------
+# the snap to π (issue 15): decided by separating the computed angle from π, not by a window
+# growing with n (64·n·eps snapped π − 1e-12 from n = 128 on; the log was then off by up to 0.53)
+# ----------------------------------------------------------------------------------------------
+
+#: Angles within this of π are π in every dimension (BRANCH_TOL·eps: 1.4e-14 in float64).
+FLOOR = BRANCH_TOL * np.finfo(np.float64).eps
+
+
+@settings(max_examples=40)
+@given(
+    n=st.integers(2, 200),
+    k=st.integers(1, 13),
+    sign=st.sampled_from([1.0, -1.0]),
+    others=st.lists(st.floats(-3.0, 3.0), max_size=3),
+    seed=SEEDS,
+    lam=st.floats(-1.0, 1.0),
+)
+def test_angles_near_pi_are_resolved_in_every_dimension(n, k, sign, others, seed, lam):
+    """An eigen-angle ±(π − 10⁻ᵏ), k ≤ 13 (> FLOOR), is the principal one for n = 2…200."""
+    phis = [sign * (np.pi - 10.0**-k), *others][: n // 2]
+    Q = haar(n, seed)
+    R = Q @ blocks(phis, n) @ Q.T
+    np.testing.assert_allclose(so_log(R), Q @ log_blocks(phis, n) @ Q.T, rtol=0, atol=ATOL["float64"])
+    expected = Q @ blocks([lam * p for p in phis], n) @ Q.T
+    np.testing.assert_allclose(so_power(R, lam), expected, rtol=0, atol=ATOL["float64"])
+    _, phi = canonical_form(R)
+    assert np.abs(np.abs(phi) - abs(phis[0])).min() <= 1e-14 and np.pi not in phi  # the angle, not π
+
+
+@settings(max_examples=30)
+@given(
+    n=st.integers(3, 200),  # n = 2: P_E = I ties every pivot of the convention (test_minus_identity_…)
+    delta=st.sampled_from([0.0, 1e-16, 1e-15, 4e-15, 8e-15]),
+    sign=st.sampled_from([1.0, -1.0]),
+    seed=SEEDS,
+)
+def test_angles_within_the_floor_are_pi_in_every_dimension(n, delta, sign, seed):
+    """π − δ with δ below FLOOR takes the branch convention, the same matrix as exactly π."""
+    phis = [sign * (np.pi - delta), 0.5][: n // 2]
+    Q = haar(n, seed)
+    R = Q @ blocks(phis, n) @ Q.T
+    expected = canonical_pi_log(Q[:, :2] @ Q[:, :2].T) + Q @ log_blocks([0.0, *phis[1:]], n) @ Q.T
+    np.testing.assert_allclose(so_log(R), expected, rtol=0, atol=ATOL["float64"])
+    _, phi = canonical_form(R)
+    assert phi[-1] == np.pi or np.pi in phi
+
+
+def test_the_data_decide_between_floor_and_window():
+    """Between FLOOR and 64·n·eps an angle is π only if its error bound reaches π − |φ|: here,
+    only when the input is noisy enough (‖RᵀR − I‖₂ ≈ 6e-12) not to tell π − 1e-12 from π."""
+    n, delta = 128, 1e-12
+    assert FLOOR < delta <= BRANCH_TOL * n * np.finfo(np.float64).eps
+    Q = haar(n, 3)
+    R = Q @ blocks([-(np.pi - delta), 0.4], n) @ Q.T
+    np.testing.assert_allclose(so_log(R), Q @ log_blocks([-(np.pi - delta), 0.4], n) @ Q.T, rtol=0, atol=1e-13)
+    noisy = R + 1e-13 * np.random.default_rng(0).standard_normal((n, n))
+    snapped = so_log(Q @ blocks([np.pi, 0.4], n) @ Q.T)
+    np.testing.assert_allclose(so_log(noisy), snapped, rtol=0, atol=1e-9)
+    assert np.abs(so_log(noisy) - so_log(R)).max() > 0.1  # the log is discontinuous there
+    # beyond the window nothing is snapped, however noisy: n = 8 has 64·n·eps = 1.1e-13 < δ
+    Q8 = haar(8, 3)
+    R8 = Q8 @ blocks([-(np.pi - delta), 0.4], 8) @ Q8.T
+    np.testing.assert_allclose(so_log(R8), Q8 @ log_blocks([-(np.pi - delta), 0.4], 8) @ Q8.T, rtol=0, atol=1e-13)
+
+
+# ----------------------------------------------------------------------------------------------
 # RUM memory: products of many Rotations; batches and broadcasting
 # ----------------------------------------------------------------------------------------------
 
@@ -352,3 +419,14 @@ def test_errors_of_exp():
         so_exp(np.zeros((2, 3)))
     with pytest.raises(NotFiniteError):
         so_exp(np.full((2, 2), np.inf))
+
+
+@pytest.mark.parametrize("f", [so_log, so_exp, lambda R: so_power(R, 0.5), canonical_form])
+def test_one_rule_for_n_zero_and_empty_batches(f):
+    """n = 0 is refused by all (issue 15: so_exp accepted 0×0, so_log refused it); an empty
+    batch of n×n matrices (n ≥ 1) is accepted by all."""
+    for shape in [(0, 0), (3, 0, 0)]:
+        with pytest.raises(ShapeError, match="n ≥ 1"):
+            f(np.empty(shape))
+    out = f(np.empty((0, 4, 4)))
+    assert all(x.shape[0] == 0 for x in (out if isinstance(out, tuple) else (out,)))

@@ -67,7 +67,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..._conventions import BRANCH_TOL, CAYLEY_MARGIN, NEAR_GROUP_TOL
+from ..._conventions import CAYLEY_MARGIN, NEAR_GROUP_TOL
 from ...errors import NotFiniteError, NotOrthogonalError, NotSkewError, ShapeError
 from ...numeric.lie import SPECTRAL_MIN_N, _assemble, _canonical_batch, _spectral
 
@@ -123,7 +123,7 @@ def _factor(U: Tensor, lam: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
     if n >= SPECTRAL_MIN_N:
         value, Z, phi = _spectral(U64, "R", dtype, lam_np, frames=True)
     else:
-        Z, phi = _canonical_batch(U64, BRANCH_TOL * n * float(np.finfo(dtype).eps), "R")
+        Z, phi = _canonical_batch(U64, dtype, "R")
         if lam_np is None:
             value = _assemble(Z, np.zeros_like(phi), phi, 0.0)
         else:
@@ -373,7 +373,7 @@ def so_log(R: Tensor) -> Tensor:
     Raises
     ------
     ShapeError, NotFiniteError, NotOrthogonalError, NoRealLogarithmError
-        Not square; NaN/inf; too far from orthogonal; ``det R = −1``.
+        Not square, or ``n = 0`` (empty batches are fine); NaN/inf; too far from orthogonal; ``det R = −1``.
 
     References
     ----------
@@ -464,7 +464,7 @@ def so_exp(A: Tensor) -> Tensor:
     Raises
     ------
     ShapeError, NotFiniteError, NotSkewError
-        Not square; NaN/inf; not skew (the defect is reported).
+        Not square, or ``n = 0`` (as :func:`so_log`); NaN/inf; not skew (the defect is reported).
 
     References
     ----------
