@@ -137,7 +137,7 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
         omega[col] = eff_psi[k]
         col += 1
     if not roots:
-        return omega, X
+        return omega, _lowdin(X, n - len(at_pole))
 
     ka = np.array([r[0] for r in roots])
     br = np.array([r[1] for r in roots])
@@ -180,15 +180,22 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
         done = (t <= lo) | (t >= hi)
         if done.all():
             break
-        pos = branch(rotated(t)[0]) > 0
+        pos = branch(rotated(np.clip(t, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52)))[0]) > 0
         lo = np.where(pos & ~done, t, lo)
         hi = np.where(~pos & ~done, t, hi)
-    t = (lo + hi) / 2
+    # a root that bisection pushed onto an arc's end sits at that pole; keep it inside the arc
+    t = np.clip((lo + hi) / 2, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52))
     Gr, B, dom = rotated(t)
     A = Gr - branch(Gr)[:, None, None] * np.eye(2)
     use0 = np.abs(A[:, 0, 0]) + np.abs(A[:, 0, 1]) >= np.abs(A[:, 1, 0]) + np.abs(A[:, 1, 1])
     cb = np.where(use0[:, None], np.stack([-A[:, 0, 1], A[:, 0, 0]], 1), np.stack([-A[:, 1, 1], A[:, 1, 0]], 1))
     cb /= np.linalg.norm(cb, axis=1, keepdims=True)
+    # a double root (both branches vanish together: G = 0, e.g. −1 twice when θ = π): its
+    # eigenspace is the whole of C², any orthonormal pair of c spans it
+    for k in np.unique(ka):
+        pair = np.nonzero(ka == k)[0]
+        if len(pair) == 2 and abs(t[pair[0]] - t[pair[1]]) <= 64 * np.finfo(float).eps * L[k]:
+            cb[pair[0]], cb[pair[1]] = (1.0, 0.0), (0.0, 1.0)
     proj = np.einsum("rij,rj->ri", B, cb) @ allrows.T  # Ỹ_q · c
     for r_ in range(m):  # a rank-1 dominant pole's row is exactly (ỹ·u, 0) in its eigenbasis
         if rank[dom[r_]] == 1:
@@ -204,4 +211,18 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
     xe /= np.linalg.norm(xe, axis=1, keepdims=True)
     X[:, col : col + m] = allvec @ xe.T
     omega[col : col + m] = np.angle(np.exp(1j * (eff_psi[ka] + t)))
-    return omega, X
+    return omega, _lowdin(X, n - m - len(at_pole))
+
+
+def _lowdin(X: np.ndarray, first: int) -> np.ndarray:
+    r"""Symmetric re-orthogonalisation ``X_r ← X_r (X_rᴴ X_r)^{−1/2}`` of the computed eigenvectors
+    (the columns from ``first`` on; the deflated ones before are exact).
+
+    Cauchy-like eigenvectors of close roots lose orthogonality like ``eps / gap``; the symmetric
+    correction mixes two eigenvectors by about that much, which moves the represented matrix by
+    ``(eps / gap) · gap = eps``: harmless to accuracy whatever the gaps.
+    """
+    Xr = X[:, first:]
+    w, V = np.linalg.eigh(Xr.conj().T @ Xr)
+    X[:, first:] = Xr @ (V * (1 / np.sqrt(w))) @ V.conj().T
+    return X
