@@ -43,3 +43,20 @@ def test_the_secular_roots_of_identity_start_are_plus_minus_theta():
     omega, X = update(np.zeros(n), Y, th)
     assert np.allclose(np.sort(omega), np.sort(np.r_[np.zeros(n - 2), -th, th]), atol=1e-14)
     np.testing.assert_allclose(X.conj().T @ X, np.eye(n), atol=1e-13)
+
+
+def _adjoint():
+    sys.path.insert(0, str(STUDY))
+    try:
+        spec = importlib.util.spec_from_file_location("spectral_update_adjoint", STUDY / "adjoint.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(STUDY))
+    return mod
+
+
+@pytest.mark.parametrize(("n", "lam", "start"), [(5, 0.5, "identity"), (6, -0.5, "haar"), (7, 1.5, "haar")])
+def test_the_spectral_backward_equals_autograd_through_so_power(n, lam, start):
+    errs = _adjoint().case(n, 8, lam, np.random.default_rng(n), start)
+    assert max(errs.values()) < 1e-9, errs
