@@ -34,9 +34,9 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
-from ._conventions import BRANCH_TOL, orthogonality_tolerance, wrap_phase
+from ._conventions import orthogonality_tolerance, wrap_phase
 from .errors import OrthornnError, ShapeError
-from .numeric.lie import _canonical_one
+from .numeric.lie import _branch_tols, _canonical_one
 from .numeric.validation import as_float_array, check_orthogonal, check_square
 
 __all__ = [
@@ -63,15 +63,16 @@ ComplexArray = NDArray[np.complexfloating]
 # ---------------------------------------------------------------------------------------------
 
 
-def _phases_one(R: FloatArray, branch_tol: float) -> FloatArray:
+def _phases_one(R: FloatArray, floor: float, window: float) -> FloatArray:
     """Sorted eigenphases of one orthogonal float64 matrix from its canonical (real Schur) form.
 
     :func:`orthornn.numeric.lie._canonical_one` gives the plane angles (never exactly 0 or π),
-    the number of eigenvalues −1 (blocks within ``branch_tol`` of π included) and, by count,
-    the eigenvalues +1 (1×1 blocks): those get phases exactly π and exactly 0.
+    the number of eigenvalues −1 (blocks snapped to π by ``so_log``'s rule included: ``floor``
+    and ``window`` from :func:`orthornn.numeric.lie._branch_tols`) and, by count, the
+    eigenvalues +1 (1×1 blocks): those get phases exactly π and exactly 0.
     """
     n = R.shape[0]
-    _, phi, n_minus = _canonical_one(R, branch_tol)
+    _, phi, n_minus = _canonical_one(R, window, floor=floor)
     planes = phi[(phi != 0.0) & (phi != np.pi)]
     n_plus = n - 2 * planes.size - n_minus
     return np.sort(np.concatenate([planes, -planes, np.full(n_minus, np.pi), np.zeros(n_plus)]))
@@ -97,9 +98,11 @@ def eigenphases(
     form of :mod:`orthornn.numeric.lie`), which for an orthogonal matrix is block diagonal: each
     2×2 block gives the pair :math:`\pm\varphi_j` (``atan2``, accurate at and near 0 and π),
     each 1×1 block gives exactly 0 (eigenvalue +1) or exactly +π (eigenvalue −1,
-    :data:`~orthornn._conventions.PHASE_INTERVAL`). A block within
-    ``BRANCH_TOL·n·eps`` of π counts as two eigenvalues −1 (phase +π each, never −π;
-    :data:`~orthornn._conventions.BRANCH_TOL`). The pairs are exact mirror images, so the
+    :data:`~orthornn._conventions.PHASE_INTERVAL`). A block whose angle the data cannot
+    separate from π counts as two eigenvalues −1 (phase +π each, never −π), by the rule of
+    :func:`~orthornn.numeric.lie.so_log` (:data:`~orthornn._conventions.BRANCH_TOL`): within
+    ``64·eps`` of π always, beyond ``64·n·eps`` never, in between only if the angle's
+    a-posteriori error bound reaches ``π − |φ|``. The pairs are exact mirror images, so the
     multiplicity of the eigenvalue 1 is the number of exact zeros.
 
     Parameters
@@ -148,9 +151,9 @@ def eigenphases(
     defect = check_orthogonal(arr, "M", tol=tol)
     flat = arr.astype(np.float64, copy=False).reshape(-1, n, n)
     out = np.empty((flat.shape[0], n))
-    branch_tol = BRANCH_TOL * n * float(np.finfo(arr.dtype).eps)
+    floor, window = _branch_tols(n, arr.dtype)
     for b in range(flat.shape[0]):
-        out[b] = _phases_one(flat[b], branch_tol)
+        out[b] = _phases_one(flat[b], floor, window)
     phases = out.reshape(*arr.shape[:-1]).astype(arr.dtype, copy=False)
     if return_defect:
         return phases, defect

@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tolerances import ATOL
 
+from orthornn._conventions import BRANCH_TOL
 from orthornn.errors import NotFiniteError, NotOrthogonalError, OrthornnError, ShapeError
+from orthornn.numeric.lie import canonical_form
 from orthornn.numeric.validation import orthogonality_defect
 from orthornn.spectra import (
     SPACING_CONVENTIONS,
@@ -134,6 +136,43 @@ def test_eigenphases_refuse_bad_input():
     # a looser tolerance is explicit
     near = np.eye(3) + 1e-9
     assert eigenphases(near, tol=1e-6).shape == (3,)
+
+
+# the snap to π is so_log's rule (issue 15): the plain window 64·n·eps snapped π − 1e-12 from n = 71 on
+#: Angles within this of π are π in every dimension (BRANCH_TOL·eps: 1.4e-14 in float64).
+PI_FLOOR = BRANCH_TOL * np.finfo(np.float64).eps
+
+
+@pytest.mark.parametrize("n", [128, 129, 200])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_an_angle_the_data_separate_from_pi_is_not_snapped_in_high_dimension(n, sign):
+    delta = 1e-12
+    assert PI_FLOOR < delta <= BRANCH_TOL * n * np.finfo(np.float64).eps  # inside the old window: it was snapped
+    extra = [1.0] * (n - 4) if n % 2 == 0 else [1.0] * (n - 5) + [-1.0]  # n = 129: det −1, one eigenvalue −1
+    B = block_matrix([sign * (np.pi - delta), 0.4], extra)
+    Z = haar_o(n, 7)
+    phases = eigenphases(Z @ B @ Z.T)
+    n_minus = extra.count(-1.0)
+    assert int(np.sum(phases == np.pi)) == n_minus  # only the true eigenvalue −1, not the pair
+    assert np.abs(phases[-1 - n_minus] - (np.pi - delta)) <= 1e-14
+    assert np.abs(phases[0] + (np.pi - delta)) <= 1e-14
+
+
+def test_eigenphases_snap_to_pi_exactly_when_canonical_form_does():
+    """One rule with so_log: within the floor, or for input too noisy to tell, the pair is −1 twice."""
+    n, delta = 128, 1e-12
+    Z = scipy.stats.special_ortho_group.rvs(n, random_state=np.random.default_rng(4))
+    clean = Z @ block_matrix([-(np.pi - delta), 0.4], [1.0] * (n - 4)) @ Z.T
+    near = Z @ block_matrix([np.pi - 4e-15, 0.4], [1.0] * (n - 4)) @ Z.T
+    noisy = clean + 1e-13 * np.random.default_rng(0).standard_normal((n, n))  # ‖RᵀR − I‖₂ = 3.2e-12 > δ
+    for R, snapped in ((clean, False), (near, True), (noisy, True)):
+        phases = eigenphases(R)
+        _, phi = canonical_form(R)
+        assert (int(np.sum(phases == np.pi)) == 2) is snapped
+        assert (np.pi in phi) is snapped
+        planes, n_pi = phi[(phi != 0) & (phi != np.pi)], int(np.sum(phi == np.pi))
+        rest = np.zeros(n - 2 * planes.size - 2 * n_pi)
+        np.testing.assert_array_equal(phases, np.sort(np.concatenate([planes, -planes, [np.pi] * 2 * n_pi, rest])))
 
 
 def test_eigenvalues_general_route_matches_numpy_and_sorts_by_phase():
