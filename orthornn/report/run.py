@@ -55,7 +55,7 @@ class Context:
 
     budget: Budget
     device: str  # a torch device name (cpu, cuda, cuda:N)
-    root: Path  # folder the proof paths are relative to
+    root: Path | None  # folder the proof paths are relative to; None: where default_theorems() is
     done: dict[str, Stage] = field(default_factory=dict)
 
     def needs(self, key: str) -> Stage:
@@ -77,9 +77,10 @@ PROOF_TIMEOUT = 300.0
 
 def stage_proofs(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the theorems; the table of ids, statements and statuses."""
-    from ..symbolic import Status, discover, to_json
+    from ..symbolic import Status, default_theorems, discover, to_json
 
-    paths = [ctx.root / p for p in ctx.budget.proof_paths]
+    root = default_theorems().parent if ctx.root is None else ctx.root
+    paths = [root / p for p in ctx.budget.proof_paths]
     theorems = discover(paths, ctx.budget.proof_pattern)
     if not theorems:
         raise StageError(f"no theorem matches {ctx.budget.proof_pattern!r} in {', '.join(map(str, paths))}")
@@ -402,7 +403,7 @@ def run_report(
     budget: Budget,
     *,
     device: str = "cpu",
-    root: str | Path = ".",
+    root: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ReportData:
     """Run every stage of ``budget``; failures are recorded, never raised.
@@ -412,8 +413,12 @@ def run_report(
     budget : Budget
     device : str
         torch device of the trainings (``cpu``, ``cuda``, ``cuda:N``; resolve ``auto`` first).
-    root : path
-        Folder the budget's proof paths are relative to.
+    root : path, optional
+        Folder the budget's proof paths are relative to. ``None`` (the default): the folder
+        holding :func:`orthornn.symbolic.default_theorems`, i.e. the working directory if it has
+        a ``proofs/`` folder, else the folder of the theorems shipped with orthornn, so the
+        report runs from any folder (as ``orthornn report`` without ``--proofs-root``). Resolved
+        when the proofs stage runs; if the shipped theorems are missing, that stage fails.
     progress : callable, optional
         ``progress(index, total, stage)`` before (status ``running``) and after each stage.
 
@@ -421,7 +426,7 @@ def run_report(
     -------
     ReportData
     """
-    ctx = Context(budget, device, Path(root))
+    ctx = Context(budget, device, None if root is None else Path(root))
     started = datetime.datetime.now().isoformat(timespec="seconds")
     env = _environment()  # the load average (1, 5, 15 min) before the report loads the machine
     t_all, c_all = time.perf_counter(), time.process_time()

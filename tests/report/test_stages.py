@@ -106,3 +106,32 @@ def test_proofs_stage_reports_every_selected_theorem():
     assert ids and all(i.startswith("henaff.clock") for i in ids)
     assert data["total"] == len(ids) and data["proved"] == len(ids) and data["all_proved"]
     assert all(t["checks"] >= 1 for t in data["theorems"])
+
+
+def test_run_report_finds_the_theorems_from_an_empty_folder(stubbed, tmp_path, monkeypatch):
+    """root=None: ./proofs if there is one, else the shipped theorems (was ".": DiscoveryError here)."""
+    from orthornn.symbolic import discover, shipped_theorems
+
+    calls, plan = stubbed
+    monkeypatch.setitem(STAGES, "proofs", stage_proofs)  # the real stage; the others stay stubbed
+    monkeypatch.chdir(tmp_path)
+    assert not any(tmp_path.iterdir())
+    report = run_report(budget("tiny"))
+    proofs = report.stage("proofs")
+    assert proofs is not None and proofs.status == "ok", proofs.error if proofs else None
+    ids = [t["id"] for t in proofs.data["theorems"]]
+    assert ids == [th.id for th in discover([shipped_theorems()], budget("tiny").proof_pattern)]
+    assert ids and proofs.data["all_proved"]
+    assert calls == [k for k, _ in plan if k != "proofs"]  # only the proofs stage really ran
+    # a proofs/ folder in the working directory wins, as for `orthornn prove`
+    (tmp_path / "proofs").mkdir()
+    (tmp_path / "proofs" / "henaff.py").write_text(
+        "from orthornn.symbolic import Theorem\n\n"
+        "def _proof(d):\n    d.equal(1, 1, 'one')\n\n"
+        "local = Theorem(id='henaff.clock_local', statement='1 = 1', proof=_proof)\n"
+    )
+    mine = run_report(budget("tiny")).stage("proofs")
+    assert mine is not None and mine.status == "ok", mine.error if mine else None
+    assert [t["id"] for t in mine.data["theorems"]] == ["henaff.clock_local"]
+    given = run_report(budget("tiny"), root=ROOT).stage("proofs")  # an explicit root wins over both
+    assert given is not None and [t["id"] for t in given.data["theorems"]] == ids
