@@ -4,9 +4,9 @@ Each case runs a RUM-like memory for T steps, ``R_t = R_{t−1}^λ · Rotation(a
 spectral form by ``secular.update``. Per step the represented ``R_t`` is compared with the
 reference step ``orthornn.numeric.lie.so_power(R_{t−1}, λ) @ rotation`` applied to the
 represented ``R_{t−1}`` (so reference drift does not count), and the eigenvector basis's
-loss of orthogonality is tracked over the run. Writes ``results.md``::
+loss of orthogonality is tracked over the run. Writes ``results_<form>.md``::
 
-    python analysis/spectral_update/stress.py [--T 30] [--seed 0]
+    python analysis/spectral_update/stress.py [--T 30] [--seed 0] [--form real|complex]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import real_schur
 from secular import update
 
 from orthornn.numeric.lie import so_power
@@ -59,6 +60,32 @@ def start(n: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     return V, psi
 
 
+def start_real(n: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if START[kind] is None:
+        return np.eye(n), np.zeros(n // 2)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return Q, START[kind](n // 2).astype(float)
+
+
+def run_real(n: int, lam: float, theta: str, init: str, T: int, rng: np.random.Generator) -> tuple[float, float]:
+    """As :func:`run`, with the memory in real Schur form (``real_schur.step``)."""
+    Q, phi = start_real(n, init, rng)
+    step_err = orth = 0.0
+    for _ in range(T):
+        a = rng.standard_normal(n)
+        a /= np.linalg.norm(a)
+        w = rng.standard_normal(n)
+        w -= (w @ a) * a
+        w /= np.linalg.norm(w)
+        th = THETA[theta](rng)
+        R_prev = real_schur.matrix(Q, phi)
+        Q, phi = real_schur.step(Q, phi, lam, a, w, th)
+        ref = so_power(R_prev, lam) @ rotation(a, w, th)
+        step_err = max(step_err, float(np.abs(real_schur.matrix(Q, phi) - ref).max()))
+        orth = max(orth, float(np.abs(Q.T @ Q - np.eye(n)).max()))
+    return step_err, orth
+
+
 def run(n: int, lam: float, theta: str, init: str, T: int, rng: np.random.Generator) -> tuple[float, float]:
     V, psi = start(n, init, rng)
     step_err = orth = 0.0
@@ -84,13 +111,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--T", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--form", choices=("complex", "real"), default="real",
+                    help="the memory's spectral form: real Schur (real_schur.step) or complex (secular.update)")
     args = ap.parse_args()
+    runner = run_real if args.form == "real" else run
     rng = np.random.default_rng(args.seed)
     lines = [
-        f"# Secular eigen-update prototype: stress results (T = {args.T} steps a case, seed {args.seed})",
+        f"# Secular eigen-update prototype, {args.form} form: stress results "
+        f"(T = {args.T} steps a case, seed {args.seed})",
         "",
         "Command: `python analysis/spectral_update/stress.py "
-        f"--T {args.T} --seed {args.seed}` (float64). 'step error': max over steps of |R_t − reference step|;",
+        f"--T {args.T} --seed {args.seed} --form {args.form}` (float64).",
+        "'step error': max over steps of |R_t − reference step|;",
         "'orth': max loss of orthogonality of the eigenvector basis over the run.",
         "ok: step error < 1e-9 and orth < 1e-10.",
         "",
@@ -105,7 +137,7 @@ def main() -> None:
         if n < 4 and init != "identity":
             continue
         try:
-            e, o = run(n, lam, theta, init, args.T, rng)
+            e, o = runner(n, lam, theta, init, args.T, rng)
             status = "ok" if e < 1e-9 and o < 1e-10 else "inaccurate"
             cell = f"{e:.1e} | {o:.1e}"
         except Exception as exc:  # a failure class to record, not to hide
@@ -115,7 +147,7 @@ def main() -> None:
         print(lines[-1], flush=True)
     totals = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
     lines[6:6] = [f"Totals: {totals} ({time.perf_counter() - t0:.0f} s).", ""]
-    (HERE / "results.md").write_text("\n".join(lines) + "\n")
+    (HERE / f"results_{args.form}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

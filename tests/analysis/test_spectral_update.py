@@ -60,3 +60,10 @@ def _adjoint():
 def test_the_spectral_backward_equals_autograd_through_so_power(n, lam, start):
     errs = _adjoint().case(n, 8, lam, np.random.default_rng(n), start)
     assert max(errs.values()) < 1e-9, errs
+
+
+@pytest.mark.parametrize(("n", "lam", "theta", "init"), [(5, 0.5, "π", "identity"), (8, -0.5, "near π", "two clusters"), (9, 1.5, "tiny", "repeated 1.1"), (6, 0.25, "uniform", "π − 1e-6")])
+def test_the_real_schur_form_matches_the_reference_at_the_hard_angles(n, lam, theta, init):
+    step_err, orth = _stress().run_real(n, lam, theta, init, 12, np.random.default_rng(n))
+    assert step_err < 1e-9
+    assert orth < 1e-12
