@@ -1,0 +1,59 @@
+"""The per-step primitives that bound a fractional-λ RUM step, side by side (one thread).
+
+A fractional-λ memory step either diagonalises ``R_{t−1}`` (today's ``so_power`` path: a
+batched complex ``eigh``) or, on the spectral route (analysis/spectral_update/), updates an
+eigenbasis with one batched GEMM and O(N²) work. This prints the batched GEMM, real and complex
+``eigh`` and a batched matrix-vector product at batch B and size N, in ms, and their ratio to
+the GEMM::
+
+    OMP_NUM_THREADS=1 python benchmarks/spectral_floor.py [--batch 128] [--n 100] [--reps 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch
+
+
+def ms(f, reps: int) -> float:
+    f()
+    t = time.perf_counter()
+    for _ in range(reps):
+        f()
+    return (time.perf_counter() - t) / reps * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    print(f"batch {args.batch}, n {args.n}, one thread (ms; ratio to the batched GEMM)")
+    for dt, cdt in ((torch.float32, torch.complex64), (torch.float64, torch.complex128)):
+        A = torch.randn(args.batch, args.n, args.n, dtype=dt, generator=g)
+        S = A + A.mT
+        C = torch.randn(args.batch, args.n, args.n, dtype=cdt, generator=g)
+        H = C + C.mH
+        v = A[:, :, :2].clone()
+        rows = {
+            "GEMM (B, n, n) @ (B, n, n)": ms(lambda: A @ A, args.reps),  # noqa: B023
+            "matvec (B, n, n) @ (B, n, 2)": ms(lambda: A @ v, args.reps),  # noqa: B023
+            "eigh real symmetric": ms(lambda: torch.linalg.eigh(S), args.reps),  # noqa: B023
+            "eigh complex Hermitian": ms(lambda: torch.linalg.eigh(H), max(1, args.reps // 2)),  # noqa: B023
+        }
+        gemm = rows["GEMM (B, n, n) @ (B, n, n)"]
+        print(str(dt).replace("torch.", ""))
+        for name, t in rows.items():
+            print(f"  {name:<30} {t:8.2f} ms  {t / gemm:6.2f}×")
+
+
+if __name__ == "__main__":
+    main()
