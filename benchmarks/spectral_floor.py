@@ -3,8 +3,8 @@
 A fractional-λ memory step either diagonalises ``R_{t−1}`` (today's ``so_power`` path: a
 batched complex ``eigh``) or, on the spectral route (analysis/spectral_update/), updates an
 eigenbasis with one batched GEMM and O(N²) work. This prints the batched GEMM, real and complex
-``eigh`` and a batched matrix-vector product at batch B and size N, in ms, and their ratio to
-the GEMM::
+``eigh``, a batched matrix-vector product and one elementwise pass over (B, n, n), in ms, and
+their ratio to the GEMM::
 
     OMP_NUM_THREADS=1 python benchmarks/spectral_floor.py [--batch 128] [--n 100] [--reps 5]
 """
@@ -46,6 +46,7 @@ def main() -> None:
         rows = {
             "GEMM (B, n, n) @ (B, n, n)": ms(lambda: A @ A, args.reps),  # noqa: B023
             "matvec (B, n, n) @ (B, n, 2)": ms(lambda: A @ v, args.reps),  # noqa: B023
+            "elementwise pass A * A": ms(lambda: A * A, args.reps),  # noqa: B023
             "eigh real symmetric": ms(lambda: torch.linalg.eigh(S), args.reps),  # noqa: B023
             "eigh complex Hermitian": ms(lambda: torch.linalg.eigh(H), max(1, args.reps // 2)),  # noqa: B023
         }
