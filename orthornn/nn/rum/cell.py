@@ -28,7 +28,11 @@ from .native import sequence1
 from .recompute import MemoryTape, fused_step1_recompute
 from .stored import fused_step1
 
-__all__ = ["RUM", "RUMCell", "RUMState", "memory_path"]
+__all__ = ["RUM", "RUM_INITS", "RUMCell", "RUMState", "memory_path", "semi_orthogonal"]
+
+#: Kernel initialisations of :class:`RUMCell` (``init=``): ``"glorot"`` (the default) and
+#: ``"orthogonal"`` (that of the official TF code, jingli9111/RUM-Tensorflow).
+RUM_INITS = ("glorot", "orthogonal")
 
 #: The paths that run a whole sequence as one node; either may decline (None), and the sequence
 #: then runs step by step on the path :func:`memory_path` names with ``nodes=False``.
@@ -41,6 +45,33 @@ class RUMState(NamedTuple):
 
     h: Tensor
     R: Tensor | None
+
+
+def semi_orthogonal(rows: int, cols: int, *, generator: torch.Generator | None = None) -> Tensor:
+    r"""A Haar-distributed ``rows×cols`` matrix with orthonormal columns (``rows ≥ cols``) or
+    orthonormal rows (``rows < cols``), in float64 on the CPU.
+
+    .. math:: Q^\top Q = I_{\text{cols}} \ (\text{rows} \ge \text{cols}), \qquad
+              Q Q^\top = I_{\text{rows}} \ (\text{rows} < \text{cols})
+
+    The Q factor of a standard Gaussian ``max×min`` matrix with the signs of R's diagonal made
+    positive (so the distribution is Haar on the Stiefel manifold), transposed when
+    ``rows < cols``. Draws from ``generator`` (torch's default CPU generator when None).
+
+    Examples
+    --------
+    >>> Q = semi_orthogonal(5, 3, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(Q.T @ Q, torch.eye(3, dtype=torch.float64), atol=1e-14, rtol=0))
+    True
+    >>> W = semi_orthogonal(3, 5, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(W @ W.T, torch.eye(3, dtype=torch.float64), atol=1e-14, rtol=0))
+    True
+    """
+    big, small = max(rows, cols), min(rows, cols)
+    a = torch.randn(big, small, dtype=torch.float64, generator=generator)
+    q, r = torch.linalg.qr(a)
+    q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0)
+    return q if rows >= cols else q.T
 
 
 def _check_lam(lam: float) -> float:
@@ -152,13 +183,18 @@ class RUMCell(nn.Module):
         Hidden-state zoneout probability (Krueger et al. 2016, RUM appendix D): in training
         each unit keeps its previous value with this probability; in evaluation the
         expectation ``p·h_{t−1} + (1−p)·h_t`` is used.
+    init : {"glorot", "orthogonal"}
+        Kernel initialisation (:meth:`reset_parameters`): Glorot-uniform (the default), or
+        orthogonal as the official TF code (each gate half on ``[x; h]`` with orthonormal rows,
+        orthonormal symbol embeddings).
     device, dtype
         Where and in which precision the parameters live.
 
     Notes
     -----
-    Initialisation: the kernels are Glorot-uniform; the gate and target biases ``b`` are 1
-    (RUM §3.2: a gate bias of 1 starts the cell remembering); ``b_e`` starts at 0.
+    Initialisation (:meth:`reset_parameters`): the kernels are Glorot-uniform
+    (``init="glorot"``) or orthogonal (``init="orthogonal"``); the gate and target biases ``b``
+    are 1 (RUM §3.2: a gate bias of 1 starts the cell remembering); ``b_e`` starts at 0.
 
     References
     ----------
@@ -189,10 +225,14 @@ class RUMCell(nn.Module):
         layer_norm: bool = False,
         zoneout: float = 0.0,
         memory_efficient: bool = False,
+        init: str = "glorot",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        if init not in RUM_INITS:
+            raise OrthornnError(f"init: unknown {init!r}; choose one of {', '.join(RUM_INITS)}")
+        self.init = init
         if memory_efficient and (learn_lam or float(lam) != 1.0):
             raise OrthornnError("memory_efficient needs a fixed lam = 1 (it inverts R_t = R_{t-1} Rotation)")
         self.memory_efficient = bool(memory_efficient)
@@ -225,15 +265,41 @@ class RUMCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Glorot-uniform kernels, gate/target biases 1, embedding bias 0."""
+        r"""Draw the kernels by :attr:`init`; gate and target biases 1, embedding bias 0.
+
+        ``"glorot"``: ``W_xh`` (``2N × N_x``), ``W_hh`` (``2N × N``) and ``W_xe`` (``N × N_x``)
+        uniform on ``±√(6/(N_x + 2N))``, ``±√(6/(3N))`` and ``±√(6/(N_x + N))`` (fan-in plus
+        fan-out of each), drawn in that order with ``uniform_`` from the parameters' device
+        generator.
+
+        ``"orthogonal"`` (the official TF code's ``rum_ortho_initializer`` and
+        ``orthogonal_initializer``): the ``N × (N_x + N)`` map ``[W_x^u, W_h^u]`` of the update
+        gate and the one of the target τ, ``[W_x^τ, W_h^τ]``, each with orthonormal rows (in the
+        TF layout: each ``(N_x + N, N)`` kernel with orthonormal columns), drawn independently,
+        so each ``N×N`` recurrent block has spectral norm ≤ 1; and the embedding ``W_xe``
+        (``N × N_x``) with orthonormal columns when ``N_x ≤ N`` — the embedding of every one-hot
+        symbol has norm 1 and different symbols' are orthogonal — and orthonormal rows when
+        ``N_x > N`` (then ``N_x`` embeddings in ``R^N`` cannot be orthonormal; the TF code
+        gives the ``(N_x, N)`` kernel orthonormal columns, the same matrix). Each is
+        :func:`semi_orthogonal` (Haar; the TF code takes the SVD factor of a Gaussian instead),
+        drawn in float64 from torch's default CPU generator and then cast, so the draws are the
+        same on every device and dtype; order ``u``, ``τ``, ``ε``.
+        """
         n, nx = self.hidden_size, self.input_size
         with torch.no_grad():
-            bx = math.sqrt(6.0 / (nx + 2 * n))
-            self.weight_x[: 2 * n].uniform_(-bx, bx)
-            be = math.sqrt(6.0 / (nx + n))
-            self.weight_x[2 * n :].uniform_(-be, be)
-            bh = math.sqrt(6.0 / (3 * n))
-            self.weight_h.uniform_(-bh, bh)
+            if self.init == "orthogonal":
+                for rows in (slice(0, n), slice(n, 2 * n)):  # u, then τ
+                    q = semi_orthogonal(n, nx + n)
+                    self.weight_x[rows].copy_(q[:, :nx])
+                    self.weight_h[rows].copy_(q[:, nx:])
+                self.weight_x[2 * n :].copy_(semi_orthogonal(n, nx))
+            else:
+                bx = math.sqrt(6.0 / (nx + 2 * n))
+                self.weight_x[: 2 * n].uniform_(-bx, bx)
+                be = math.sqrt(6.0 / (nx + n))
+                self.weight_x[2 * n :].uniform_(-be, be)
+                bh = math.sqrt(6.0 / (3 * n))
+                self.weight_h.uniform_(-bh, bh)
             self.bias.fill_(1.0)
             if self.bias_e is not None:
                 self.bias_e.zero_()
@@ -245,7 +311,7 @@ class RUMCell(nn.Module):
 
     def extra_repr(self) -> str:
         lam = "learnable" if isinstance(self.lam, Tensor) else self.lam
-        return f"{self.input_size}, {self.hidden_size}, lam={lam}, eta={self.eta}"
+        return f"{self.input_size}, {self.hidden_size}, lam={lam}, eta={self.eta}, init={self.init!r}"
 
     def projection_bias(self) -> Tensor:
         """``[b, b_e]`` (``b_e = 0`` without the embedding bias), shape (3N,)."""

@@ -15,7 +15,7 @@ import orthornn.nn.rum
 from orthornn.errors import OrthornnError, ShapeError
 from orthornn.nn import kernels
 from orthornn.nn.rum import cell as cell_module
-from orthornn.nn.rum.cell import RUM, RUMCell, RUMState, memory_path
+from orthornn.nn.rum.cell import RUM, RUM_INITS, RUMCell, RUMState, memory_path, semi_orthogonal
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
@@ -52,6 +52,87 @@ def test_initialisation_and_state_shapes():
     _y0, (h0, R0) = RUM(3, 5, lam=0.0)(torch.randn(2, 4, 3))
     assert R0 is None and h0.shape == (2, 5)
     assert RUMCell(3, 5, embed_bias=False).bias_e is None
+
+
+def _glorot_draws(nx, n, seed, dtype):
+    """The Glorot initialisation as it was drawn before ``init=`` existed: three ``uniform_``
+    calls on torch's global generator, in the order W_xh, W_xe, W_hh."""
+    torch.manual_seed(seed)
+    bx, be, bh = (6.0 / (nx + 2 * n)) ** 0.5, (6.0 / (nx + n)) ** 0.5, (6.0 / (3 * n)) ** 0.5
+    wxh = torch.empty(2 * n, nx, dtype=dtype).uniform_(-bx, bx)
+    wxe = torch.empty(n, nx, dtype=dtype).uniform_(-be, be)
+    wh = torch.empty(2 * n, n, dtype=dtype).uniform_(-bh, bh)
+    return torch.cat([wxh, wxe]), wh
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("nx", "n"), [(3, 5), (26, 50), (12, 4)])
+def test_glorot_default_draws_are_unchanged_bitwise(nx, n, dtype):
+    wx, wh = _glorot_draws(nx, n, 3, dtype)
+    torch.manual_seed(3)
+    cell = RUMCell(nx, n, lam=1.0, dtype=dtype)  # the default is glorot
+    assert cell.init == "glorot"
+    assert torch.equal(cell.weight_x, wx) and torch.equal(cell.weight_h, wh)
+    torch.manual_seed(3)
+    cell = RUMCell(nx, n, init="glorot", dtype=dtype)
+    assert torch.equal(cell.weight_x, wx) and torch.equal(cell.weight_h, wh)
+
+
+@pytest.mark.parametrize(("nx", "n"), [(26, 50), (36, 50), (10, 100), (7, 7), (80, 50)])
+def test_orthogonal_init_gate_halves_and_embeddings_are_orthonormal(nx, n):
+    torch.manual_seed(0)
+    cell = RUMCell(nx, n, lam=1.0, init="orthogonal", dtype=torch.float64)
+    eye = torch.eye(n, dtype=torch.float64)
+    for rows in (slice(0, n), slice(n, 2 * n)):  # u, then τ: [W_x, W_h] has orthonormal rows
+        m = torch.cat([cell.weight_x[rows], cell.weight_h[rows]], 1)  # (N, N_x + N): the TF kernel's transpose
+        assert (m @ m.T - eye).abs().max() <= 1e-12
+        assert torch.linalg.matrix_norm(cell.weight_h[rows], 2) <= 1.0 + 1e-12  # the N×N recurrent block
+    assert torch.linalg.matrix_norm(cell.weight_h, 2) <= 2**0.5 + 1e-12  # the two stacked
+    w_e = cell.weight_x[2 * n :]  # (N, N_x): column i embeds symbol i
+    if nx <= n:  # each symbol's embedding has norm 1, different symbols' are orthogonal
+        assert (w_e.T @ w_e - torch.eye(nx, dtype=torch.float64)).abs().max() <= 1e-12
+    else:  # N_x embeddings in R^N cannot be orthonormal: orthonormal rows
+        assert (w_e @ w_e.T - eye).abs().max() <= 1e-12
+    # the two gate halves are independent draws, not one matrix split in two
+    assert not torch.allclose(cell.weight_h[:n], cell.weight_h[n:])
+    assert torch.equal(cell.bias, torch.ones(2 * n, dtype=torch.float64))
+    assert torch.equal(cell.bias_e, torch.zeros(n, dtype=torch.float64))
+
+
+def test_orthogonal_init_is_seeded_and_the_same_in_every_dtype():
+    torch.manual_seed(5)
+    a = RUMCell(4, 6, init="orthogonal", dtype=torch.float64)
+    torch.manual_seed(5)
+    b = RUMCell(4, 6, init="orthogonal", dtype=torch.float32)
+    torch.manual_seed(6)
+    c = RUMCell(4, 6, init="orthogonal", dtype=torch.float64)
+    assert torch.equal(a.weight_x.float(), b.weight_x) and torch.equal(a.weight_h.float(), b.weight_h)
+    assert not torch.equal(a.weight_x, c.weight_x)
+    # unlike the Glorot default's (spectral norm ≈ 1.6 per N×N block at N = 50)
+    torch.manual_seed(0)
+    g = RUMCell(26, 50)
+    assert torch.linalg.matrix_norm(g.weight_h[50:], 2) > 1.3
+
+
+def test_semi_orthogonal_shapes_and_haar_signs():
+    gen = torch.Generator().manual_seed(1)
+    for rows, cols in [(5, 3), (3, 5), (4, 4), (1, 6)]:
+        q = semi_orthogonal(rows, cols, generator=gen)
+        assert q.shape == (rows, cols) and q.dtype == torch.float64
+        small = min(rows, cols)
+        gram = q.T @ q if rows >= cols else q @ q.T
+        assert (gram - torch.eye(small, dtype=torch.float64)).abs().max() <= 1e-14
+    # the sign fix: Q's R factor has a positive diagonal (no bias towards QR's sign convention)
+    qs = torch.stack([semi_orthogonal(3, 3, generator=gen) for _ in range(4000)])
+    assert abs(float(qs[:, 0, 0].mean())) < 5 * (1 / 3 / 4000) ** 0.5  # E[Q_00] = 0, Var = 1/3
+
+
+def test_unknown_init_is_refused():
+    assert RUM_INITS == ("glorot", "orthogonal")
+    with pytest.raises(OrthornnError, match="init: unknown 'haar'; choose one of glorot, orthogonal"):
+        RUMCell(2, 3, init="haar")
+    rum = RUM(3, 4, lam=1.0, init="orthogonal")  # the layer passes it to its cell
+    assert rum.cell.init == "orthogonal" and rum(torch.randn(2, 5, 3))[0].shape == (2, 5, 4)
 
 
 @pytest.mark.parametrize("lam", [0.0, 1.0])
