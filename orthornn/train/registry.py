@@ -6,12 +6,14 @@ module with ``forward(x) -> (scores, state)``; :data:`MODELS` also accepts new e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ..errors import OrthornnError
 from ..nn.baselines import GRU, LSTM
 from ..nn.eunnrnn import EUNNRNN, GORU
 from ..nn.ltrnn import LTRNN
@@ -19,7 +21,21 @@ from ..nn.rum import RUM
 from ..tasks import AddingTask, CopyTask, RecallTask, VariableCopyTask
 from .config import TrainConfig
 
-__all__ = ["MODELS", "TASKS", "SequenceModel", "build_model", "build_task", "count_parameters"]
+__all__ = [
+    "MODELS",
+    "READOUT_INITS",
+    "TASKS",
+    "SequenceModel",
+    "build_model",
+    "build_task",
+    "count_parameters",
+    "init_readout",
+]
+
+#: Initialisations of the linear readout (the models with one: every model but ltrnn):
+#: ``torch`` (``nn.Linear``'s own) and ``glorot-io`` (the official RUM code's, see
+#: :func:`init_readout`).
+READOUT_INITS = ("torch", "glorot-io")
 
 Task = CopyTask | VariableCopyTask | AddingTask | RecallTask
 
@@ -56,6 +72,37 @@ def count_parameters(module: nn.Module) -> int:
     8
     """
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def init_readout(head: nn.Linear, name: str, input_size: int) -> nn.Linear:
+    r"""Initialise the readout ``head`` (``N → n_out``) of a model whose input has ``input_size``
+    features; returns ``head``.
+
+    ``"torch"``: left as ``nn.Linear`` drew it, weight and bias uniform on ``±1/√N``.
+    ``"glorot-io"``: the official RUM code's (``recall_task.py``, ``copying_task.py`` of
+    jingli9111/RUM-Tensorflow: ``V_init_val = √6/√(n_output + n_input)``, bias
+    ``constant_initializer(0.01)``):
+
+    .. math:: W \sim Uigl(\pm\sqrt{6/(n_{out} + n_x)}igr), \qquad b = 0.01
+
+    — a Glorot bound over the *task's* output and input sizes (``n_x`` the one-hot vocabulary,
+    not the readout's own fan-in ``N``): ``±√(6/36)`` for recall T = 30 (10 classes, 26 symbols),
+    ``±√(6/19)`` for copy with K = 8. Drawn with ``uniform_`` from torch's current generator.
+
+    >>> _ = torch.manual_seed(0)
+    >>> head = init_readout(nn.Linear(50, 10), "glorot-io", input_size=26)
+    >>> bool(head.weight.abs().max() <= (6 / 36) ** 0.5) and bool((head.bias == 0.01).all())
+    True
+    """
+    if name == "torch":
+        return head
+    if name != "glorot-io":
+        raise OrthornnError(f"readout_init: unknown {name!r}; choose one of {', '.join(READOUT_INITS)}")
+    bound = math.sqrt(6.0) / math.sqrt(head.out_features + input_size)  # as the official V_init_val
+    with torch.no_grad():
+        head.weight.uniform_(-bound, bound)
+        head.bias.fill_(0.01)
+    return head
 
 
 def _rum(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
