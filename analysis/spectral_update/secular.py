@@ -43,6 +43,57 @@ __all__ = ["update"]
 
 SIGMA = np.array([-1.0, 1.0])  # σ = diag(−1, 1)
 
+#: counters of the root finder (``timing.py`` and ``stress.py`` report them): evaluation rounds
+#: over all roots of a step, root evaluations, roots.
+STATS = {"rounds": 0, "evaluations": 0, "roots": 0}
+
+
+def _newton(rotated, branch, lo, hi, inner, br, max_rounds: int = 200):
+    """Safeguarded rational Newton on the decreasing branches: the zero of ``α/(t − t_p) + β``
+    matched to the branch's value and slope (``t_p`` the nearer pole), a bisection where it leaves
+    the bracket; each evaluation narrows ``[lo, hi]`` by the sign of
+    the branch. Stops a root when its step is below 4 eps of its distance to the nearer pole."""
+    eps = np.finfo(float).eps
+    arc = hi.copy()
+    t = (lo + hi) / 2
+    active = np.ones(t.shape, dtype=bool)
+    rounds = evals = 0
+    for _ in range(max_rounds):
+        idx = np.nonzero(active)[0]
+        if idx.size == 0:
+            break
+        rounds += 1
+        evals += idx.size
+        Gr, _, _, dG = rotated(inner(t), deriv=True)
+        g = branch(Gr)
+        A = Gr - g[:, None, None] * np.eye(2)
+        use0 = np.abs(A[:, 0, 0]) + np.abs(A[:, 0, 1]) >= np.abs(A[:, 1, 0]) + np.abs(A[:, 1, 1])
+        v = np.where(use0[:, None], np.stack([-A[:, 0, 1], A[:, 0, 0]], 1), np.stack([-A[:, 1, 1], A[:, 1, 0]], 1))
+        nv = np.linalg.norm(v, axis=1, keepdims=True)
+        v = np.where(nv > 0, v / np.where(nv > 0, nv, 1.0), np.array([1.0, 0.0]))
+        gp = np.einsum("ri,rij,rj->r", v.conj(), dG, v).real  # branch derivative (< 0)
+        pos = g > 0
+        lo = np.where(active & pos, t, lo)
+        hi = np.where(active & ~pos, t, hi)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # the rational step: g ≈ α/(t − t_p) + β through (g, g'), t_p the pole where this
+            # branch is infinite (the lower one at the arc's right end, the upper at its left)
+            tp = np.where(br == 0, arc, 0.0)
+            d = t - tp
+            tn = tp + gp * d * d / (g + gp * d)
+        bad = ~np.isfinite(tn) | (tn <= lo) | (tn >= hi)
+        tn = np.where(bad, (lo + hi) / 2, tn)
+        scale = np.minimum(tn, arc - tn)  # distance to the nearer pole
+        conv = (np.abs(tn - t) <= 64 * eps * np.maximum(scale, np.finfo(float).tiny)) | (hi - lo <= 2 * eps * hi)
+        t = np.where(active, tn, t)
+        newly = active & conv
+        if "hist" in STATS:
+            STATS["hist"].extend([rounds] * int(newly.sum()))
+        active &= ~conv
+    STATS["rounds"] += rounds
+    STATS["evaluations"] += evals
+    return t, t
+
 
 def _clusters(psi: np.ndarray, tol: float) -> list[np.ndarray]:
     """Indices of poles grouped by angle: consecutive sorted angles closer than ``tol`` (and the
@@ -55,13 +106,16 @@ def _clusters(psi: np.ndarray, tol: float) -> list[np.ndarray]:
     return groups
 
 
-def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
+def update(
+    psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13, solver: str = "newton"
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Eigen-decomposition of ``U = diag(e^{iψ}) (I + Y E Yᴴ)``: ``U = X diag(e^{iω}) Xᴴ``.
 
     Parameters
     ----------
     psi : (n,) pole angles; Y : (n, 2) complex with orthonormal columns (``Ỹ`` above);
-    theta : rotation angle in (0, π]; tol : pole-merging and deflation tolerance.
+    theta : rotation angle in (0, π]; tol : pole-merging and deflation tolerance;
+    solver : ``"newton"`` (safeguarded Newton on the monotone branches) or ``"bisect"``.
 
     Returns
     -------
@@ -144,8 +198,9 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
     m = len(roots)
     rows_ = np.arange(m)
 
-    def rotated(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``H(ψ_k + t) + κσ`` in the eigenbasis of the dominant pole, that pole added exactly."""
+    def rotated(t: np.ndarray, deriv: bool = False):
+        """``H(ψ_k + t) + κσ`` in the eigenbasis of the dominant pole, that pole added exactly
+        (and, with ``deriv``, its t-derivative ``Σ −½ csc²((ω − ψ_q)/2) P_q`` in the same basis)."""
         dom = np.where(t <= L[ka] / 2, ka, (ka + 1) % K)
         isdom = np.arange(K)[None, :] == dom[:, None]
         c = 1.0 / np.tan(np.where(isdom, 1.0, (dkq[ka] + t[:, None]) / 2))
@@ -161,7 +216,15 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
         Gr = np.einsum("rai,rab,rbj->rij", B.conj(), G, B)
         Gr[:, 0, 0] += cdom * Pdiag[dom, 0]
         Gr[:, 1, 1] += cdom * Pdiag[dom, 1]
-        return Gr, B, dom
+        if not deriv:
+            return Gr, B, dom
+        d = -0.5 * (1.0 + c * c)
+        d[rows_, dom] = 0.0
+        dG = np.einsum("rai,rab,rbj->rij", B.conj(), np.einsum("rq,qab->rab", d, P), B)
+        ddom = -0.5 * (1.0 + cdom * cdom)
+        dG[:, 0, 0] += ddom * Pdiag[dom, 0]
+        dG[:, 1, 1] += ddom * Pdiag[dom, 1]
+        return Gr, B, dom, dG
 
     def branch(Gr: np.ndarray) -> np.ndarray:
         p, s, q = Gr[:, 0, 0].real, Gr[:, 1, 1].real, Gr[:, 0, 1]
@@ -175,14 +238,23 @@ def update(psi: np.ndarray, Y: np.ndarray, theta: float, tol: float = 1e-13) -> 
         return np.where(br == 0, lo, hi)
 
     lo, hi = np.zeros(m), L[ka].copy()
-    for _ in range(2100):  # bisection to the last bit (offsets may be tiny)
-        t = (lo + hi) / 2
-        done = (t <= lo) | (t >= hi)
-        if done.all():
-            break
-        pos = branch(rotated(np.clip(t, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52)))[0]) > 0
-        lo = np.where(pos & ~done, t, lo)
-        hi = np.where(~pos & ~done, t, hi)
+    inner = lambda t_: np.clip(t_, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52))  # noqa: E731
+    if solver == "newton":
+        lo, hi = _newton(rotated, branch, lo, hi, inner, br)
+    else:
+        rounds = 0
+        for _ in range(2100):  # bisection to the last bit (offsets may be tiny)
+            t = (lo + hi) / 2
+            done = (t <= lo) | (t >= hi)
+            if done.all():
+                break
+            rounds += 1
+            pos = branch(rotated(inner(t))[0]) > 0
+            lo = np.where(pos & ~done, t, lo)
+            hi = np.where(~pos & ~done, t, hi)
+        STATS["rounds"] += rounds
+        STATS["evaluations"] += rounds * m
+    STATS["roots"] += m
     # a root that bisection pushed onto an arc's end sits at that pole; keep it inside the arc
     t = np.clip((lo + hi) / 2, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52))
     Gr, B, dom = rotated(t)

@@ -146,7 +146,7 @@ def main() -> None:
         lines.append(f"| {n} | {lam:g} | {theta} | {init} | {cell} | {status} |")
         print(lines[-1], flush=True)
     totals = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-    lines[6:6] = [f"Totals: {totals} ({time.perf_counter() - t0:.0f} s).", ""]
+    lines[7:7] = [f"Totals: {totals} ({time.perf_counter() - t0:.0f} s).", ""]
     (HERE / f"results_{args.form}.md").write_text("\n".join(lines) + "\n")
 
 
