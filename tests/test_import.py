@@ -26,6 +26,12 @@ def test_numeric_and_symbolic_layers_do_not_import_torch():
     assert _loads_torch("orthornn.symbolic, orthornn.numeric, orthornn.cli") is False
 
 
+def test_testing_helpers_do_not_import_torch():
+    """orthornn.testing (strategies, assertions, the layer check, the pytest plugin) loads torch only
+    when a tensor is drawn or a layer checked."""
+    assert _loads_torch("orthornn.testing, orthornn.testing.plugin") is False
+
+
 def test_the_probe_can_fail():
     """Meta-test: the same probe does see torch when the torch layer is imported."""
     assert _loads_torch("orthornn.nn") is True

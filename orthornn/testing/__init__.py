@@ -36,6 +36,8 @@ Constructors (what a draw prints as)
     :func:`haar_orthogonal`, :func:`haar_rotation`, :func:`orthogonal_with_angles`,
     :func:`nearly_orthogonal`, :func:`nearly_skew`, :func:`rotation_product`,
     :func:`givens_mesh`, :func:`to_torch`.
+Layer check
+    :func:`check_orthogonal_layer` (returns a :class:`LayerReport`).
 Assertions
     :func:`assert_orthogonal`, :func:`assert_semi_orthogonal`, :func:`assert_skew`, and their
     default tolerance :func:`orthogonality_tolerance`.
@@ -64,6 +66,7 @@ from ._draws import (
     rotation_product,
     to_torch,
 )
+from ._layers import OPTIMIZERS, LayerReport, check_orthogonal_layer
 from ._strategies import (
     PAIR_KINDS,
     SPECTRUM_KINDS,
@@ -90,9 +93,11 @@ from ._strategies import (
 
 __all__ = [
     "DTYPE_NAMES",
+    "OPTIMIZERS",
     "ORTHOGONALITY_EPS_PER_SQRT_N",
     "PAIR_KINDS",
     "SPECTRUM_KINDS",
+    "LayerReport",
     "PairKind",
     "SpectrumKind",
     "adversarial_orthogonal_matrices",
@@ -102,6 +107,7 @@ __all__ = [
     "assert_orthogonal",
     "assert_semi_orthogonal",
     "assert_skew",
+    "check_orthogonal_layer",
     "dimensions",
     "givens_mesh",
     "givens_meshes",

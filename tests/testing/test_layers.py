@@ -1,0 +1,118 @@
+"""check_orthogonal_layer passes torch's orthogonal parametrizations and catches the layers that
+are orthogonal at init only, reflections in an SO(n) layer, and a Cayley map that cannot reach −1."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import orthogonal
+
+from orthornn.testing import LayerReport, check_orthogonal_layer, dimensions
+
+SMALL = {"sizes": dimensions(2, 4), "max_examples": 6, "drift_steps": 30, "drift_size": 8}
+
+
+def test_torchs_cayley_parametrization_passes():
+    def make(n, dtype):
+        return orthogonal(torch.nn.Linear(n, n, bias=False, dtype=dtype), orthogonal_map="cayley")
+
+    report = check_orthogonal_layer(make, **SMALL)
+    assert isinstance(report, LayerReport) and report.examples >= 6
+    assert report.checks == ("init", "steps", "assignment", "gradients", "drift")
+    assert report.float32_drift is not None and 0 <= report.float32_drift < 1e3
+
+
+def test_torchs_matrix_exp_parametrization_loses_accuracy_after_steps():
+    """torch 2.13 (CPU): torch.linalg.matrix_exp of small skew matrices (‖A‖ ≈ 0.02–0.05) is off by
+    up to 2.4e-10 in float64 (scipy's expm: 1e-16), so the weight leaves O(n) by ~1e-11 after a few
+    steps from A = 0 (analysis/peer_checks/)."""
+
+    def make(n, dtype):
+        return orthogonal(torch.nn.Linear(n, n, bias=False, dtype=dtype), orthogonal_map="matrix_exp")
+
+    with pytest.raises(AssertionError, match=r"check 'steps' \(n = \d+, float64"):
+        check_orthogonal_layer(make, dtypes=["float64"], **SMALL)
+    a = torch.tensor([[0.0, 0.049488], [-0.049488, 0.0]], dtype=torch.float64)
+    w = torch.linalg.matrix_exp(a)
+    assert float((w.T @ w - torch.eye(2, dtype=torch.float64)).abs().max()) > 1e-12  # the root cause
+
+
+def test_weight_decay_zeroes_torchs_householder_parametrization():
+    """torch 2.13: the householder map multiplies Q by ``X.diagonal().int()``, the ±1 signs kept on
+    the diagonal of the free parameter; weight decay moves −1 to −0.99…, ``int`` makes it 0 and the
+    weight becomes the zero matrix after one step (a real defect, found by the 'steps' check)."""
+
+    def make(n, dtype):
+        return orthogonal(torch.nn.Linear(n, n, bias=False, dtype=dtype), orthogonal_map="householder")
+
+    with pytest.raises(AssertionError, match=r"check 'steps' .*‖MᵀM − I‖_max = 1 "):
+        check_orthogonal_layer(make, **SMALL)
+
+
+def test_a_weight_that_is_orthogonal_at_init_only_fails_after_steps():
+    def make(n, dtype):
+        layer = torch.nn.Linear(n, n, bias=False, dtype=dtype)
+        torch.nn.init.orthogonal_(layer.weight)
+        return layer
+
+    with pytest.raises(
+        AssertionError, match=r"check 'steps' \(n = \d+, float\d\d, 5 (SGD|AdamW) steps\): not orthogonal"
+    ):
+        check_orthogonal_layer(make, sizes=dimensions(2, 4), max_examples=5, drift_steps=0)
+
+
+class _Skew(torch.nn.Module):
+    def forward(self, x):
+        a = x.triu(1)
+        return torch.linalg.matrix_exp(a - a.T)
+
+
+def test_special_layers_must_be_rotations_and_right_inverse_is_optional():
+    def rotations(n, dtype):  # exp of a skew parameter: SO(n), no right_inverse
+        layer = torch.nn.Linear(n, n, bias=False, dtype=dtype)
+        parametrize.register_parametrization(layer, "weight", _Skew(), unsafe=True)
+        return layer
+
+    report = check_orthogonal_layer(rotations, special=True, **SMALL)
+    assert "assignment" not in report.checks and any("right_inverse" in s for s in report.skipped)
+
+    def reflected(n, dtype):
+        layer = torch.nn.Linear(n, n, bias=False, dtype=dtype)
+        with torch.no_grad():
+            layer.weight.copy_(torch.diag(torch.tensor([-1.0] + [1.0] * (n - 1), dtype=dtype)))
+        return layer
+
+    with pytest.raises(AssertionError, match=r"check 'init' .*det M = -1"):
+        check_orthogonal_layer(reflected, special=True, sizes=dimensions(2, 3), max_examples=3, drift_steps=0)
+
+
+class _Cayley(torch.nn.Module):
+    """W = (I + A)(I − A)⁻¹, A skew; right_inverse A = (W − I)(W + I)⁻¹ — singular at eigenvalue −1."""
+
+    def forward(self, x):
+        a = x.triu(1) - x.triu(1).T
+        eye = torch.eye(len(x), dtype=x.dtype)
+        return torch.linalg.solve(eye - a, eye + a, left=False)
+
+    def right_inverse(self, w):
+        eye = torch.eye(len(w), dtype=w.dtype)
+        return torch.linalg.solve(w + eye, w - eye, left=False).triu(1)
+
+
+def test_a_cayley_map_cannot_take_an_eigenvalue_minus_one():
+    def make(n, dtype):
+        layer = torch.nn.Linear(n, n, bias=False, dtype=dtype)
+        torch.nn.init.zeros_(layer.weight)
+        parametrize.register_parametrization(layer, "weight", _Cayley())
+        return layer
+
+    with pytest.raises(AssertionError, match=r"check '(assignment|gradients)'") as err:
+        check_orthogonal_layer(make, special=True, sizes=dimensions(2, 4), max_examples=30, drift_steps=0)
+    notes = "\n".join(getattr(err.value, "__notes__", []))
+    assert "orthogonal_with_angles(" in notes  # the falsifying target, as a call
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="valid: sgd, adamw"):
+        check_orthogonal_layer(lambda n, d: None, optimizers=["lbfgs"])
