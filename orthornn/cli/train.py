@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OrthornnError
-from ..train.config import ACTIVATIONS, INITS, MODEL_NAMES, OPTIMIZERS, TASK_NAMES, TrainConfig
+from ..train.config import (
+    ACTIVATIONS,
+    INITS,
+    MODEL_NAMES,
+    OPTIMIZERS,
+    READOUT_INITS,
+    RUM_INITS,
+    TASK_NAMES,
+    TRAIN_ORDERS,
+    TrainConfig,
+)
 from .progress import progress_bar
 from .usage import UsageError, check_folder, writing
 
@@ -51,6 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--lam", type=float, metavar="λ", help="rum: associative power λ (default 0)")
     a("--learn-lam", action="store_const", const=True, help="rum: learn λ")
     a("--eta", type=float, metavar="η", help="rum: time normalisation η (default off)")
+    a("--rum-init", choices=RUM_INITS, help="rum: kernel init (default glorot; orthogonal: the official code's)")
+    a(
+        "--readout-init",
+        choices=READOUT_INITS,
+        help="all but ltrnn: readout init (default torch; glorot-io: the official RUM code's)",
+    )
     a("--init", choices=INITS, help="ltrnn: transition init (default orthogonal)")
     a("--activation", choices=ACTIVATIONS, help="ltrnn: input nonlinearity (default auto: relu on adding)")
     a("--pool", type=int, metavar="K", help="ltrnn: l2-pooled readout with pool size K")
@@ -68,7 +84,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--device", metavar="DEV", help="auto, cpu, cuda or cuda:N (default cpu)")
     a("--dtype", choices=["float32", "float64"], help="parameter precision (default float32)")
     a("--eval-every", type=int, metavar="N", help="evaluate every N steps (default 100)")
-    a("--eval-batches", type=int, metavar="N", help="held-out batches per evaluation (default 4)")
+    a("--eval-batches", type=int, metavar="N", help="without --valid-size: held-out batches per evaluation (default 4)")
+    a("--train-size", type=int, metavar="N", help="a fixed training set of N sequences, cycled in epochs")
+    a("--train-order", choices=TRAIN_ORDERS, help="with --train-size: shuffle each epoch (default) or cycle in order")
+    a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
+    a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
     a("--out", type=Path, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR (writes there)")
@@ -97,7 +117,11 @@ def _config(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
 def _flagged(exc: Exception) -> str:
     msg = str(exc)
     head, sep, rest = msg.partition(":")
-    return f"{_flag(head)}:{rest}" if sep and head in _FIELDS else msg
+    if not (sep and head in _FIELDS):
+        return msg
+    for other in ("train_size", "valid_size"):  # "applies with train_size only": name the flag
+        rest = rest.replace(f" {other} only", f" {_flag(other)} only")
+    return f"{_flag(head)}:{rest}"
 
 
 def _json_kind(value: Any) -> str:
@@ -325,6 +349,10 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
         acc = f", accuracy {final['accuracy']:.4f}" if "accuracy" in final else ""
         verdict = "below" if final["beats_baseline"] else "NOT below"
         print(f"held-out loss {final['loss']:.4f}{acc} — {verdict} the memoryless baseline {summary['baseline']:.4f}")
+    test = summary.get("test")
+    if test:
+        acc = f", accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
+        print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences")
     if hist.stopped is not None:
         where = ""
         if out is not None:

@@ -18,12 +18,16 @@ from ..errors import OrthornnError
 
 __all__ = [
     "ACTIVATIONS",
+    "DATA_OPTIONS",
     "INITS",
     "MODEL_NAMES",
     "MODEL_OPTIONS",
     "OPTIMIZERS",
+    "READOUT_INITS",
+    "RUM_INITS",
     "TASK_NAMES",
     "TASK_OPTIONS",
+    "TRAIN_ORDERS",
     "TrainConfig",
 ]
 
@@ -37,6 +41,14 @@ OPTIMIZERS = ("rmsprop", "adam")
 INITS = ("orthogonal", "haar", "identity", "torus")
 #: LT-RNN input nonlinearities; ``auto``: identity on token tasks, relu on adding.
 ACTIVATIONS = ("auto", "identity", "relu", "tanh")
+#: RUM kernel initialisations (:data:`orthornn.nn.rum.cell.RUM_INITS`; no torch import here).
+RUM_INITS = ("glorot", "orthogonal")
+#: Readout initialisations (:data:`orthornn.train.registry.READOUT_INITS`).
+READOUT_INITS = ("torch", "glorot-io")
+#: Orders of a fixed training set: a new permutation each epoch, or the drawn order each epoch.
+TRAIN_ORDERS = ("shuffle", "cycle")
+#: The models with a linear readout (the LT-RNN has its own, l2-pooled).
+_READOUT_MODELS = ("rum", "eunn", "goru", "lstm", "gru")
 
 #: Options of one model family: field -> (the models it acts on, its default there).
 MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
@@ -48,6 +60,13 @@ MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "pool": (("ltrnn",), None),
     "act_clip": (("ltrnn",), None),
     "ortho_lr": (("ltrnn",), 0.0),
+    "rum_init": (("rum",), "glorot"),
+    "readout_init": (_READOUT_MODELS, "torch"),
+}
+#: Options that act only with another one: field -> (the field it needs set, or needs unset, its default).
+DATA_OPTIONS: dict[str, tuple[str, bool, Any]] = {
+    "train_order": ("train_size", True, "shuffle"),
+    "eval_batches": ("valid_size", False, 4),
 }
 #: Options of some tasks: field -> (the tasks it acts on, its default there).
 TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
@@ -98,6 +117,12 @@ class TrainConfig:
     pool: int | None = None  # ltrnn: l2-pooling size k of the readout (None: plain readout)
     act_clip: float | None = None  # ltrnn: activation clipping norm (Henaff used 1000; None: off)
     ortho_lr: float | None = None  # ltrnn: soft orthogonality, SGD step size on ‖(VᵀV−I)z‖² per step (default 0)
+    rum_init: str | None = None  # rum: kernel init, glorot (default) | orthogonal (the official code's)
+    readout_init: str | None = None  # all but ltrnn: readout init, torch (default) | glorot-io (the official code's)
+    train_size: int | None = None  # a fixed training set of this many sequences cycled in epochs (None: fresh batches)
+    train_order: str | None = None  # with train_size: shuffle (default; a permutation per (seed, epoch)) | cycle
+    valid_size: int | None = None  # evaluate on a fixed validation set of this many sequences (None: eval_batches)
+    test_size: int | None = None  # evaluate a fixed test set of this many sequences at the end (None: none)
     steps: int = 1000  # optimiser steps in total
     batch: int = 128  # sequences per step
     lr: float = 1e-3  # learning rate
@@ -107,7 +132,7 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | cuda:N | auto (cuda if available)
     dtype: str = "float32"  # float32 | float64
     eval_every: int = 100  # evaluate on held-out batches every this many steps (and at the end)
-    eval_batches: int = 4  # held-out batches per evaluation (a fixed set, disjoint stream)
+    eval_batches: int | None = None  # without valid_size: held-out batches per evaluation (default 4; disjoint stream)
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
 
     def __post_init__(self) -> None:
@@ -121,6 +146,12 @@ class TrainConfig:
                 kind = "model" if name in MODEL_OPTIONS else "task"
                 plural = "s" if len(owners) > 1 else ""
                 raise OrthornnError(f"{name}: applies to {kind}{plural} {', '.join(owners)} only, not {where!r}")
+        for name, (other, needs_set, default) in DATA_OPTIONS.items():
+            if (getattr(self, other) is not None) == needs_set:
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
+            elif getattr(self, name) is not None:
+                raise OrthornnError(f"{name}: applies {'with' if needs_set else 'without'} {other} only")
         for name in _REAL_FIELDS:  # 1 and 1.0 are the same setting: keep floats
             v = getattr(self, name)
             if _is_real(v):
@@ -145,6 +176,9 @@ class TrainConfig:
             return self.model in MODEL_OPTIONS[name][0]
         if name in TASK_OPTIONS:
             return self.task in TASK_OPTIONS[name][0]
+        if name in DATA_OPTIONS:
+            other, needs_set, _ = DATA_OPTIONS[name]
+            return (getattr(self, other) is not None) == needs_set
         return name in _FIELD_NAMES
 
     def _check_names(self) -> None:
@@ -158,10 +192,18 @@ class TrainConfig:
         self._check_names()
         if self.optimizer not in OPTIMIZERS:
             raise OrthornnError(f"optimizer: unknown {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        for name in ("hidden", "T", "steps", "batch", "eval_every", "eval_batches", "checkpoint_every"):
+        for name in ("hidden", "T", "steps", "batch", "eval_every", "checkpoint_every"):
             v = getattr(self, name)
             if not _is_int(v) or v < 1:
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
+        for name in ("eval_batches", "train_size", "valid_size", "test_size"):
+            v = getattr(self, name)
+            if v is not None and (not _is_int(v) or v < 1):
+                raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
+        for name, choices in (("rum_init", RUM_INITS), ("readout_init", READOUT_INITS), ("train_order", TRAIN_ORDERS)):
+            v = getattr(self, name)
+            if v is not None and v not in choices:
+                raise OrthornnError(f"{name}: unknown {v!r}; choose one of {', '.join(choices)}")
         if self.S is not None and (not _is_int(self.S) or self.S < 1):
             raise OrthornnError(f"S: must be a positive integer, got {self.S!r}")
         if self.K is not None and (not _is_int(self.K) or self.K < 2):
@@ -222,6 +264,10 @@ class TrainConfig:
             where = fields.get("model", "rum") if name in MODEL_OPTIONS else fields.get("task", "copy")
             if name in fields and where not in owners and fields[name] == default and default is not None:
                 del fields[name]
+        for name, (other, needs_set, default) in DATA_OPTIONS.items():
+            acts = (fields.get(other) is not None) == needs_set
+            if name in fields and not acts and fields[name] == default:
+                del fields[name]
         return cls(**fields)
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -237,6 +283,9 @@ class TrainConfig:
             for name, (owners, _) in self._options()
             if name not in changes and (model if name in MODEL_OPTIONS else task) not in owners
         }
+        for name, (other, needs_set, _) in DATA_OPTIONS.items():
+            if name not in changes and (changes.get(other, getattr(self, other)) is not None) != needs_set:
+                dropped[name] = None
         return dataclasses.replace(self, **{**dropped, **changes})
 
 

@@ -5,12 +5,19 @@ and held-out batch ``i`` from ``default_rng([seed, 1, i])``, so a run resumed at
 sees exactly the batches an uninterrupted run would, and evaluation data never overlap
 training data (different streams of the same seed sequence).
 
+With ``train_size`` the training batches come instead from a fixed set of that many sequences
+(:class:`orthornn.tasks.FixedSet` with entropy ``(seed, 2)``), cycled in epochs whose order is a
+function of ``(seed, epoch)``; with ``valid_size`` the held-out evaluation runs on a fixed
+validation set (entropy ``(seed, 3)``), and ``test_size`` adds a test set (``(seed, 4)``)
+evaluated at the end. Each is drawn once, when the stream is built.
+
 Token inputs (copy, variable copy, recall) are one-hot encoded, as in both papers; the adding
 task's ``(value, marker)`` pairs are fed as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +25,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..tasks import FixedSet
 from .config import TrainConfig
 from .registry import build_task
 
-__all__ = ["Batch", "TaskStream"]
+__all__ = ["EVAL_CHUNK", "FIXED_SET_ENTROPY", "Batch", "TaskStream"]
 
 _SPLITS = {"train": 0, "eval": 1}
+#: Second entropy word of the fixed sets (after the seed): training, validation, test.
+FIXED_SET_ENTROPY = {"train": 2, "valid": 3, "test": 4}
+#: Sequences per forward pass when a fixed validation or test set is evaluated.
+EVAL_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,16 @@ class TaskStream:
         self.tokens = config.task != "adding"
         self.input_size = int(self.task.vocab_size) if self.tokens else 2
         self.output_size = int(self.task.n_classes) if self.tokens else 1
+        seed = config.seed
+        self.train_set = self.valid_set = self.test_set = None
+        if config.train_size is not None:
+            shuffle = config.train_order == "shuffle"
+            entropy = (seed, FIXED_SET_ENTROPY["train"])
+            self.train_set = FixedSet(self.task, config.train_size, entropy, shuffle=shuffle)
+        if config.valid_size is not None:
+            self.valid_set = FixedSet(self.task, config.valid_size, (seed, FIXED_SET_ENTROPY["valid"]))
+        if config.test_size is not None:
+            self.test_set = FixedSet(self.task, config.test_size, (seed, FIXED_SET_ENTROPY["test"]))
 
     @property
     def baseline(self) -> float:
@@ -70,9 +92,29 @@ class TaskStream:
         return None
 
     def batch(self, index: int, split: str = "train") -> Batch:
-        """Batch ``index`` of the ``train`` or ``eval`` stream."""
+        """Batch ``index`` of the ``train`` or ``eval`` stream (``train``: of the fixed training
+        set when there is one, cycled in epochs)."""
+        if split == "train" and self.train_set is not None:
+            return self.encode(*self.train_set.batch(index, self.config.batch))
         rng = np.random.default_rng([self.config.seed, _SPLITS[split], int(index)])
-        x, y = self.task.sample(self.config.batch, rng)
+        return self.encode(*self.task.sample(self.config.batch, rng))
+
+    def held_out(self, split: str = "valid") -> Iterator[Batch]:
+        """The held-out batches of one evaluation: the whole ``valid`` (or ``test``) set in
+        chunks of :data:`EVAL_CHUNK`, or without a validation set the ``eval_batches`` batches
+        of the held-out stream."""
+        fixed = self.test_set if split == "test" else self.valid_set
+        if fixed is None and split == "test":
+            raise ValueError("this stream has no test set (test_size is None)")
+        if fixed is None:
+            for i in range(self.config.eval_batches):
+                yield self.batch(i, "eval")
+            return
+        for x, y in fixed.chunks(EVAL_CHUNK):
+            yield self.encode(x, y)
+
+    def encode(self, x: np.ndarray, y: np.ndarray) -> Batch:
+        """Task arrays as a :class:`Batch` on the stream's device (token ids one-hot)."""
         if self.tokens:
             xt = torch.nn.functional.one_hot(torch.as_tensor(x), self.input_size)
             yt = torch.as_tensor(y, dtype=torch.int64)

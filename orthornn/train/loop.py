@@ -57,6 +57,8 @@ class History:
     summary: Record = field(default_factory=dict)
     #: Why the run stopped early (a non-finite loss), or None.
     stopped: str | None = None
+    #: The evaluation on the test set when the run reached its last step (``test_size``), or None.
+    test: Record | None = None
 
 
 class Trainer:
@@ -135,21 +137,29 @@ class Trainer:
 
     # -- evaluation ---------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self) -> Record:
-        """Mean loss and metrics on the fixed held-out batches, with the memoryless baseline."""
+    def evaluate(self, split: str = "valid") -> Record:
+        """Mean loss and metrics on the held-out data, with the memoryless baseline: the fixed
+        ``valid`` (or ``test``) set when the config has one (then ``sequences`` is its size),
+        else the ``eval_batches`` batches of the held-out stream."""
         c = self.config
         self.model.eval()
-        sums: dict[str, float] = {}
-        for i in range(c.eval_batches):
-            b = self.stream.batch(i, "eval")
+        parts: list[tuple[int, dict[str, float]]] = []
+        for b in self.stream.held_out(split):
             scores, _ = self.model(b.x)
             _, m = task_loss(c.task, self.stream.task, scores, b.y)
+            parts.append((len(b.y), m))
+        total = sum(n for n, _ in parts)
+        equal = all(n == parts[0][0] for n, _ in parts)
+        sums: dict[str, float] = {}
+        for n, m in parts:  # equal parts: the plain mean (the stream's numbers as they always were)
             for key, v in m.items():
-                sums[key] = sums.get(key, 0.0) + v / c.eval_batches
+                sums[key] = sums.get(key, 0.0) + (v / len(parts) if equal else v * n / total)
         rec: Record = {"step": self.step, **sums, "baseline": self.stream.baseline}
         if self.stream.baseline_accuracy is not None:
             rec["baseline_accuracy"] = self.stream.baseline_accuracy
         rec["beats_baseline"] = bool(rec["loss"] < self.stream.baseline)
+        if (self.stream.test_set if split == "test" else self.stream.valid_set) is not None:
+            rec["sequences"] = total
         return rec
 
     # -- the run ------------------------------------------------------------------------------
@@ -181,6 +191,8 @@ class Trainer:
                     on_eval(ev)
             if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or self.step == c.steps):
                 on_checkpoint(self.state_dict())
+        if self.stream.test_set is not None and hist.stopped is None and self.step == c.steps:
+            hist.test = self.evaluate("test")
         hist.summary = self.summary()
         return hist
 
@@ -200,6 +212,7 @@ class Trainer:
             "device": str(self.device),
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "stopped": self.history.stopped,
+            "test": self.history.test,
         }
 
     # -- checkpoints --------------------------------------------------------------------------

@@ -105,11 +105,18 @@ def init_readout(head: nn.Linear, name: str, input_size: int) -> nn.Linear:
     return head
 
 
+def _readout(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Linear:
+    """The per-step linear readout ``N → ny``, initialised by ``c.readout_init`` (after the core's draws)."""
+    return init_readout(nn.Linear(c.hidden, ny, **kw), c.readout_init, nx)
+
+
 def _rum(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
     # training runs one backward per forward: a fixed λ = 1 recomputes R_{t−1} (faster, memory flat in T)
     efficient = c.lam == 1.0 and not c.learn_lam
-    core = RUM(nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, memory_efficient=efficient, **kw)
-    return SequenceModel(core, nn.Linear(c.hidden, ny, **kw))
+    core = RUM(
+        nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, memory_efficient=efficient, init=c.rum_init, **kw
+    )
+    return SequenceModel(core, _readout(c, nx, ny, **kw))
 
 
 def _ltrnn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
@@ -119,19 +126,19 @@ def _ltrnn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
 
 
 def _lstm(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    return SequenceModel(LSTM(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+    return SequenceModel(LSTM(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
 
 
 def _gru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    return SequenceModel(GRU(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+    return SequenceModel(GRU(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
 
 
 def _eunn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    return SequenceModel(EUNNRNN(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+    return SequenceModel(EUNNRNN(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
 
 
 def _goru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    return SequenceModel(GORU(nx, c.hidden, **kw), nn.Linear(c.hidden, ny, **kw))
+    return SequenceModel(GORU(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
 
 
 #: Model name -> builder ``(config, input_size, output_size, device=, dtype=) -> module``.

@@ -272,6 +272,16 @@ def test_a_fresh_run_does_not_append_to_stale_metrics(tmp_path):
         (["adding", "--model", "ltrnn", "--K", "4"], "--K: applies to tasks copy, varcopy only, not 'adding'"),
         # the default value too: an option given is an option that must act
         (["copy", "--model", "rum", "--init", "orthogonal"], "--init: applies to model ltrnn only, not 'rum'"),
+        (["copy", "--model", "lstm", "--rum-init", "glorot"], "--rum-init: applies to model rum only, not 'lstm'"),
+        (
+            ["copy", "--model", "ltrnn", "--readout-init", "glorot-io"],
+            "--readout-init: applies to models rum, eunn, goru, lstm, gru only, not 'ltrnn'",
+        ),
+        (["recall", "--model", "rum", "--train-order", "cycle"], "--train-order: applies with --train-size only"),
+        (
+            ["recall", "--model", "rum", "--valid-size", "8", "--eval-batches", "4"],
+            "--eval-batches: applies without --valid-size only",
+        ),
     ],
 )
 def test_options_that_do_not_act_are_refused(argv, message, tmp_path, capsys):
@@ -317,3 +327,37 @@ def test_a_failed_checkpoint_write_is_one_line(tmp_path, capsys, monkeypatch):
     err = _one_line(capsys)
     assert f"--out {out}: cannot write {out / 'checkpoint.pt'} ([enforce fail" in err
     assert not (out / "checkpoint.pt.tmp").exists()
+
+
+def test_the_official_setup_flags_act_and_are_saved(tmp_path, capsys):
+    """--rum-init, --readout-init, --train-size, --train-order, --valid-size, --test-size: each
+    lands in config.json, the evaluations run on the validation set, the test set at the end."""
+    out = tmp_path / "run"
+    argv = ["train", "recall", "--model", "rum", "--lam", "1", "--T", "6", "--hidden", "5", "--batch", "4",
+            "--eval-every", "2", "--checkpoint-every", "2", "--quiet", "--rum-init", "orthogonal",
+            "--readout-init", "glorot-io", "--train-size", "6", "--train-order", "cycle", "--valid-size", "7",
+            "--test-size", "9", "--optimizer", "adam"]  # fmt: skip
+    assert main([*argv, "--steps", "4", "--out", str(out)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert {k: cfg[k] for k in ("rum_init", "readout_init", "train_size", "train_order", "valid_size", "test_size")} == {
+        "rum_init": "orthogonal", "readout_init": "glorot-io", "train_size": 6, "train_order": "cycle",
+        "valid_size": 7, "test_size": 9,
+    }  # fmt: skip
+    assert "eval_batches" not in cfg  # it did not act
+    evals = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in ln]
+    assert [e["sequences"] for e in evals] == [7, 7]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test"]["sequences"] == 9 and summary["test"]["step"] == 4
+    assert "test loss" in capsys.readouterr().out
+    # resumed from the step-2 checkpoint: the same test result, bitwise
+    part = tmp_path / "part"
+    assert main([*argv, "--steps", "2", "--out", str(part)]) == 0
+    assert main(["train", "--resume", str(part), "--steps", "4", "--quiet"]) == 0
+    assert json.loads((part / "summary.json").read_text())["test"] == summary["test"]
+    # the defaults: none of these in the saved config of a plain LSTM run, eval_batches is
+    plain = tmp_path / "plain"
+    assert main(["train", "recall", "--model", "lstm", "--T", "4", "--hidden", "4", "--batch", "2", "--steps", "1",
+                 "--quiet", "--out", str(plain)]) == 0  # fmt: skip
+    cfg = json.loads((plain / "config.json").read_text())
+    assert cfg["readout_init"] == "torch" and cfg["eval_batches"] == 4 and cfg["train_size"] is None
+    assert not {"rum_init", "train_order"} & set(cfg)

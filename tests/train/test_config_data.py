@@ -86,6 +86,8 @@ ACTING = {
     "pool": 2,
     "act_clip": 0.05,
     "ortho_lr": 0.5,
+    "rum_init": "orthogonal",
+    "readout_init": "glorot-io",
     "S": 3,
     "K": 4,
 }
@@ -108,7 +110,8 @@ def test_a_model_option_is_refused_where_it_does_not_act(model, name):
         assert getattr(cfg, name) == ACTING[name] and cfg.to_dict()[name] == ACTING[name]
         assert getattr(_base(model), name) == default and name in _base(model).to_dict()
     else:
-        with pytest.raises(OrthornnError, match=rf"^{name}: applies to model {owners[0]} only, not '{model}'$"):
+        kind = f"model {owners[0]}" if len(owners) == 1 else f"models {', '.join(owners)}"
+        with pytest.raises(OrthornnError, match=rf"^{name}: applies to {kind} only, not '{model}'$"):
             _base(model, **{name: ACTING[name]})
         cfg = _base(model)
         assert getattr(cfg, name) is None and name not in cfg.to_dict()  # the saved config holds what acted
