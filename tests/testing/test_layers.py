@@ -113,6 +113,16 @@ def test_a_cayley_map_cannot_take_an_eigenvalue_minus_one():
     assert "orthogonal_with_angles(" in notes  # the falsifying target, as a call
 
 
+def test_an_unsupported_assignment_is_skipped_not_failed():
+    def make(n, dtype):  # torch raises NotImplementedError on assignment without trivialization
+        return orthogonal(
+            torch.nn.Linear(n, n, bias=False, dtype=dtype), orthogonal_map="cayley", use_trivialization=False
+        )
+
+    report = check_orthogonal_layer(make, **SMALL)
+    assert "assignment" not in report.checks and any("not possible to assign" in s for s in report.skipped)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="valid: sgd, adamw"):
         check_orthogonal_layer(lambda n, d: None, optimizers=["lbfgs"])
