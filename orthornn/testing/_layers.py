@@ -87,6 +87,7 @@ def check_orthogonal_layer(
     drift_size: int = 16,
     scale: float = 1.0,
     max_examples: int = 20,
+    derandomize: bool = True,
 ) -> LayerReport:
     r"""Property-test a torch layer whose weight is meant to be orthogonal; raise on a failure.
 
@@ -106,7 +107,9 @@ def check_orthogonal_layer(
       drift_size``, reported in eps; it fails only beyond orthornn's input tolerance
       ``1e3·n·eps`` (where orthornn's own functions would refuse the weight).
 
-    Tolerances are :func:`orthogonality_tolerance` ``(n, dtype, scale=scale)``. A failure raises
+    The run is reproducible: each layer is built under ``torch.manual_seed(0)`` (the global RNG
+    restored afterwards) and, with ``derandomize`` (default), hypothesis draws the same examples
+    on every run. Tolerances are :func:`orthogonality_tolerance` ``(n, dtype, scale=scale)``. A failure raises
     ``AssertionError`` naming the check, with hypothesis' shrunk falsifying example (the size,
     dtype, optimiser and the target as a call such as ``orthogonal_with_angles((π,), 0, n=2)``).
 
@@ -221,6 +224,7 @@ def check_orthogonal_layer(
         deadline=None,
         database=None,
         report_multiple_bugs=False,
+        derandomize=derandomize,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
     )(given(data=st.data())(run_example))
     test()
