@@ -8,12 +8,13 @@ below is the registry. Exit codes: 0 success, 1 a negative result (e.g. a theore
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 
 from ..errors import OrthornnError
 from . import henaff, prove, report, spectrum, train
-from .usage import Parser, UsageError
+from .usage import Parser, UsageError, one_line
 
 __all__ = ["UsageError", "main"]
 
@@ -36,16 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``orthornn`` console script; returns the exit status."""
+    _escape_unencodable()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
     except (UsageError, OrthornnError) as exc:
-        print(f"orthornn {args.command}: error: {exc}", file=sys.stderr)
+        print(f"orthornn {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # a read or write the command did not wrap itself (disk full, permissions…)
-        print(f"orthornn {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        print(f"orthornn {args.command}: error: {one_line(_os_error(exc))}", file=sys.stderr)
         return 2
+
+
+def _escape_unencodable() -> None:
+    """Let stdout and stderr write what they cannot encode as backslash escapes.
+
+    A file name that is not valid UTF-8 reaches ``argv`` as lone surrogates (``'\udcff'``); a
+    stream opened strictly (stdout in a UTF-8 locale) would raise UnicodeEncodeError when the
+    command prints that name back. Streams that already escape or pass them are left alone.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _os_error(exc: OSError) -> str:

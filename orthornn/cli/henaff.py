@@ -28,7 +28,7 @@ from ..henaff import (
 )
 from ..tasks import AddingTask
 from .progress import progress_bar
-from .usage import Parser, UsageError, check_folder, check_writable, writing
+from .usage import Parser, UsageError, check_folder, check_writable, path_arg, writing
 
 __all__ = ["plot_figure1", "register", "run_adding", "run_copy", "run_crosstalk", "run_figure1"]
 
@@ -69,11 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--d", type=_at_least(1, "--d"), default=128, help="clock blocks, hidden size 2d+1 (default 128)")
     c.add_argument("--trials", type=_at_least(1, "--trials"), default=500, help="constructions (default 500)")
     c.add_argument("--seed", type=_at_least(0, "--seed"), default=0, help="random seed (default 0)")
-    c.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
+    c.add_argument("--json", dest="json_file", metavar="FILE", type=path_arg, help="write the results as JSON")
     c.set_defaults(handler=run_copy)
 
     f = tasks.add_parser("figure1", help="the (K, S) success grid of the paper's Figure 1")
-    f.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for figure1.csv and figure1.png")
+    f.add_argument("--out", required=True, type=path_arg, metavar="DIR", help="folder for figure1.csv and figure1.png")
     f.add_argument("--trials", type=_at_least(1, "--trials"), default=500, help="trials per cell (default 500)")
     f.add_argument("--T", type=_at_least(1, "--T"), default=500, help="delay (default 500)")
     f.add_argument("--d", type=_at_least(1, "--d"), default=128, help="clock blocks (default 128)")
@@ -91,14 +91,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     x.add_argument("--d", type=_at_least(1, "--d"), default=128, help="clock blocks (default 128)")
     x.add_argument("--trials", type=_at_least(2, "--trials"), default=10000, help="samples per S (default 10000)")
     x.add_argument("--seed", type=_at_least(0, "--seed"), default=0, help="random seed (default 0)")
-    x.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
+    x.add_argument("--json", dest="json_file", metavar="FILE", type=path_arg, help="write the results as JSON")
     x.set_defaults(handler=run_crosstalk)
 
     a = tasks.add_parser("adding", help="the exact ReLU solution of the adding problem and its LSTM readings")
     a.add_argument("--T", type=_at_least(2, "--T"), default=750, help="sequence length (default 750)")
     a.add_argument("--trials", type=_at_least(1, "--trials"), default=1000, help="sequences (default 1000)")
     a.add_argument("--seed", type=_at_least(0, "--seed"), default=0, help="random seed (default 0)")
-    a.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
+    a.add_argument("--json", dest="json_file", metavar="FILE", type=path_arg, help="write the results as JSON")
     a.set_defaults(handler=run_adding)
 
 
@@ -248,8 +248,8 @@ def run_crosstalk(args: argparse.Namespace) -> int:
             c = crosstalk(S, args.K, args.T, args.d, args.trials, gen)
         except ValueError as exc:
             raise UsageError(f"--S {S}: {exc}") from None
-        ratio = c.measured / c.paper if c.paper else float("nan")
-        print(f"{S:>4}  {c.measured:>9.5f} ± {c.stderr:.5f}  {c.exact:>11.5f}  {c.paper:>9.5f}  {ratio:>16.3f}")
+        ratio = f"{c.measured / c.paper:.3f}" if c.paper else "—"  # S = 1: no other symbol, (S−1)/d = 0
+        print(f"{S:>4}  {c.measured:>9.5f} ± {c.stderr:.5f}  {c.exact:>11.5f}  {c.paper:>9.5f}  {ratio:>16}")
         records.append({"S": S, "measured": c.measured, "stderr": c.stderr, "exact": c.exact, "paper": c.paper})
     _write_json(args.json_file, {"K": args.K, "T": args.T, "d": args.d, "trials": args.trials, "results": records})
     return 0

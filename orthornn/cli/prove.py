@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..symbolic import Status, default_theorems, discover, to_json, to_markdown
-from .usage import UsageError, check_writable, writing
+from .usage import UsageError, check_writable, path_arg, writing
 
 __all__ = ["register", "run"]
 
@@ -26,12 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "paths",
         nargs="*",
+        type=path_arg,
         metavar="PATH",
         help="theorem files or folders (default: ./proofs if it is a folder, else the shipped theorems)",
     )
     p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only ids containing PATTERN (or matching the glob)")
-    p.add_argument("--json", dest="json_file", metavar="FILE", type=Path, help="write the results as JSON")
-    p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=Path, help="write a Markdown report")
+    p.add_argument("--json", dest="json_file", metavar="FILE", type=path_arg, help="write the results as JSON")
+    p.add_argument("--markdown", dest="markdown_file", metavar="FILE", type=path_arg, help="write a Markdown report")
     p.add_argument(
         "--timeout",
         metavar="SECONDS",

@@ -30,7 +30,7 @@ from ..report.plan import BUDGETS
 from ..symbolic import default_theorems
 from .henaff import plot_figure1
 from .progress import progress_bar
-from .usage import UsageError, check_folder, writing
+from .usage import UsageError, check_folder, path_arg, writing
 
 __all__ = ["register", "run"]
 
@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "compare the trained transition's spectrum with the explicit clock; write an HTML report."
         ),
     )
-    p.add_argument("--out", type=Path, default=Path("report"), metavar="DIR", help="output folder (default report/)")
+    p.add_argument(
+        "--out", type=path_arg, default=Path("report"), metavar="DIR", help="output folder (default report/)"
+    )
     p.add_argument(
         "--budget",
         default="small",
@@ -58,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--device", default="auto", choices=_DEVICES, metavar="DEV", help="auto (default), cpu or cuda")
     p.add_argument(
         "--proofs-root",
-        type=Path,
+        type=path_arg,
         metavar="DIR",
         help="folder holding proofs/ (default: the working directory if it has one, else the shipped theorems)",
     )

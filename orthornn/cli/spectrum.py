@@ -36,9 +36,9 @@ from ..spectra import (
     root_distance,
     spacing_variance,
 )
-from .usage import UsageError, check_writable, writing
+from .usage import UsageError, check_writable, path_arg, writing
 
-__all__ = ["EXPLICIT_SOURCES", "Source", "analyse", "load_source", "register", "run"]
+__all__ = ["EXPLICIT_SOURCES", "MAX_BINS", "MAX_ROOTS", "Source", "analyse", "load_source", "register", "run"]
 
 #: Keys of ``explicit:copy:...``: name → (required, default).
 _COPY_KEYS: dict[str, tuple[bool, int | None]] = {
@@ -53,6 +53,13 @@ _COPY_KEYS: dict[str, tuple[bool, int | None]] = {
 EXPLICIT_SOURCES = {"copy": _COPY_KEYS}
 
 _FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+#: Most histogram bins ``--bins`` takes: more than a figure has pixels across draw nothing more,
+#: and a histogram of 10**12 bins would first try to allocate terabytes.
+MAX_BINS = 10_000
+#: Largest root order ``--roots`` takes: the figure marks every root (10**6 marks take half a
+#: minute to draw; 2**31 of them would need 16 GiB), and the roots' spacing 2π/p is then 6e-6.
+MAX_ROOTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
     )
     p.add_argument("source", metavar="SOURCE", help="run DIR, FILE.npy or explicit:copy:T=..,S=..,d=..")
-    p.add_argument("--out", type=Path, metavar="FILE.png", help="write the figure (.png, .svg or .pdf)")
-    p.add_argument("--json", dest="json_file", type=Path, metavar="FILE", help="write phases and statistics")
+    p.add_argument("--out", type=path_arg, metavar="FILE.png", help="write the figure (.png, .svg or .pdf)")
+    p.add_argument("--json", dest="json_file", type=path_arg, metavar="FILE", help="write phases and statistics")
     p.add_argument("--roots", type=int, metavar="P", help="order p of the roots of unity to measure against")
     p.add_argument("--bins", type=int, default=64, metavar="B", help="histogram bins (default 64)")
     p.set_defaults(handler=run)
@@ -245,8 +252,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: the figure must be {', '.join(_FIGURE_SUFFIXES)}")
     if args.roots is not None and args.roots < 1:
         raise UsageError(f"--roots must be >= 1, got {args.roots}")
+    if args.roots is not None and args.roots > MAX_ROOTS:
+        raise UsageError(f"--roots must be <= {MAX_ROOTS}, got {args.roots}")
     if args.bins < 1:
         raise UsageError(f"--bins must be >= 1, got {args.bins}")
+    if args.bins > MAX_BINS:
+        raise UsageError(f"--bins must be <= {MAX_BINS}, got {args.bins}")
     src = load_source(args.source)
     roots = args.roots if args.roots is not None else src.roots
     doc = analyse(src, roots)

@@ -32,7 +32,7 @@ from ..train.config import (
     TrainConfig,
 )
 from .progress import progress_bar
-from .usage import UsageError, check_folder, writing
+from .usage import UsageError, check_folder, path_arg, writing
 
 __all__ = ["register", "run"]
 
@@ -90,8 +90,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
     a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
-    a("--out", type=Path, metavar="DIR", help="write config, metrics, checkpoints and summary here")
-    a("--resume", type=Path, metavar="DIR", help="continue the run saved in DIR (writes there)")
+    a("--out", type=path_arg, metavar="DIR", help="write config, metrics, checkpoints and summary here")
+    a("--resume", type=path_arg, metavar="DIR", help="continue the run saved in DIR (writes there)")
     a("--quiet", action="store_true", help="no progress bar (there is none either when stderr is not a terminal)")
     p.set_defaults(handler=run)
 

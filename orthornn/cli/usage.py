@@ -1,8 +1,12 @@
 """Usage errors of the command line: one line on stderr, exit status 2.
 
-Every output a command takes (``--out``, ``--json``, ``--markdown``) is checked here before
-any work is done — :func:`check_writable` for a file, :func:`check_folder` for a folder — and
-written inside :func:`writing`, which turns a failed write into the same one-line error.
+Every message goes through :func:`one_line`, so an argument holding a newline (or another
+character that would break or hide the line) is shown escaped, never as a second line.
+Path arguments are parsed by :func:`path_arg`, which refuses an empty one (``Path("")`` would
+silently mean the working directory). Every output a command takes (``--out``, ``--json``,
+``--markdown``) is checked here before any work is done — :func:`check_writable` for a file,
+:func:`check_folder` for a folder — and written inside :func:`writing`, which turns a failed
+write into the same one-line error.
 """
 
 from __future__ import annotations
@@ -10,23 +14,48 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["Parser", "UsageError", "check_folder", "check_writable", "writing"]
+__all__ = ["Parser", "UsageError", "check_folder", "check_writable", "one_line", "path_arg", "writing"]
 
 
 class UsageError(Exception):
     """Bad command-line usage discovered after parsing (exit 2, one line)."""
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with every character that is not printable (newlines, other controls, lone
+    surrogates from undecodable argv bytes) written as its escape, so it prints as one line.
+
+    >>> one_line("--out a\nb: cannot write")
+    '--out a\\nb: cannot write'
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
+
+
+def path_arg(text: str) -> Path:
+    """argparse ``type`` of a file or folder argument: a :class:`~pathlib.Path`, not empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or folder")
+    return Path(text)
+
+
 class Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are a single line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        """As argparse, but unrecognized arguments are quoted (an empty one shows as ``''``)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(shlex.quote(a) for a in extras)}")
+        return parsed
 
 
 def _why(exc: OSError) -> str:

@@ -74,6 +74,9 @@ TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "K": (("copy", "varcopy"), 8),
 }
 
+#: Largest seed: torch.manual_seed takes 64-bit seeds (the initial parameters are seeded with it).
+MAX_SEED = 2**64 - 1
+
 _REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip")
 
 
@@ -204,12 +207,14 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v not in choices:
                 raise OrthornnError(f"{name}: unknown {v!r}; choose one of {', '.join(choices)}")
+        if self.model == "rum" and self.hidden < 2:
+            raise OrthornnError(f"hidden: model rum needs hidden >= 2 (SO(1) holds no rotation), got {self.hidden}")
         if self.S is not None and (not _is_int(self.S) or self.S < 1):
             raise OrthornnError(f"S: must be a positive integer, got {self.S!r}")
         if self.K is not None and (not _is_int(self.K) or self.K < 2):
             raise OrthornnError(f"K: must be an integer >= 2, got {self.K!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise OrthornnError(f"seed: must be a non-negative integer, got {self.seed!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise OrthornnError(f"seed: must be an integer from 0 to 2**64 - 1, got {self.seed!r}")
         if not (_is_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise OrthornnError(f"lr: must be a positive number, got {self.lr!r}")
         if self.lam is not None and not (_is_real(self.lam) and math.isfinite(self.lam)):

@@ -94,14 +94,16 @@ class Trainer:
         self.best: Record | None = None
         self.history = History()
         self.n_parameters = count_parameters(self.model)
+        #: What was not finite when :meth:`train_step` last returned None: "loss" or "gradient".
+        self.failure: str | None = None
 
     # -- one step -----------------------------------------------------------------------------
     def _rng_devices(self) -> list[int]:
         return [self.device.index or 0] if self.device.type == "cuda" else []
 
     def train_step(self) -> Record | None:
-        """Take optimiser step ``self.step + 1``; its record, or None if the loss is not finite
-        (then nothing is updated)."""
+        """Take optimiser step ``self.step + 1``; its record, or None if the loss or the gradient
+        is not finite (then nothing is updated, and :attr:`failure` says which)."""
         c, k = self.config, self.step
         t0 = time.perf_counter()
         batch = self.stream.batch(k)
@@ -111,11 +113,22 @@ class Trainer:
             scores, _ = self.model(batch.x)
             loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y)
             if not math.isfinite(metrics["loss"]):
+                self.failure = "loss"
                 return None
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            params = [p for p in self.model.parameters() if p.grad is not None]
+            if c.clip is not None:  # the norm before clipping (clipping an infinite one gives NaN)
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, c.clip)
+            elif params:
+                grad_norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
+            else:  # pragma: no cover - every model has a trainable readout
+                grad_norm = torch.zeros(())
+            if not math.isfinite(float(grad_norm)):
+                self.failure = "gradient"
+                return None
             if c.clip is not None:
-                metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip))
+                metrics["grad_norm"] = float(grad_norm)
             self.optimizer.step()
             if c.ortho_lr:  # None (not an LT-RNN) or 0: off
                 self._orthogonality_step()
@@ -123,6 +136,12 @@ class Trainer:
         seconds = time.perf_counter() - t0
         self.elapsed += seconds
         return {"step": self.step, **metrics, "seconds": seconds}
+
+    def parameters_finite(self) -> bool:
+        """Whether every parameter is finite (one device sync)."""
+        with torch.no_grad():
+            flags = [torch.isfinite(p).all() for p in self.model.parameters()]
+            return bool(torch.stack(flags).all()) if flags else True
 
     def _orthogonality_step(self) -> None:
         """Henaff §4.2: one SGD step on the soft orthogonality penalty of V (m = batch points)."""
@@ -170,20 +189,33 @@ class Trainer:
         on_eval: Callable[[Record], None] | None = None,
         on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
     ) -> History:
-        """Train up to ``config.steps``; callbacks receive each record and each checkpoint."""
+        """Train up to ``config.steps``; callbacks receive each record and each checkpoint.
+
+        The run stops early (``History.stopped`` says why) at a non-finite training loss or
+        gradient (before that optimiser step), at a step that leaves a parameter non-finite, or
+        at an evaluation whose held-out loss is not finite: no record, evaluation or checkpoint
+        is ever made of non-finite numbers, so every checkpoint handed out can be resumed.
+        """
         c, hist = self.config, self.history
         while self.step < c.steps:
             rec = self.train_step()
             if rec is None:
+                what = "gradient" if self.failure == "gradient" else "loss"
                 hist.stopped = (
-                    f"non-finite loss at step {self.step + 1}; stopped, parameters are those after step {self.step}"
+                    f"non-finite {what} at step {self.step + 1}; stopped, parameters are those after step {self.step}"
                 )
                 break
             hist.train.append(rec)
             if on_record is not None:
                 on_record(rec)
+            if not self.parameters_finite():  # checked before any evaluation or checkpoint of them
+                hist.stopped = f"step {self.step} made a parameter non-finite; stopped"
+                break
             if self.step % c.eval_every == 0 or self.step == c.steps:
                 ev = self.evaluate()
+                if not math.isfinite(ev["loss"]):  # finite parameters, overflowing scores
+                    hist.stopped = f"non-finite held-out loss after step {self.step}; stopped"
+                    break
                 hist.evals.append(ev)
                 if self.best is None or ev["loss"] < self.best["loss"]:
                     self.best = ev
