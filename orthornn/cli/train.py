@@ -158,9 +158,12 @@ def _read_metrics(where: str, path: Path, step: int) -> list[str]:
         return []
     keep = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{where}: {path}: cannot read it ({exc})") from None
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines.pop()  # a line cut short by a kill: after the last flush, so beyond the checkpoint's step
     for number, line in enumerate(lines, 1):
         try:
             rec_step = json.loads(line)["step"]
@@ -179,28 +182,58 @@ class _Metrics:
 
     def __init__(self, path: Path, flag: str, lines: list[str]) -> None:
         self.path, self.flag = path, flag
-        with writing(path, flag):
-            path.write_text("".join(ln + "\n" for ln in lines))
+        with writing(path, flag):  # replaced whole: a kill leaves the old lines or the new ones
+            _replace(path, "".join(ln + "\n" for ln in lines).encode())
             self.file = path.open("a")
 
     def write(self, rec: dict[str, Any]) -> None:
         with writing(self.path, self.flag):
             self.file.write(json.dumps(rec) + "\n")
 
-    def flush(self) -> None:
+    def flush(self, *, sync: bool = False) -> None:
+        """Hand the lines to the system; with ``sync`` also to the disk (before a checkpoint, so
+        that the metrics on disk always cover the checkpoint's step)."""
         with writing(self.path, self.flag):
             self.file.flush()
+            if sync:
+                os.fsync(self.file.fileno())
 
     def close(self) -> None:
         with writing(self.path, self.flag):
             self.file.close()
 
 
-def _write_json(path: Path, obj: Any, flag: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with writing(path, flag):
-        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+def _sync(path: Path, *, folder: bool = False) -> None:
+    """Flush ``path`` (a file, or with ``folder`` a folder's entries) to the disk; a folder only
+    where POSIX lets one open it (not on Windows, whose renames need no such step)."""
+    if folder and not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, data: bytes | None = None) -> None:
+    """Atomically make ``path.tmp`` (written here from ``data``, else by the caller) ``path``:
+    the temporary file is synced, renamed over ``path`` and the folder synced, so a kill or a
+    crash leaves either the old file or the new one, complete, never a torn one."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        if data is not None:
+            tmp.write_bytes(data)
+        _sync(tmp)
         os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync(path.parent, folder=True)
+
+
+def _write_json(path: Path, obj: Any, flag: str) -> None:
+    with writing(path, flag):
+        _replace(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
 def _flushing_denormals(torch: Any) -> bool:
@@ -225,8 +258,13 @@ def run(args: argparse.Namespace) -> int:
         torch.set_flush_denormal(previous)
 
 
-def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
-    """config.json and checkpoint.pt of the run in ``out``, each checked, and checked to agree."""
+def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """config.json and checkpoint.pt of the run in ``out``, each checked, and checked to agree.
+
+    A folder with a config.json but no checkpoint.pt is a run stopped before it wrote its step-0
+    checkpoint: it resumes from step 0 (no state; the initial parameters are a function of the
+    seed), which is where the run was.
+    """
     from ..train.checkpoint import RESUMABLE_CHANGES, CheckpointError, load_checkpoint
 
     where = f"--resume {out}"
@@ -234,6 +272,9 @@ def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any]]:
     if not out.is_dir():
         raise UsageError(f"{where}: not a folder")
     missing = [p.name for p in (cfg_file, ckpt) if not p.is_file()]
+    if missing == [ckpt.name]:
+        check_folder(out, "--resume")
+        return _read_config(where, cfg_file), None
     if missing:
         hint = " (a run of `orthornn train --out DIR`)" if len(missing) == 2 else ""
         raise UsageError(f"{where}: no {' and no '.join(missing)} there{hint}")
@@ -264,7 +305,8 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
         out, flag = args.resume, "--resume"
         base, state = _resume_state(out)
         config = _config(args, base)
-        old_metrics = _read_metrics(f"--resume {out}", out / "metrics.jsonl", int(state["step"]))
+        step = 0 if state is None else int(state["step"])
+        old_metrics = _read_metrics(f"--resume {out}", out / "metrics.jsonl", step)
     else:
         config = _config(args, None)
         if out is not None:
@@ -284,10 +326,11 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
 
     def save_checkpoint(sd: dict[str, Any]) -> None:
         assert out is not None
-        path, tmp = out / "checkpoint.pt", out / "checkpoint.pt.tmp"
+        path = out / "checkpoint.pt"
+        tmp = path.with_name(path.name + ".tmp")
         try:
             torch.save(sd, tmp)  # a failed write raises OSError or (the zip writer) RuntimeError
-            os.replace(tmp, path)
+            _replace(path)  # synced, renamed over the last one: a kill leaves one whole checkpoint
         except (OSError, RuntimeError) as exc:
             tmp.unlink(missing_ok=True)
             first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
@@ -328,7 +371,7 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
 
     def on_checkpoint(sd: dict[str, Any]) -> None:
         if metrics is not None:
-            metrics.flush()
+            metrics.flush(sync=True)
             save_checkpoint(sd)
 
     try:
