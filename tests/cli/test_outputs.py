@@ -126,18 +126,38 @@ def test_the_checks_themselves(tmp_path):
         check_folder(Path("/proc/x"), "--out")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_folder_is_refused(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
+def _unwritable_folders(tmp_path: Path) -> list[Path]:
+    """Folders that exist and take no new file: /proc for every user, root included (procfs
+    creates no entry on request), and a mode-0500 folder too where the tests do not run as root
+    (root writes into it; CI runs as root, so /proc is the case that always runs)."""
+    folders = [Path("/proc")]
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        folders.append(ro)
+    return folders
+
+
+def test_a_folder_that_takes_no_file_is_refused(tmp_path):
+    folders = _unwritable_folders(tmp_path)
     try:
-        with pytest.raises(UsageError, match="cannot write into that folder"):
-            check_folder(ro, "--out")
-        with pytest.raises(UsageError, match="cannot write a file there"):
-            check_writable(ro / "x.json", "--json")
+        for folder in folders:
+            with pytest.raises(UsageError, match=rf"^--out {folder}: cannot write into that folder \("):
+                check_folder(folder, "--out")
+            with pytest.raises(UsageError, match=rf"^--json {folder / 'x.json'}: cannot write a file there \("):
+                check_writable(folder / "x.json", "--json")
     finally:
-        ro.chmod(0o700)
+        for folder in folders[1:]:
+            folder.chmod(0o700)
+
+
+@pytest.mark.parametrize(("argv", "flag"), FOLDER_OUTPUTS, ids=lambda v: v if isinstance(v, str) else v[0])
+def test_a_folder_output_that_takes_no_file_is_one_line(argv, flag, capsys):
+    """`--out /proc`: the folder exists, the probe file cannot be made; refused before any work."""
+    code, out, err = _run([*argv, flag, "/proc"], capsys)
+    assert code == 2 and out == ""
+    assert _one_line(err).startswith(f"orthornn {argv[0]}: error: {flag} /proc: cannot write into that folder (")
 
 
 def test_an_os_error_the_command_did_not_wrap_is_one_line(monkeypatch, capsys):
