@@ -125,6 +125,14 @@ def wrap_phase(phi: NDArray[np.floating] | float) -> NDArray[np.floating]:
     True
     >>> float(wrap_phase(0.5))
     0.5
+
+    The formula rounds: ``φ − π`` of an angle just above −π can round to −2π exactly, and the
+    shift then lands just above π; one correction of ±2π puts every result in (−π, π].
+
+    >>> bool(-np.pi < float(wrap_phase(-3.1415926535897927)) <= np.pi)
+    True
     """
     phi = np.asarray(phi)
-    return phi - 2 * np.pi * np.ceil((phi - np.pi) / (2 * np.pi))
+    out = phi - 2 * np.pi * np.ceil((phi - np.pi) / (2 * np.pi))
+    out = np.where(out > np.pi, out - 2 * np.pi, out)
+    return np.where(out <= -np.pi, out + 2 * np.pi, out)
