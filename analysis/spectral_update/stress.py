@@ -60,6 +60,15 @@ def start(n: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     return V, psi
 
 
+def plane(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random rotation plane: orthonormal ``(â, ŵ)``."""
+    a = rng.standard_normal(n)
+    a /= np.linalg.norm(a)
+    w = rng.standard_normal(n)
+    w -= (w @ a) * a
+    return a, w / np.linalg.norm(w)
+
+
 def start_real(n: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     if START[kind] is None:
         return np.eye(n), np.zeros(n // 2)
@@ -72,11 +81,7 @@ def run_real(n: int, lam: float, theta: str, init: str, T: int, rng: np.random.G
     Q, phi = start_real(n, init, rng)
     step_err = orth = 0.0
     for _ in range(T):
-        a = rng.standard_normal(n)
-        a /= np.linalg.norm(a)
-        w = rng.standard_normal(n)
-        w -= (w @ a) * a
-        w /= np.linalg.norm(w)
+        a, w = plane(n, rng)
         th = THETA[theta](rng)
         R_prev = real_schur.matrix(Q, phi)
         Q, phi = real_schur.step(Q, phi, lam, a, w, th)
@@ -90,11 +95,7 @@ def run(n: int, lam: float, theta: str, init: str, T: int, rng: np.random.Genera
     V, psi = start(n, init, rng)
     step_err = orth = 0.0
     for _ in range(T):
-        a = rng.standard_normal(n)
-        a /= np.linalg.norm(a)
-        w = rng.standard_normal(n)
-        w -= (w @ a) * a
-        w /= np.linalg.norm(w)
+        a, w = plane(n, rng)
         th = THETA[theta](rng)
         R_prev = (V @ np.diag(np.exp(1j * psi)) @ V.conj().T).real
         Y = V.conj().T @ np.stack([(a - 1j * w) / np.sqrt(2), (a + 1j * w) / np.sqrt(2)], 1)

@@ -39,11 +39,7 @@ def main() -> None:
     proto, dense = [], []
     secular.STATS["hist"] = []  # evaluation rounds each root took
     for _ in range(args.steps):
-        a = rng.standard_normal(n)
-        a /= np.linalg.norm(a)
-        w = rng.standard_normal(n)
-        w -= (w @ a) * a
-        w /= np.linalg.norm(w)
+        a, w = stress.plane(n, rng)
         th = rng.uniform(0.05, 3.0)
         R_prev = real_schur.matrix(Q, phi)
         t0 = time.perf_counter()

@@ -12,15 +12,20 @@ import pytest
 STUDY = Path(__file__).resolve().parents[2] / "analysis" / "spectral_update"
 
 
-def _stress():
+def _load(name):
+    """A script of the study as a module (its folder on sys.path while it imports its siblings)."""
     sys.path.insert(0, str(STUDY))
     try:
-        spec = importlib.util.spec_from_file_location("spectral_update_stress", STUDY / "stress.py")
+        spec = importlib.util.spec_from_file_location(f"spectral_update_{name}", STUDY / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
     finally:
         sys.path.remove(str(STUDY))
     return mod
+
+
+def _stress():
+    return _load("stress")
 
 
 @pytest.mark.parametrize(("n", "lam", "init"), [(3, 0.5, "identity"), (8, 0.25, "identity"), (7, -0.5, "repeated 1.1"), (10, 0.75, "two clusters")])
@@ -46,14 +51,7 @@ def test_the_secular_roots_of_identity_start_are_plus_minus_theta():
 
 
 def _adjoint():
-    sys.path.insert(0, str(STUDY))
-    try:
-        spec = importlib.util.spec_from_file_location("spectral_update_adjoint", STUDY / "adjoint.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(STUDY))
-    return mod
+    return _load("adjoint")
 
 
 @pytest.mark.parametrize(("n", "lam", "start"), [(5, 0.5, "identity"), (6, -0.5, "haar"), (7, 1.5, "haar")])
