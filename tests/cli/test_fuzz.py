@@ -8,8 +8,13 @@ ill-typed (``x``, ``1.5``, ``nan``, ``1e999``, ``""``…); choices and bad choic
 extra positionals; paths that are files, folders, absent, nested under a file, unwritable
 (``/proc/x``, ``/proc``, ``/sys/x``, ``/dev/full``), too long, or run folders, checkpoints,
 ``.npy`` arrays (orthogonal, general, NaN, empty, complex, object, not an array) and theorem
-files. Each vector runs in-process (:func:`orthornn.cli.main`, ``SystemExit`` counted as its
-code) in a fresh folder that holds those files, as the working directory, and must
+files. A draw first picks its hostility, the chance that each choice goes wrong (0 to 60 %):
+at 0 every value is a sensible one (:data:`GOOD`, or the type's own range) and ``train`` keeps
+only the options that act on the drawn model and task, so valid runs are common (about half
+of ``train``'s draws train, and some stop on a non-finite loss). Each vector runs in-process
+(:func:`orthornn.cli.main`, ``SystemExit`` counted as its code; stdout encodes strictly, as
+in a UTF-8 terminal) in a fresh folder that holds those files, as the working directory, and
+must
 
 * end with status 0, 1 or 2, never with an exception (a traceback);
 * on status 2, print exactly one line on stderr, ``orthornn …: error: …``, naming an option
@@ -19,13 +24,14 @@ code) in a fresh folder that holds those files, as the working directory, and mu
 
 Cost is capped by construction, so that a valid draw finishes in well under a second:
 
-* size options (``train --steps/--hidden/--batch/--T/--S/--K/--eval-batches/--pool``, and
-  ``henaff``'s ``--K/--S/--T/--d/--trials``) draw integers from a small range (negative and
-  zero included) or ill-typed text, never a large number; options whose default is expensive
-  (``train --steps/--hidden/--batch``; every ``henaff`` size option) are always given. Options
-  whose cost does not grow with their value (``--seed``, ``--roots``, ``--eval-every``,
-  ``--checkpoint-every``, real-valued rates) also draw huge values (2**64, 10**30); ``--bins``
-  draws small values or 10**12 (refused), never a merely large one that a histogram would try;
+* size options (``train --steps/--hidden/--batch/--T/--S/--K/--eval-batches/--pool`` and
+  ``--train-size/--valid-size/--test-size``, ``henaff``'s ``--K/--S/--T/--d/--trials``) draw
+  integers from a small range (negative and zero included) or ill-typed text, never a large
+  number (:data:`SIZES`); options whose default is expensive (``train --steps/--hidden/--batch``,
+  every ``henaff`` size option) are always given (:data:`ALWAYS`). The other integer options
+  (``--seed``, ``--eval-every``, ``--checkpoint-every``, ``--roots``) draw small values or huge
+  ones (2**31 … 10**30: ``--roots`` refuses those, the others cost nothing more); ``--bins``
+  draws small values or 10**12 (refused), never a merely large one that a figure would draw;
 * ``prove`` runs in a folder whose ``proofs/`` holds one tiny theorem file, so the default PATH
   is cheap; PATH never names ``/`` or a parent folder (whose ``*.py`` files would be imported);
 * a valid ``report`` (seconds even at ``--budget tiny``) is excluded: every ``report`` draw
