@@ -112,7 +112,11 @@ def run_copy(args: argparse.Namespace) -> int:
     """Run the copy construction step by step and in closed form on the same trials."""
     check_writable(args.json_file, "--json")
     start = time.perf_counter()
-    steps = copy_trials_forward(args.K, args.S, args.T, args.d, args.trials, args.seed)
+    bar = progress_bar(args.trials, desc="copy, step by step", unit="trial")
+    try:
+        steps = copy_trials_forward(args.K, args.S, args.T, args.d, args.trials, args.seed, progress=bar.update)
+    finally:
+        bar.close()
     step_s = time.perf_counter() - start
     start = time.perf_counter()
     closed = copy_trials(args.K, args.S, args.T, args.d, args.trials, args.seed)
@@ -244,10 +248,13 @@ def run_crosstalk(args: argparse.Namespace) -> int:
     print(f"{'S':>4}  {'measured E X^2':>19}  {'exact mean':>11}  {'(S-1)/d':>9}  {'measured/(S-1)/d':>16}")
     records = []
     for S in args.S:
+        bar = progress_bar(args.trials, desc=f"crosstalk S={S}", unit="trial")
         try:
-            c = crosstalk(S, args.K, args.T, args.d, args.trials, gen)
+            c = crosstalk(S, args.K, args.T, args.d, args.trials, gen, progress=bar.update)
         except ValueError as exc:
             raise UsageError(f"--S {S}: {exc}") from None
+        finally:
+            bar.close()
         ratio = f"{c.measured / c.paper:.3f}" if c.paper else "—"  # S = 1: no other symbol, (S−1)/d = 0
         print(f"{S:>4}  {c.measured:>9.5f} ± {c.stderr:.5f}  {c.exact:>11.5f}  {c.paper:>9.5f}  {ratio:>16}")
         records.append({"S": S, "measured": c.measured, "stderr": c.stderr, "exact": c.exact, "paper": c.paper})

@@ -22,6 +22,7 @@ the paper's scaling is right and its constant about twice too large for ``K ≫ 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +67,11 @@ def _stream_rows(gen: np.random.Generator, count: int, dim: int, wanted: IntArra
     return out
 
 
-def _crosstalk_chunk(gen: np.random.Generator, n: int, S: int, K: int, T: int, d: int) -> FloatArray:
-    """``X²`` of ``n`` trials, drawing them from ``gen`` in the order of :data:`_CHUNK`.
+def _crosstalk_chunk(
+    gen: np.random.Generator, n: int, S: int, K: int, T: int, d: int, progress: Callable[[int], object] | None = None
+) -> FloatArray:
+    """``X²`` of ``n`` trials, drawing them from ``gen`` in the order of :data:`_CHUNK`
+    (``progress(m)`` after each ``m`` trials done).
 
     Only the codes of the symbols a trial uses enter ``X``; they are normalised as
     :func:`sample_sphere_columns` normalises every code, so the values are those of the full draw.
@@ -96,6 +100,8 @@ def _crosstalk_chunk(gen: np.random.Generator, n: int, S: int, K: int, T: int, d
         picked /= np.linalg.norm(picked, axis=-1, keepdims=True)
         h1 = _recall_states_of(l[lo:hi], picked, S, T, np.array([1]))[:, 0]  # (m, 2d)
         x2[lo:hi] = (np.sum(picked[:, 0] * h1, axis=1) - 1.0) ** 2
+        if progress is not None:
+            progress(hi - lo)
     if not held:
         gen.bit_generator.state = after
     return x2
@@ -131,8 +137,20 @@ class Crosstalk:
     trials: int
 
 
-def crosstalk(S: int, K: int = 8, T: int = 500, d: int = 128, trials: int = 2000, rng: RngLike = None) -> Crosstalk:
+def crosstalk(
+    S: int,
+    K: int = 8,
+    T: int = 500,
+    d: int = 128,
+    trials: int = 2000,
+    rng: RngLike = None,
+    *,
+    progress: Callable[[int], object] | None = None,
+) -> Crosstalk:
     r"""Measure :math:`\mathbb E X^2` over ``trials`` random constructions and sequences.
+
+    ``progress``, if given, is called with the number of trials finished after each piece of
+    work (the command line drives a progress bar from it; the library prints nothing).
 
     :math:`X` is read off the closed-form state at the first recall step (as in
     :func:`~orthornn.henaff.recall_scores`): the first symbol's score is
@@ -160,7 +178,7 @@ def crosstalk(S: int, K: int = 8, T: int = 500, d: int = 128, trials: int = 2000
     exact = crosstalk_expectation(S, K, d, T)  # also checks the domain before any sampling
     gen = as_generator(rng)
     x2 = np.concatenate(
-        [_crosstalk_chunk(gen, min(_CHUNK, trials - lo), S, K, T, d) for lo in range(0, trials, _CHUNK)]
+        [_crosstalk_chunk(gen, min(_CHUNK, trials - lo), S, K, T, d, progress) for lo in range(0, trials, _CHUNK)]
     )
     return Crosstalk(
         S=S,

@@ -10,6 +10,7 @@ output rows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,13 +75,22 @@ def copy_trials(K: int, S: int, T: int, d: int, trials: int, rng: RngLike = None
 
 
 def copy_trials_forward(
-    K: int, S: int, T: int, d: int, trials: int, rng: RngLike = None, *, chunk: int = 50
+    K: int,
+    S: int,
+    T: int,
+    d: int,
+    trials: int,
+    rng: RngLike = None,
+    *,
+    chunk: int = 50,
+    progress: Callable[[int], object] | None = None,
 ) -> CopyTrials:
     """The same trials as :func:`copy_trials`, run step by step through :func:`ltrnn_forward`.
 
     Also reports the blank steps: before the delimiter the output is blank for every draw,
     and at the delimiter step it never is (the counter has already flipped; ``docs/henaff.md``).
-    ``chunk`` trials run at once (memory ``chunk · (2d+1)²`` floats).
+    ``chunk`` trials run at once (memory ``chunk · (2d+1)²`` floats); ``progress``, if given, is
+    called with the number of trials finished after each chunk (the library prints nothing).
 
     >>> r = copy_trials_forward(K=4, S=3, T=20, d=32, trials=10, rng=0)
     >>> r.recall, r.blank_before_delimiter, r.blank_at_delimiter
@@ -103,6 +113,8 @@ def copy_trials_forward(
         correct[sl] = pred[:, T + S :] == y[:, T + S :]
         before[sl] = (pred[:, : T + S - 1] == task.blank).mean(axis=1)
         at_delim[sl] = pred[:, T + S - 1] == task.blank
+        if progress is not None:
+            progress(sl.stop - lo)
     return CopyTrials(
         success=float(correct.all(axis=1).mean()),
         recall=float(correct.mean()),

@@ -111,3 +111,18 @@ def test_the_library_prints_nothing(capsys):
 
     Trainer(TrainConfig(task="copy", model="ltrnn", T=3, S=2, hidden=4, batch=2, steps=3, eval_every=3)).run()
     assert capsys.readouterr() == ("", "")
+
+
+def test_copy_and_crosstalk_show_their_trials_on_a_terminal_only(monkeypatch):
+    copy = ["henaff", "copy", "--K", "4", "--S", "3", "--T", "20", "--d", "16", "--trials", "7"]
+    cross = ["henaff", "crosstalk", "--S", "2", "3", "--K", "4", "--T", "20", "--d", "16", "--trials", "30"]
+    terminal = _on_terminal(monkeypatch)
+    assert main(copy) == 0
+    assert main(cross) == 0
+    err = terminal.getvalue()
+    assert "copy, step by step" in err and "7/7" in err and TIME_LEFT.search(err)
+    assert "crosstalk S=2" in err and "crosstalk S=3" in err and "30/30" in err
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    assert main(copy) == 0 and main(cross) == 0
+    assert log.getvalue() == ""
