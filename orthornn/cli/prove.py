@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..symbolic import Status, default_theorems, discover, to_json, to_markdown
+from .progress import progress_bar
 from .usage import UsageError, check_writable, path_arg, writing
 
 __all__ = ["register", "run"]
@@ -56,12 +57,19 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(t.id) for t in theorems)
     print(f"{'theorem':<{width}}  {'status':<9}  {'seconds':>8}")
     results = []
-    for th in theorems:
-        r = th.run(timeout)
-        results.append(r)
-        print(f"{r.id:<{width}}  {r.status.value:<9}  {r.seconds:8.2f}", flush=True)
-        if r.message:
-            print(f"{'':<{width}}  ↳ {r.message}", file=sys.stderr)
+    bar = progress_bar(len(theorems), desc="prove", unit="theorem")  # stderr, terminals only
+    try:
+        for th in theorems:
+            bar.set_postfix_str(th.id, refresh=False)
+            r = th.run(timeout)
+            results.append(r)
+            bar.write(f"{r.id:<{width}}  {r.status.value:<9}  {r.seconds:8.2f}", file=sys.stdout)
+            sys.stdout.flush()
+            if r.message:
+                bar.write(f"{'':<{width}}  ↳ {r.message}", file=sys.stderr)
+            bar.update(1)
+    finally:
+        bar.close()
     proved = sum(r.status is Status.PROVED for r in results)
     total_s = sum(r.seconds for r in results)
     print(f"{proved}/{len(results)} proved in {total_s:.1f} s")

@@ -126,3 +126,11 @@ def test_copy_and_crosstalk_show_their_trials_on_a_terminal_only(monkeypatch):
     monkeypatch.setattr(sys, "stderr", log)
     assert main(copy) == 0 and main(cross) == 0
     assert log.getvalue() == ""
+
+
+def test_prove_shows_its_theorems_on_a_terminal_and_keeps_its_table_on_stdout(capsys, monkeypatch):
+    terminal = _on_terminal(monkeypatch)
+    assert main(["prove", "-k", "rotation.orthogonal"]) == 0
+    err, out = terminal.getvalue(), capsys.readouterr().out
+    assert "prove" in err and "theorem" in err and TIME_LEFT.search(err)
+    assert "rotation.orthogonal" in out and "proved" in out and "prove:" not in out
