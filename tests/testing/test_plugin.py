@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -25,6 +26,14 @@ def test_entry_point_is_declared():
 def test_profile_is_registered():
     profile = settings.get_profile(plugin.PROFILE)
     assert profile.deadline is None and profile.max_examples == 50
+
+
+def _load_plugin() -> list[str]:
+    """The pytest arguments that give a user's suite the plugin: none where orthornn is installed
+    with its entry point (pytest loads it; naming it again with -p would register it twice), else
+    ``-p orthornn.testing.plugin`` (a checkout imported without installation)."""
+    installed = any(ep.value == "orthornn.testing.plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    return [] if installed else ["-p", "orthornn.testing.plugin"]
 
 
 def test_a_user_suite_gets_the_profile_and_header(tmp_path):
@@ -52,8 +61,7 @@ def test_a_user_suite_gets_the_profile_and_header(tmp_path):
             "-q",
             "-p",
             "no:cacheprovider",
-            "-p",
-            "orthornn.testing.plugin",
+            *_load_plugin(),
             "--hypothesis-profile=orthornn",
             "test_user.py",
         ],
@@ -63,7 +71,7 @@ def test_a_user_suite_gets_the_profile_and_header(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     header = subprocess.run(
-        [sys.executable, "-m", "pytest", "--co", "-p", "orthornn.testing.plugin", "test_user.py"],
+        [sys.executable, "-m", "pytest", "--co", *_load_plugin(), "test_user.py"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
