@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
 from .errors import OrthornnError, ShapeError
-from .numeric.validation import as_float_array
+from .numeric.validation import as_float_array, host_values
 from .spectra import (
     circular_histogram,
     circular_wasserstein,
@@ -62,7 +62,7 @@ def _axes(ax: Axes | None) -> Axes:
 
 def _points(values: ArrayLike) -> np.ndarray:
     """Complex points: complex input as is, real input read as phases on the unit circle."""
-    arr = np.asarray(values)
+    arr = np.asarray(host_values(values))
     if arr.dtype.kind == "c":
         if not np.all(np.isfinite(arr)):
             raise OrthornnError("values contain NaN or inf")

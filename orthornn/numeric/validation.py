@@ -7,6 +7,7 @@ uniform: they name the argument, the offending shape or value, and the tolerance
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,11 +21,25 @@ __all__ = [
     "check_orthogonal",
     "check_skew",
     "check_square",
+    "host_values",
     "orthogonality_defect",
     "skew_defect",
 ]
 
 FloatArray = NDArray[np.floating]
+
+
+def host_values(x: Any) -> Any:
+    """A torch tensor's values as a numpy array (detached, copied to the CPU), anything else as is.
+
+    Duck-typed on the tensor's module, so the numeric layer never imports torch.
+
+    >>> host_values([1, 2])
+    [1, 2]
+    """
+    if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return x
 
 
 def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> FloatArray:
@@ -39,8 +54,11 @@ def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> FloatArray:
     Traceback (most recent call last):
     ...
     orthornn.errors.NotFiniteError: a contains NaN or inf (1 of 2 entries)
+
+    A torch tensor is read by value (:func:`host_values`): on any device, also one that
+    requires grad — the numeric layer returns numpy and carries no gradient.
     """
-    arr = np.asarray(x)
+    arr = np.asarray(host_values(x))
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     if arr.dtype.kind not in "fiub":
