@@ -73,6 +73,16 @@ def orthogonality_tolerance(n: int, dtype: Any = np.float64, *, scale: float = 1
     return float(ORTHOGONALITY_EPS_PER_SQRT_N * math.sqrt(max(int(n), 1)) * max(1.0, float(scale)) * _eps(dtype))
 
 
+def _square(m: Any) -> tuple[np.ndarray, str, int]:
+    """``m`` as an array of finite square matrices ``(..., n, n)``, its dtype's name and ``n``."""
+    __tracebackhide__ = True
+    a, name = _as_array(m)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise AssertionError(f"expected square matrices of shape (..., n, n), got shape {a.shape}")
+    _check_finite(a)
+    return a, name, a.shape[-1]
+
+
 def _as_array(m: Any) -> tuple[np.ndarray, str]:
     """``m`` as a float64 or complex128 array, and the name of its original dtype."""
     torch = sys.modules.get("torch")  # a tensor can only exist if torch was imported already
@@ -153,11 +163,7 @@ def assert_orthogonal(m: Any, *, atol: float | None = None, scale: float = 1.0, 
     AssertionError: not orthogonal: ‖MᵀM − I‖_max = 1e-06 (4.5e+09 eps) > atol = 1e-14 (45.3 eps) (n = 2, float64)
     """
     __tracebackhide__ = True
-    a, name = _as_array(m)
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise AssertionError(f"expected square matrices of shape (..., n, n), got shape {a.shape}")
-    _check_finite(a)
-    n = a.shape[-1]
+    a, name, n = _square(m)
     complex_input = a.dtype.kind == "c"
     if complex_input and special:
         raise ValueError("special=True applies to real matrices (det > 0); for SU(n) check det M = 1 yourself")
@@ -225,11 +231,7 @@ def assert_skew(a: Any, *, atol: float | None = None, scale: float = 1.0) -> Non
     AssertionError: not skew: ‖A + Aᵀ‖_max / max(1, ‖A‖_max) = 1e-09 (4.5e+06 eps) > atol = ... (n = 2, float64)
     """
     __tracebackhide__ = True
-    x, name = _as_array(a)
-    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise AssertionError(f"expected square matrices of shape (..., n, n), got shape {x.shape}")
-    _check_finite(x)
-    n = x.shape[-1]
+    x, name, n = _square(a)
     tol = _tolerance(n, name, atol, scale)
     size = np.maximum(1.0, np.abs(x).max(axis=(-2, -1), initial=0.0))
     defect = np.abs(x + np.conj(np.swapaxes(x, -1, -2))).max(axis=(-2, -1), initial=0.0) / size

@@ -295,14 +295,7 @@ def orthogonal_matrices(
     ... def check(q): assert q.shape == (2, 5, 5); assert_orthogonal(q)
     >>> check()
     """
-    dts, shapes = _dtypes(dtype), _shapes(batch_shape)
-
-    def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
-        return _builds(
-            haar_orthogonal, _dims(n), _SEEDS, batch_shape=shapes, dtype=dts if dt is None else dt, device=device
-        )
-
-    return _rebuildable(make)
+    return _haar(haar_orthogonal, n, dtype, batch_shape)
 
 
 def special_orthogonal_matrices(
@@ -317,12 +310,15 @@ def special_orthogonal_matrices(
     ... def check(q): assert_orthogonal(q, special=True)
     >>> check()
     """
+    return _haar(haar_rotation, n, dtype, batch_shape)
+
+
+def _haar(draw: Any, n: Dim, dtype: DTypes, batch_shape: Shapes) -> st.SearchStrategy[FloatArray]:
+    """Draws of the public constructor ``draw(n, seed, …)`` (``haar_orthogonal`` or ``haar_rotation``)."""
     dts, shapes = _dtypes(dtype), _shapes(batch_shape)
 
     def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
-        return _builds(
-            haar_rotation, _dims(n), _SEEDS, batch_shape=shapes, dtype=dts if dt is None else dt, device=device
-        )
+        return _builds(draw, _dims(n), _SEEDS, batch_shape=shapes, dtype=dts if dt is None else dt, device=device)
 
     return _rebuildable(make)
 
@@ -378,15 +374,9 @@ _NEAR_PI = st.integers(1, 15).map(lambda k: math.pi - 10.0**-k)
 _ANY_ANGLE = st.one_of(st.just(0.0), st.just(math.pi), _NEAR_PI, _NEAR_ZERO, _GENERIC)
 
 
-def _principal(x: float) -> float:
-    """``x`` in (−π, π] (``wrap_phase`` returns 3.1415926535897936 > π for −π + 1 ulp)."""
-    y = float(wrap_phase(x))
-    return y - 2 * math.pi if y > math.pi else y
-
-
 def _clustered(k: int) -> st.SearchStrategy[tuple[float, ...]]:
     def spread(c: float, e: int) -> tuple[float, ...]:
-        return tuple(_principal(c + j * 10.0**-e) for j in range(k))
+        return tuple(float(wrap_phase(c + j * 10.0**-e)) for j in range(k))
 
     return st.builds(spread, _GENERIC, st.integers(3, 15))
 
