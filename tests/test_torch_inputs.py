@@ -40,3 +40,10 @@ def test_only_torch_tensors_are_unwrapped():
             raise AssertionError("not a tensor: must not be detached")
 
     np.testing.assert_array_equal(as_float_array(Detachable([1.0, 2.0]), "x"), [1.0, 2.0])
+
+
+def test_a_bfloat16_tensor_is_read_as_float32_values():
+    t = torch.tensor([0.5, -1.25], dtype=torch.bfloat16, requires_grad=True)
+    a = as_float_array(t, "x")
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a, [0.5, -1.25])

@@ -6,6 +6,7 @@ uniform: they name the argument, the offending shape or value, and the tolerance
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,16 +31,19 @@ FloatArray = NDArray[np.floating]
 
 
 def host_values(x: Any) -> Any:
-    """A torch tensor's values as a numpy array (detached, copied to the CPU), anything else as is.
+    """A torch tensor's values as a numpy array (detached, copied to the CPU; bfloat16, which numpy
+    lacks, as float32), anything else as is.
 
-    Duck-typed on the tensor's module, so the numeric layer never imports torch.
+    A tensor can only exist once torch is imported, so the numeric layer never imports it.
 
     >>> host_values([1, 2])
     [1, 2]
     """
-    if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    return x
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(x, torch.Tensor):
+        return x
+    t = x.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
 
 
 def as_float_array(x: ArrayLike, name: str, *, min_ndim: int = 0) -> FloatArray:
