@@ -55,7 +55,7 @@ def step(Q: np.ndarray, phi: np.ndarray, lam: float, a: np.ndarray, w: np.ndarra
     n, m = Q.shape[0], phi.shape[0]
     Q = Q.copy()
     d = np.mod(lam * phi + np.pi, 2 * np.pi) - np.pi
-    d[np.isclose(np.abs(lam * phi), np.pi, rtol=0, atol=0)] = np.pi  # λφ = ±π exactly stays +π
+    d[np.abs(lam * phi) == np.pi] = np.pi  # λφ = ±π exactly stays +π
     neg = d < 0
     Q[:, 1 : 2 * m : 2][:, neg] *= -1
     d = np.abs(d)

@@ -48,11 +48,21 @@ SIGMA = np.array([-1.0, 1.0])  # σ = diag(−1, 1)
 STATS = {"rounds": 0, "evaluations": 0, "roots": 0}
 
 
+def _null_vector(A: np.ndarray) -> np.ndarray:
+    """Unit null vectors of singular 2×2 matrices ``A`` (R, 2, 2), orthogonal to the larger row
+    (the accurate one when a pole's term dominates it); ``(1, 0)`` where ``A = 0``."""
+    use0 = np.abs(A[:, 0, 0]) + np.abs(A[:, 0, 1]) >= np.abs(A[:, 1, 0]) + np.abs(A[:, 1, 1])
+    v = np.where(use0[:, None], np.stack([-A[:, 0, 1], A[:, 0, 0]], 1), np.stack([-A[:, 1, 1], A[:, 1, 0]], 1))
+    nv = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.where(nv > 0, v / np.where(nv > 0, nv, 1.0), np.array([1.0, 0.0]))
+
+
 def _newton(rotated, branch, lo, hi, inner, br, max_rounds: int = 200):
-    """Safeguarded rational Newton on the decreasing branches: the zero of ``α/(t − t_p) + β``
-    matched to the branch's value and slope (``t_p`` the nearer pole), a bisection where it leaves
-    the bracket; each evaluation narrows ``[lo, hi]`` by the sign of
-    the branch. Stops a root when its step is below 4 eps of its distance to the nearer pole."""
+    """The roots' offsets ``t`` by safeguarded rational Newton on the decreasing branches: the zero
+    of ``α/(t − t_p) + β`` matched to the branch's value and slope (``t_p`` the arc end where the
+    branch is infinite), a bisection where that leaves the bracket; each evaluation narrows
+    ``[lo, hi]`` by the sign of the branch. A root stops when its step is below 64 eps of its
+    distance to the nearer pole."""
     eps = np.finfo(float).eps
     arc = hi.copy()
     t = (lo + hi) / 2
@@ -66,11 +76,7 @@ def _newton(rotated, branch, lo, hi, inner, br, max_rounds: int = 200):
         evals += idx.size
         Gr, _, _, dG = rotated(inner(t), deriv=True)
         g = branch(Gr)
-        A = Gr - g[:, None, None] * np.eye(2)
-        use0 = np.abs(A[:, 0, 0]) + np.abs(A[:, 0, 1]) >= np.abs(A[:, 1, 0]) + np.abs(A[:, 1, 1])
-        v = np.where(use0[:, None], np.stack([-A[:, 0, 1], A[:, 0, 0]], 1), np.stack([-A[:, 1, 1], A[:, 1, 0]], 1))
-        nv = np.linalg.norm(v, axis=1, keepdims=True)
-        v = np.where(nv > 0, v / np.where(nv > 0, nv, 1.0), np.array([1.0, 0.0]))
+        v = _null_vector(Gr - g[:, None, None] * np.eye(2))
         gp = np.einsum("ri,rij,rj->r", v.conj(), dG, v).real  # branch derivative (< 0)
         pos = g > 0
         lo = np.where(active & pos, t, lo)
@@ -92,7 +98,7 @@ def _newton(rotated, branch, lo, hi, inner, br, max_rounds: int = 200):
         active &= ~conv
     STATS["rounds"] += rounds
     STATS["evaluations"] += evals
-    return t, t
+    return t
 
 
 def _clusters(psi: np.ndarray, tol: float) -> list[np.ndarray]:
@@ -240,7 +246,7 @@ def update(
     lo, hi = np.zeros(m), L[ka].copy()
     inner = lambda t_: np.clip(t_, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52))  # noqa: E731
     if solver == "newton":
-        lo, hi = _newton(rotated, branch, lo, hi, inner, br)
+        t = _newton(rotated, branch, lo, hi, inner, br)
     else:
         rounds = 0
         for _ in range(2100):  # bisection to the last bit (offsets may be tiny)
@@ -254,14 +260,11 @@ def update(
             hi = np.where(~pos & ~done, t, hi)
         STATS["rounds"] += rounds
         STATS["evaluations"] += rounds * m
+        t = (lo + hi) / 2
     STATS["roots"] += m
-    # a root that bisection pushed onto an arc's end sits at that pole; keep it inside the arc
-    t = np.clip((lo + hi) / 2, 1e-300 * L[ka], L[ka] * (1 - 2.0**-52))
+    t = inner(t)  # a root pushed onto an arc's end sits at that pole; keep it inside the arc
     Gr, B, dom = rotated(t)
-    A = Gr - branch(Gr)[:, None, None] * np.eye(2)
-    use0 = np.abs(A[:, 0, 0]) + np.abs(A[:, 0, 1]) >= np.abs(A[:, 1, 0]) + np.abs(A[:, 1, 1])
-    cb = np.where(use0[:, None], np.stack([-A[:, 0, 1], A[:, 0, 0]], 1), np.stack([-A[:, 1, 1], A[:, 1, 0]], 1))
-    cb /= np.linalg.norm(cb, axis=1, keepdims=True)
+    cb = _null_vector(Gr - branch(Gr)[:, None, None] * np.eye(2))
     # a double root (both branches vanish together: G = 0, e.g. −1 twice when θ = π): its
     # eigenspace is the whole of C², any orthonormal pair of c spans it
     for k in np.unique(ka):
