@@ -131,6 +131,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     arbitrary object (a crafted pickle cannot run code). Raises :class:`CheckpointError`,
     one line naming ``path``, when the file cannot be read, is refused or is not a checkpoint
     (:func:`check_checkpoint`).
+
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "checkpoint.pt"
+    >>> _ = bad.write_bytes(b"not a checkpoint")
+    >>> try:
+    ...     load_checkpoint(bad)
+    ... except CheckpointError as exc:
+    ...     print(str(exc).startswith(f"{bad}: "), len(str(exc).splitlines()))
+    True 1
     """
     path = Path(path)
     try:
