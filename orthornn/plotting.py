@@ -9,7 +9,8 @@ this module does.
 * :func:`plot_unit_circle` — eigenvalues in the complex plane with the unit circle;
 * :func:`plot_phase_histogram` — eigenphase histogram on (−π, π] with reference marks: p-th
   roots of unity, the uniform density, and the closed-form Haar SO(n) density
-  (:func:`orthornn.spectra.haar_eigenphase_density`);
+  (:func:`orthornn.spectra.haar_eigenphase_density`); its default bins come from the number of
+  phases (:func:`phase_bins`);
 * :func:`plot_spectrum_comparison` — a trained transition beside the explicit solution;
 * :func:`plot_memory_phases` — the phases of RUM's memory :math:`R_t` over time (RUM §5.2);
 * :func:`plot_training_curves` — losses with the memoryless baseline;
@@ -18,6 +19,7 @@ this module does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,10 +34,12 @@ from .spectra import (
     circular_histogram,
     circular_wasserstein,
     haar_eigenphase_density,
+    ordinal,
     root_distance,
 )
 
 __all__ = [
+    "phase_bins",
     "plot_kernel",
     "plot_memory_phases",
     "plot_phase_histogram",
@@ -49,6 +53,39 @@ __all__ = [
 UNIT_CIRCLE_GID = "orthornn-unit-circle"
 
 _PI_TICKS = (np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * np.pi, ["−π", "−π/2", "0", "π/2", "π"])
+
+#: Bounds of :func:`phase_bins`: below 5 bins (72° each) a histogram shows no shape; above 255 a
+#: bin of a figure ~1,000 px wide is under 4 px — pass ``bins=`` for finer ones.
+PHASE_BINS_RANGE = (5, 255)
+
+
+def phase_bins(count: int) -> int:
+    r"""Default number of bins of an eigenphase histogram of ``count`` phases.
+
+    .. math:: B = \operatorname{clip}\bigl(2\lfloor\sqrt{m}/2\rfloor + 1,\ 5,\ 255\bigr)
+
+    the odd integer in :math:`(\sqrt m - 1, \sqrt m + 1]`, ``m = count``, within
+    :data:`PHASE_BINS_RANGE`.
+
+    * **√m** (the square-root rule): a bin then holds about :math:`\sqrt m` phases, so the
+      relative noise of a bar (:math:`\approx 1/\sqrt{\text{count}} = m^{-1/4}` for independent
+      phases, less for Haar eigenphases, which repel) and the bin width :math:`2\pi/\sqrt m` shrink
+      together as the sample grows. A fixed 64 bins gives one SO(64) matrix's 64 phases a
+      barcode of 0/1/2 counts; √64 → 9 bins of ~7. Sturges' :math:`\log_2 m + 1` grows too
+      slowly to resolve the :math:`2\pi/n` ripples of many Haar draws; Freedman–Diaconis needs
+      an interquartile range, which on a circle depends on where it is cut.
+    * **odd**: a real spectrum is symmetric under :math:`\varphi \mapsto -\varphi` and, for odd
+      ``n``, holds a phase 0 (up to rounding of either sign); with an odd ``B`` a bin is centred at
+      0 and that phase does not fall on an edge: the histogram is mirror-symmetric (only a phase
+      lying exactly on an edge ``e_k`` would be counted on one side).
+
+    >>> phase_bins(64), phase_bins(65 * 20), phase_bins(3), phase_bins(10**6)
+    (9, 37, 5, 255)
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise OrthornnError(f"count must be an integer >= 0, got {count!r}")
+    lo, hi = PHASE_BINS_RANGE
+    return int(min(max(2 * (math.isqrt(int(count)) // 2) + 1, lo), hi))
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -131,7 +168,7 @@ def plot_phase_histogram(
     phases: ArrayLike,
     ax: Axes | None = None,
     *,
-    bins: int = 64,
+    bins: int | None = None,
     roots: int | None = None,
     uniform: bool = True,
     haar_n: int | None = None,
@@ -141,7 +178,8 @@ def plot_phase_histogram(
     r"""Histogram of eigenphases on (−π, π] (density), with reference marks.
 
     The bins are those of :func:`orthornn.spectra.circular_histogram` (half-open
-    :math:`(e_k, e_{k+1}]`). References:
+    :math:`(e_k, e_{k+1}]`); by default :func:`phase_bins` of the number of phases (about √m, odd:
+    9 for the 64 phases of one SO(64) matrix), so each bin holds a readable count. References:
 
     * ``roots=p`` — a rug of ticks at the p-th roots of unity :math:`2\pi k/p`;
     * ``uniform`` — the uniform density :math:`1/2\pi` (dashed line);
@@ -154,7 +192,8 @@ def plot_phase_histogram(
     phases : array_like
         Angles, any shape (flattened; wrapped to (−π, π]).
     ax : Axes, optional
-    bins : int
+    bins : int, optional
+        Number of bins; default :func:`phase_bins` ``(phases.size)``.
     roots : int, optional
     uniform : bool
     haar_n : int, optional
@@ -175,7 +214,7 @@ def plot_phase_histogram(
     (1, 2, 1)
     """
     flat = as_float_array(phases, "phases").ravel()
-    counts, edges = circular_histogram(flat, bins, density=True)
+    counts, edges = circular_histogram(flat, phase_bins(flat.size) if bins is None else bins, density=True)
     ax = _axes(ax)
     ax.stairs(counts, edges, fill=True, alpha=0.6, color=color, label=label or "eigenphases")
     if uniform:
@@ -189,7 +228,7 @@ def plot_phase_histogram(
         k = np.arange(roots)
         marks = np.angle(np.exp(2j * np.pi * k / roots))
         rug = ax.get_xaxis_transform()  # x in data, y in axes coordinates: ticks at the bottom
-        ax.vlines(marks, 0, 0.04, transform=rug, color="k", lw=0.5, alpha=0.7, label=f"{roots}-th roots of unity")
+        ax.vlines(marks, 0, 0.04, transform=rug, color="k", lw=0.5, alpha=0.7, label=f"{ordinal(roots)} roots of unity")
     _phase_axis(ax)
     ax.set_ylabel("density")
     ax.set_ylim(0, 1.35 * max(float(counts.max()), 1 / (2 * np.pi)))  # headroom for the legend
@@ -203,7 +242,7 @@ def plot_spectrum_comparison(
     axes: Sequence[Axes] | matplotlib.figure.FigureBase | None = None,
     *,
     roots: int | None = None,
-    bins: int = 64,
+    bins: int | None = None,
     labels: tuple[str, str] = ("trained", "explicit solution"),
 ) -> tuple[Axes, Axes]:
     r"""Eigenphase histograms of a trained transition and of the explicit solution, side by side.
@@ -221,7 +260,9 @@ def plot_spectrum_comparison(
         Where to draw; a (sub)figure gets two new side-by-side subplots; ``None`` a new pyplot
         figure.
     roots : int, optional
-    bins : int
+    bins : int, optional
+        Shared by both panels; default :func:`phase_bins` of the smaller sample (so neither panel
+        is a barcode).
     labels : (str, str)
 
     Returns
@@ -249,12 +290,13 @@ def plot_spectrum_comparison(
             raise ShapeError(f"axes must be two Axes (or a Figure), got {len(axes)}")
         left, right = axes
     w1 = float(circular_wasserstein(t, e))
+    bins = phase_bins(min(t.size, e.size)) if bins is None else bins
     for ax, ph, lab, col in ((left, t, labels[0], "C0"), (right, e, labels[1], "C1")):
         plot_phase_histogram(ph, ax, bins=bins, roots=roots, label=lab, color=col)
         title = lab
         if roots is not None:
             mean = float(root_distance(ph, roots, normalized=True).mean())
-            title += f"\nmean distance to {roots}-th roots: {mean:.3f}"
+            title += f"\nmean distance to {ordinal(roots)} roots: {mean:.3f}"
         ax.set_title(title, fontsize="medium")
     left.set_title(left.get_title() + f"\nW₁ to {labels[1]}: {w1:.3g} rad", fontsize="medium")
     top = max(left.get_ylim()[1], right.get_ylim()[1])  # each was set from its own data
@@ -433,7 +475,7 @@ def spectrum_figure(
     phases: ArrayLike | None = None,
     roots: int | None = None,
     haar_n: int | None = None,
-    bins: int = 64,
+    bins: int | None = None,
     title: str | None = None,
 ) -> matplotlib.figure.Figure:
     r"""A stand-alone figure: eigenvalues on the unit circle beside the phase histogram.

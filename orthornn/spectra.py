@@ -16,7 +16,8 @@ researcher compares between a trained transition and an explicit solution:
   Wasserstein-1 distance between two of them on the circle;
 * :func:`haar_eigenphase_density` — the closed-form (Weyl) eigenphase density of Haar SO(n);
 * :func:`departure_from_normality` — Henrici's measure, zero exactly for normal matrices;
-* :func:`memory_phases` — the phases of RUM's associative memory :math:`R_t` over a sequence.
+* :func:`memory_phases` — the phases of RUM's associative memory :math:`R_t` over a sequence;
+* :func:`ordinal` — ``p`` as an English ordinal (``"10th"``), for labels such as "10th roots".
 
 Conjugate pairs: the spectrum of a real matrix is symmetric under :math:`\varphi \mapsto
 -\varphi`, so the mirrored half carries no information and, if kept, counts every spacing
@@ -49,6 +50,7 @@ __all__ = [
     "haar_eigenphase_density",
     "half_spectrum",
     "memory_phases",
+    "ordinal",
     "root_distance",
     "spacing_variance",
     "spacings",
@@ -253,6 +255,22 @@ def _phases(phases: ArrayLike, name: str = "phases") -> FloatArray:
     if arr.shape[-1] == 0:
         raise ShapeError(f"{name} must hold at least one phase, got shape {arr.shape}")
     return wrap_phase(arr).astype(arr.dtype, copy=False)
+
+
+def ordinal(k: int) -> str:
+    """``k`` as an English ordinal, for labels such as ``f"{ordinal(p)} roots of unity"``.
+
+    The suffix is "th" for 11, 12, 13 (and 111, 112, …), otherwise "st", "nd", "rd" after a last
+    digit 1, 2, 3 and "th" after any other.
+
+    >>> [ordinal(k) for k in (1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 101, 111, 510)]
+    ['1st', '2nd', '3rd', '4th', '10th', '11th', '12th', '13th', '21st', '22nd', '101st', '111th', '510th']
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise OrthornnError(f"ordinal needs an integer, got {k!r}")
+    m = abs(int(k))
+    suffix = "th" if m % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(m % 10, "th")
+    return f"{int(k)}{suffix}"
 
 
 def root_distance(phases: ArrayLike, p: int, *, normalized: bool = False) -> FloatArray:

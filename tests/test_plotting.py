@@ -21,7 +21,9 @@ from matplotlib.patches import StepPatch
 from orthornn.errors import OrthornnError, ShapeError
 from orthornn.henaff import copy_solution
 from orthornn.plotting import (
+    PHASE_BINS_RANGE,
     UNIT_CIRCLE_GID,
+    phase_bins,
     plot_kernel,
     plot_memory_phases,
     plot_phase_histogram,
@@ -106,6 +108,64 @@ def test_phase_histogram_draws_the_density_and_the_references(ax, tmp_path):
         plot_phase_histogram(phases, Figure().add_subplot(), roots=0)
 
 
+def _bin_counts(ax, phases):
+    """The counts behind the drawn density histogram (its bins, recounted)."""
+    (hist,) = ax.patches
+    values = hist.get_data().values
+    counts, edges = circular_histogram(np.ravel(phases), len(values))
+    np.testing.assert_allclose(values, counts / (np.size(phases) * 2 * np.pi / len(values)))
+    np.testing.assert_allclose(hist.get_data().edges, edges)
+    return counts
+
+
+def test_default_bins_of_one_so64_matrix_are_not_a_barcode(ax):
+    """Issue 16: 64 bins for the 64 phases of one SO(64) matrix drew a barcode of 0/1/2 counts."""
+    phases = haar_phases(64, 1)[0]
+    counts = _bin_counts(plot_phase_histogram(phases, ax), phases)
+    assert len(counts) == phase_bins(64)
+    assert counts[counts > 0].mean() >= 3
+    barcode = circular_histogram(phases, 64)[0]  # the old default, for contrast
+    assert barcode[barcode > 0].mean() < 3
+    # the labels of the roots rug use ordinals
+    plot_phase_histogram(phases, ax, roots=10)
+    assert "10th roots of unity" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_explicit_bins_are_honoured(ax):
+    phases = haar_phases(64, 1)[0]
+    for bins in (1, 32, 64, 500):
+        counts = _bin_counts(plot_phase_histogram(phases, Figure().add_subplot(), bins=bins), phases)
+        assert len(counts) == bins and counts.sum() == phases.size
+    left, right = plot_spectrum_comparison(phases, phases[:10], Figure(), bins=12)
+    assert len(left.patches[0].get_data().values) == len(right.patches[0].get_data().values) == 12
+    left, right = plot_spectrum_comparison(phases, phases[:10], Figure())  # default: the smaller sample
+    assert len(left.patches[0].get_data().values) == phase_bins(10)
+    fig = spectrum_figure(phases, bins=20)
+    assert len(fig.axes[1].patches[0].get_data().values) == 20
+    fig = spectrum_figure(phases)
+    assert len(fig.axes[1].patches[0].get_data().values) == phase_bins(64)
+
+
+@pytest.mark.parametrize("m", [0, 1, 3, 24, 25, 64, 65, 100, 1300, 10**4, 10**6])
+def test_phase_bins_are_odd_near_the_square_root_and_bounded(m):
+    b = phase_bins(m)
+    lo, hi = PHASE_BINS_RANGE
+    assert b % 2 == 1 and lo <= b <= hi
+    if lo < b < hi:
+        assert np.sqrt(m) - 1 < b <= np.sqrt(m) + 1
+    assert phase_bins(m + 1) >= b  # more phases never get fewer bins
+    with pytest.raises(OrthornnError, match="count"):
+        phase_bins(-1)
+
+
+def test_default_bins_mirror_a_real_spectrum(ax):
+    """Odd n: a phase 0 (of either sign after rounding) sits inside the centre bin, not on an edge."""
+    M = scipy.stats.special_ortho_group.rvs(65, random_state=np.random.default_rng(3))
+    phases = eigenphases(M)
+    counts = _bin_counts(plot_phase_histogram(np.r_[phases, 1e-17, -1e-17], ax), np.r_[phases, 1e-17, -1e-17])
+    np.testing.assert_array_equal(counts, counts[::-1])
+
+
 def test_spectrum_comparison_side_by_side(tmp_path):
     explicit = eigenphases(copy_solution(K=8, S=10, T=50, d=32, rng=0).V)
     trained = haar_phases(65, 1)[0]
@@ -116,7 +176,7 @@ def test_spectrum_comparison_side_by_side(tmp_path):
     assert left.get_ylim() == right.get_ylim()
     w1 = float(circular_wasserstein(trained, explicit))
     assert f"{w1:.3g}" in left.get_title()
-    assert "mean distance to 60-th roots: 0.000" in right.get_title()
+    assert "mean distance to 60th roots: 0.000" in right.get_title()
     saved(fig, tmp_path, "comparison.png")
     # two axes given
     fig2 = Figure()
@@ -144,7 +204,9 @@ def test_memory_phases_scatter_time_against_phase(ax, tmp_path):
 
 def test_training_curves_with_baseline(ax, tmp_path):
     base = 10 * np.log(8) / (100 + 20)
-    out = plot_training_curves({"lt-ornn": [0.9, 0.5, 0.2], "lstm": ([10, 20, 30], [0.2, 0.19, 0.19])}, ax, baseline=base, logy=True)
+    out = plot_training_curves(
+        {"lt-ornn": [0.9, 0.5, 0.2], "lstm": ([10, 20, 30], [0.2, 0.19, 0.19])}, ax, baseline=base, logy=True
+    )
     assert out is ax
     assert [ln.get_label() for ln in ax.lines] == ["lt-ornn", "lstm", "memoryless baseline"]
     np.testing.assert_allclose(ax.lines[1].get_xdata(), [10, 20, 30])

@@ -28,6 +28,7 @@ from orthornn.spectra import (
     haar_eigenphase_density,
     half_spectrum,
     memory_phases,
+    ordinal,
     root_distance,
     spacing_variance,
     spacings,
@@ -334,7 +335,9 @@ def test_circular_histogram_counts_every_phase_once(phis, bins):
     dens, _ = circular_histogram(phis, bins, density=True)
     assert abs(float(dens.sum() * TWO_PI / bins) - 1) < 1e-12
     inner = phis[np.min(np.abs(phis[:, None] - edges[None, :]), axis=1) > 1e-9]
-    np.testing.assert_array_equal(circular_histogram(inner, bins)[0] if inner.size else np.zeros(bins), np.histogram(inner, edges)[0])
+    np.testing.assert_array_equal(
+        circular_histogram(inner, bins)[0] if inner.size else np.zeros(bins), np.histogram(inner, edges)[0]
+    )
 
 
 def test_circular_histogram_bins_are_half_open_on_the_left_and_batched():
@@ -380,7 +383,9 @@ def test_wasserstein_of_two_point_masses_is_the_arc_distance(x, y):
 
 @given(st.lists(angle, min_size=1, max_size=6), st.lists(angle, min_size=1, max_size=6))
 def test_wasserstein_equals_the_transport_linear_program(a, b):
-    assert abs(float(circular_wasserstein(np.array(a), np.array(b))) - w1_lp(a, b)) < 1e-7  # HiGHS feasibility tolerance
+    assert (
+        abs(float(circular_wasserstein(np.array(a), np.array(b))) - w1_lp(a, b)) < 1e-7
+    )  # HiGHS feasibility tolerance
 
 
 def test_wasserstein_equals_brute_force_on_a_fine_grid():
@@ -390,7 +395,12 @@ def test_wasserstein_equals_brute_force_on_a_fine_grid():
         assert abs(float(circular_wasserstein(a, b)) - w1_grid(a, b)) < 2e-4
 
 
-@given(st.lists(angle, min_size=1, max_size=8), st.lists(angle, min_size=1, max_size=8), st.lists(angle, min_size=1, max_size=8), angle)
+@given(
+    st.lists(angle, min_size=1, max_size=8),
+    st.lists(angle, min_size=1, max_size=8),
+    st.lists(angle, min_size=1, max_size=8),
+    angle,
+)
 def test_wasserstein_is_a_rotation_invariant_metric(a, b, c, shift):
     a, b, c = map(np.asarray, (a, b, c))
     ab = float(circular_wasserstein(a, b))
@@ -431,7 +441,12 @@ def test_haar_density_matches_a_monte_carlo_histogram(n):
     if n % 2:  # remove the forced eigenvalue 1 (one exact zero per matrix)
         counts[bins // 2 - 1] -= 4000
     prob = counts / phases.size
-    expected = np.array([scipy.integrate.quad(lambda t: float(haar_eigenphase_density(t, n)), lo, hi)[0] for lo, hi in itertools.pairwise(edges)])
+    expected = np.array(
+        [
+            scipy.integrate.quad(lambda t: float(haar_eigenphase_density(t, n)), lo, hi)[0]
+            for lo, hi in itertools.pairwise(edges)
+        ]
+    )
     # binomial standard error of each bin ≤ sqrt(p/N) with N = 4000·n phases
     assert np.max(np.abs(prob - expected) / np.sqrt(expected / phases.size)) < 5
 
@@ -505,3 +520,45 @@ def test_memory_phases_follow_the_rum_memory_sequence():
 def test_memory_phases_need_a_sequence():
     with pytest.raises(ShapeError, match=r"\(T, n, n\)"):
         memory_phases(np.eye(3))
+
+
+# ordinal labels ("10th roots", not "10-th roots"; issue 16)
+
+
+@pytest.mark.parametrize(
+    ("k", "word"),
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (10, "10th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+        (23, "23rd"),
+        (101, "101st"),
+        (111, "111th"),
+        (112, "112th"),
+        (0, "0th"),
+    ],
+)
+def test_ordinal_english(k, word):
+    assert ordinal(k) == word
+
+
+@given(st.integers(0, 10**6))
+def test_ordinal_suffix_depends_on_the_last_two_digits(k):
+    word = ordinal(k)
+    assert word[:-2] == str(k) and word[-2:] in ("st", "nd", "rd", "th")
+    assert ordinal(k + 100)[-2:] == word[-2:]  # only k mod 100 matters
+    teen = 10 <= k % 100 <= 19
+    assert (word[-2:] == "th") == (teen or k % 10 not in (1, 2, 3))
+
+
+def test_ordinal_refuses_non_integers():
+    for bad in (2.0, True, "3"):
+        with pytest.raises(OrthornnError, match="integer"):
+            ordinal(bad)

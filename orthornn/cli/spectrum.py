@@ -33,6 +33,7 @@ from ..spectra import (
     departure_from_normality,
     eigenphases,
     eigenvalues,
+    ordinal,
     root_distance,
     spacing_variance,
 )
@@ -237,7 +238,7 @@ def _summary(doc: dict[str, Any]) -> list[str]:
         mean, worst = s["root_distance_mean_normalized"], s["root_distance_max"]
         lines.append(
             _row(
-                f"{s['roots']}-th roots",
+                f"{ordinal(s['roots'])} roots",
                 f"mean normalised distance {mean:.3f} (0 on the roots, 0.5 uniform); max {worst:.3g} rad",
             )
         )

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..spectra import ordinal
 from .data import ReportData, Stage
 
 __all__ = ["render_html"]
@@ -243,8 +244,8 @@ def _spectrum(report: ReportData) -> str:
     p = d["roots"]
     parts.append(
         f"<p>The LT-ORNN of run <code>{_esc(d['run'])}</code> (copy, T = {d['T']}, S = {d['S']}, N = {d['hidden']}) "
-        f"against Henaff et al.'s clock for the same T and S (d = {d['explicit_d']}, all phases on the "
-        f"{p}-th roots of unity) and {d['statistics']['haar']['samples']} Haar-random rotations of SO({d['hidden']}). "
+        f"against Henaff et al.'s clock for the same T and S (d = {d['explicit_d']}, all phases on the {ordinal(p)} "
+        f"roots of unity) and {d['statistics']['haar']['samples']} Haar-random rotations of SO({d['hidden']}). "
         f"Distance to the roots is normalised by π/{p}: 0 on a root, 0.5 on average for uniform phases; "
         f"'near' means within a quarter of that (uniform: 0.25). Spacing variance of the half spectrum: "
         f"Haar ≈ 0.19 (level repulsion), independent phases ≈ 1.</p>"
@@ -279,7 +280,7 @@ def _spectrum(report: ReportData) -> str:
                 "transition",
                 "route",
                 "n",
-                f"mean distance to {p}-th roots",
+                f"mean distance to {ordinal(p)} roots",
                 "fraction near a root",
                 "spacing variance",
                 "orthogonality defect",

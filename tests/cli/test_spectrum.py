@@ -32,7 +32,7 @@ def test_explicit_copy_clock_sits_on_the_roots(tmp_path, capsys):
     V = copy_solution(K=8, S=10, T=500, d=128, rng=0).V
     np.testing.assert_array_equal(doc["phases"], eigenphases(V))
     assert s["spacing_variance"] == pytest.approx(float(spacing_variance(eigenphases(V))), abs=1e-15)
-    assert "510-th roots" in out and "orthogonal: real-Schur" in out and "257×257" in out
+    assert "510th roots" in out and "orthogonal: real-Schur" in out and "257×257" in out
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 10_000
 
 
