@@ -7,6 +7,13 @@ the model and task), ``metrics.jsonl`` (one JSON object per training step, ``"ki
 end. ``--resume DIR`` continues that run to the result an uninterrupted run reaches;
 ``--steps`` may be raised to train further. An option that does not act on the chosen model
 or task is refused (exit 2), as is an unreadable or unsafe run folder.
+
+``orthornn train babi --data DIR --babi-task N`` trains on bAbI task N read from DIR (or the
+folder ``ORTHORNN_DATA`` names; docs/babi.md); ``--babi-task all`` makes the 20 runs, one per
+task, in ``DIR/qa1 … DIR/qa20`` of ``--out`` and writes the per-task test accuracies (each
+with its best-validation parameters) and their mean to ``summary.json`` there; ``--resume``
+of that folder continues every run. A missing or malformed data file is refused (exit 2, one
+line naming it and the expected layout).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 from ..errors import OrthornnError
 from ..train.config import (
     ACTIVATIONS,
+    BABI_SETS,
     INITS,
     MODEL_NAMES,
     OPTIMIZERS,
@@ -37,6 +45,19 @@ from .usage import UsageError, check_folder, path_arg, writing
 __all__ = ["register", "run"]
 
 _FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+#: The environment variable naming the data folder when ``--data`` is not given.
+DATA_ENV = "ORTHORNN_DATA"
+#: bAbI tasks of ``--babi-task all``.
+BABI_TASKS = tuple(range(1, 21))
+
+
+def _babi_task(text: str) -> int | str:
+    """argparse ``type`` of ``--babi-task``: a task number 1..20 or ``all``."""
+    if text == "all":
+        return text
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 20:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected a task number from 1 to 20 or 'all', got {text!r}")
 
 
 def _flag(field: str) -> str:
@@ -47,11 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``train`` subcommand."""
     p = sub.add_parser(
         "train",
-        help="train a model on a long-memory task (copy, varcopy, adding, recall)",
+        help="train a model on a long-memory task (copy, varcopy, adding, recall) or on bAbI (babi)",
         description=(
-            "Train RUM / LT-RNN / EUNN / GORU / LSTM / GRU on a long-memory task; resumable, seeded. "
-            "Options marked 'rum:', 'ltrnn:' or 'copy/varcopy:' act on those models or tasks only "
-            "and are refused elsewhere."
+            "Train RUM / LT-RNN / EUNN / GORU / LSTM / GRU on a long-memory task or on bAbI question "
+            "answering; resumable, seeded. Options marked 'rum:', 'ltrnn:', 'copy/varcopy:' or 'babi:' "
+            "act on those models or tasks only and are refused elsewhere."
         ),
     )
     a = p.add_argument
@@ -90,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
     a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
+    a("--data", type=path_arg, metavar="DIR", help=f"babi: the data folder holding babi/<set>/ (default ${DATA_ENV})")
+    a("--babi-task", type=_babi_task, metavar="1..20|all", help="babi: the task, or all (20 runs; default 1)")
+    a("--babi-set", choices=BABI_SETS, help="babi: en (1k questions, default) or en-10k")
     a("--out", type=path_arg, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=path_arg, metavar="DIR", help="continue the run saved in DIR (writes there)")
     a("--quiet", action="store_true", help="no progress bar (there is none either when stderr is not a terminal)")
@@ -100,18 +124,36 @@ def _config(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
     from ..train import check_resumable
 
     given = {k: getattr(args, k) for k in _FIELDS if getattr(args, k, None) is not None}
+    if "data" in given:  # absolute, so that a resume from another folder finds it
+        given["data"] = os.path.abspath(given["data"])
+    task = given.get("task", base.task if base is not None else None)
+    if task == "babi" and "T" in given:
+        raise UsageError("--T: applies to tasks copy, varcopy, adding, recall only, not 'babi'")
+    if task == "babi" and base is None and "data" not in given and os.environ.get(DATA_ENV):
+        given["data"] = os.path.abspath(os.environ[DATA_ENV])
     try:
         if base is None:
             if "task" not in given:
                 raise UsageError("TASK is required (or --resume DIR)")
             if "model" not in given:
                 raise UsageError(f"--model is required (one of {', '.join(MODEL_NAMES)})")
-            return TrainConfig(**given)
-        config = base.replace(**given)
-        check_resumable(base, config)
-        return config
+            config = TrainConfig(**given)
+        else:
+            config = base.replace(**given)
+            check_resumable(base, config)
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
+    if config.task == "babi":
+        _check_data(config)
+    return config
+
+
+def _check_data(config: TrainConfig) -> None:
+    """A bAbI config names a data folder that exists (before any file is written)."""
+    if config.data is None:
+        raise UsageError(f"--data: task babi reads its files from a data folder: give --data DIR or set {DATA_ENV}")
+    if not Path(config.data).is_dir():
+        raise UsageError(f"--data {config.data}: not a folder (expected DIR/babi/{{en,en-10k}}/qa1_…_train.txt)")
 
 
 def _flagged(exc: Exception) -> str:
@@ -292,9 +334,6 @@ def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any] | None]:
 
 
 def _run(args: argparse.Namespace, torch: Any) -> int:
-    from ..train import Trainer
-    from ..train.checkpoint import CheckpointError
-
     if args.out is not None and args.resume is not None:
         raise UsageError("--out and --resume: give one (a resumed run writes into its own DIR)")
     state = None
@@ -305,20 +344,135 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
         out, flag = args.resume, "--resume"
         base, state = _resume_state(out)
         config = _config(args, base)
+        if config.task == "babi" and config.babi_task == "all":
+            return _run_babi_set(config, out, flag, args.quiet, torch)
         step = 0 if state is None else int(state["step"])
         old_metrics = _read_metrics(f"--resume {out}", out / "metrics.jsonl", step)
     else:
         config = _config(args, None)
         if out is not None:
             check_folder(out, "--out")
-            if (out / "checkpoint.pt").exists():
+            if (out / "checkpoint.pt").exists() or (config.babi_task == "all" and (out / "config.json").exists()):
                 raise UsageError(f"--out {out}: holds a run already (continue it with --resume {out})")
+        if config.task == "babi" and config.babi_task == "all":
+            return _run_babi_set(config, out, flag, args.quiet, torch)
+    return _train_one(config, out, flag, state, old_metrics, args.quiet, torch)[0]
+
+
+def _babi_set_of(config: TrainConfig, task: int) -> tuple[str, str | None]:
+    """The set task ``task`` of a ``--babi-task all`` run trains on, and why when it is not the
+    run's own: en-10k without task 3's training file trains task 3 on the 1k set (whose test
+    file is the same file)."""
+    from ..datasets import DataError
+    from ..datasets.babi import TASKS, find_set_folder
+
+    if config.babi_set == "en-10k" and task == 3:
+        try:
+            folder = find_set_folder(str(config.data), "en-10k")
+        except DataError:  # reported, with the layout, when the files are checked
+            return "en-10k", None
+        stem = f"qa3_{TASKS[3]}_train.txt"
+        if not (folder / stem).is_file() and not (folder / f"{stem}.gz").is_file():
+            note = "en-10k has no task-3 training file here: task 3 trained on en (1k), tested on the same test file"
+            return "en", note
+    return str(config.babi_set), None
+
+
+def _run_babi_set(config: TrainConfig, out: Path | None, flag: str, quiet: bool, torch: Any) -> int:
+    """``--babi-task all``: one run per task (``OUT/qa1`` … ``OUT/qa20``), each trained, or
+    resumed, as a run of its own; ``OUT/summary.json`` holds the per-task test accuracies (best
+    validation parameters) and their mean, rewritten after each task."""
+    from ..datasets import DataError, task_files
+
+    plan = []
+    for n in BABI_TASKS:  # every file is checked before anything trains or is written
+        babi_set, note = _babi_set_of(config, n)
+        try:
+            task_files(str(config.data), n, babi_set)
+        except DataError as exc:
+            raise UsageError(f"--data: {exc}") from None
+        plan.append((n, config.replace(babi_task=n, babi_set=babi_set), note))
+    if out is not None:
+        with writing(out, flag):
+            out.mkdir(exist_ok=True)
+        _write_json(out / "config.json", config.to_dict(), flag)
+    rows: list[dict[str, Any]] = []
+    code = 0
+    for n, task_config, note in plan:
+        sub = None if out is None else out / f"qa{n}"
+        state, old_metrics, sub_flag = None, [], flag
+        if sub is not None and (sub / "config.json").is_file():
+            base, state = _resume_state(sub)
+            try:
+                from ..train import check_resumable
+
+                check_resumable(base, task_config)
+            except OrthornnError as exc:
+                raise UsageError(f"{flag} {out}: {sub.name}: {_flagged(exc)}") from None
+            step = 0 if state is None else int(state["step"])
+            old_metrics = _read_metrics(f"{flag} {out}", sub / "metrics.jsonl", step)
+        task_code, summary = _train_one(task_config, sub, sub_flag, state, old_metrics, quiet, torch)
+        code = max(code, task_code)
+        test = summary.get("test") or {}
+        best = summary.get("best") or {}
+        rows.append(
+            {
+                "babi_task": n,
+                "babi_set": task_config.babi_set,
+                "folder": sub.name if sub is not None else None,
+                "test_accuracy": test.get("accuracy"),
+                "test_questions": test.get("sequences"),
+                "best_step": best.get("step"),
+                "valid_accuracy": best.get("accuracy"),
+                "steps": summary["steps"],
+                "epochs": summary.get("epochs"),
+                "stopped": summary["stopped"],
+                **({"note": note} if note else {}),
+            }
+        )
+        tested = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
+        total = {
+            "task": "babi",
+            "babi_task": "all",
+            "babi_set": config.babi_set,
+            "model": config.model,
+            "tasks": rows,
+            "tasks_tested": len(tested),
+            "mean_test_accuracy": sum(tested) / len(tested) if tested else None,
+        }
+        if out is not None:
+            _write_json(out / "summary.json", total, flag)
+    print(f"{config.model} on bAbI {config.babi_set}, tasks 1-20: test accuracy (best-validation parameters)")
+    for r in rows:
+        acc = "stopped, not tested" if r["test_accuracy"] is None else f"{r['test_accuracy']:.4f}"
+        print(f"  task {r['babi_task']:2d} ({r['babi_set']}): {acc}")
+    if total["mean_test_accuracy"] is not None:
+        print(f"mean test accuracy {total['mean_test_accuracy']:.4f} over {total['tasks_tested']} tasks")
+    return code
+
+
+def _train_one(
+    config: TrainConfig,
+    out: Path | None,
+    flag: str,
+    state: dict[str, Any] | None,
+    old_metrics: list[str],
+    quiet: bool,
+    torch: Any,
+) -> tuple[int, dict[str, Any]]:
+    """Train (or continue) one run into ``out``; its exit status and summary."""
+    from ..datasets import DataError
+    from ..train import Trainer
+    from ..train.checkpoint import CheckpointError
+
     try:
         trainer = Trainer(config)
         if state is not None:
             trainer.load_state_dict(state)
     except CheckpointError as exc:
         raise UsageError(f"--resume {out}: {out / 'checkpoint.pt' if out else 'checkpoint'}: {exc}") from None
+    except DataError as exc:
+        raise UsageError(f"--data: {exc}") from None
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
 
@@ -349,8 +503,9 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
             last_ckpt["step"] = trainer.step
         metrics = _Metrics(out / "metrics.jsonl", flag, old_metrics)  # closed in the finally below
 
-    bar = progress_bar(config.steps, initial=trainer.step, desc=f"{config.model} on {config.task}", unit="step",
-                       quiet=args.quiet)  # fmt: skip
+    what = f"babi qa{config.babi_task}" if config.task == "babi" else config.task
+    bar = progress_bar(config.steps, initial=trainer.step, desc=f"{config.model} on {what}", unit="step",
+                       quiet=quiet)  # fmt: skip
     postfix: dict[str, str] = {}
 
     def on_record(rec: dict[str, Any]) -> None:
@@ -384,8 +539,9 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
     if out is not None:
         _write_json(out / "summary.json", summary, flag)
     final = summary["final"] or {}
+    setting = f"task {config.babi_task}, {config.babi_set}" if config.task == "babi" else f"T={config.T}"
     print(
-        f"{config.model} on {config.task} (T={config.T}): {summary['steps']} steps, "
+        f"{config.model} on {config.task} ({setting}): {summary['steps']} steps, "
         f"{summary['wall_seconds']:.1f} s, {summary['parameters']} parameters, {summary['device']}"
     )
     if final:
@@ -395,7 +551,8 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
     test = summary.get("test")
     if test:
         acc = f", accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
-        print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences")
+        at = f", parameters of the best validation (step {test['step']})" if "parameters_of" in test else ""
+        print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences{at}")
     if hist.stopped is not None:
         where = ""
         if out is not None:
@@ -403,5 +560,5 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
             if last_ckpt["step"] == 0:
                 where += ", the initial parameters"
         print(f"orthornn train: {hist.stopped}{where}", file=sys.stderr)
-        return 1
-    return 0
+        return 1, summary
+    return 0, summary

@@ -40,8 +40,9 @@ __all__ = [
 #: Version of the checkpoint layout.
 FORMAT = 1
 
-#: Config fields a resumed run may change (everything else must match the checkpoint).
-RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every"})
+#: Config fields a resumed run may change (everything else must match the checkpoint); ``data``:
+#: a moved data folder (a different vocabulary no longer fits the model's state).
+RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every", "data"})
 
 
 class CheckpointError(OrthornnError):

@@ -18,6 +18,8 @@ from ..errors import OrthornnError
 
 __all__ = [
     "ACTIVATIONS",
+    "BABI_OPTIONS",
+    "BABI_SETS",
     "DATA_OPTIONS",
     "INITS",
     "MODEL_NAMES",
@@ -25,14 +27,20 @@ __all__ = [
     "OPTIMIZERS",
     "READOUT_INITS",
     "RUM_INITS",
+    "SYNTHETIC_TASKS",
     "TASK_NAMES",
     "TASK_OPTIONS",
     "TRAIN_ORDERS",
     "TrainConfig",
 ]
 
-#: Tasks ``orthornn train`` knows (see :mod:`orthornn.train.registry`).
-TASK_NAMES = ("copy", "varcopy", "adding", "recall")
+#: Tasks ``orthornn train`` knows (see :mod:`orthornn.train.registry`): the generated long-memory
+#: tasks and bAbI question answering (read from a data folder, :mod:`orthornn.datasets.babi`).
+TASK_NAMES = ("copy", "varcopy", "adding", "recall", "babi")
+#: The tasks generated from the seed (:mod:`orthornn.tasks`): ``T`` and the fixed-set sizes act on these.
+SYNTHETIC_TASKS = ("copy", "varcopy", "adding", "recall")
+#: bAbI sets (:data:`orthornn.datasets.babi.SETS`; no import here).
+BABI_SETS = ("en", "en-10k")
 #: Models ``orthornn train`` knows.
 MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru")
 #: Optimisers (RMSProp with decay 0.9 as both papers; Adam).
@@ -74,6 +82,18 @@ TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "K": (("copy", "varcopy"), 8),
 }
 
+#: Options of the bAbI task: field -> (the tasks it acts on, its default there). ``babi_task``
+#: "all" names the set of the 20 runs (one per task) that ``orthornn train babi`` makes; a
+#: single run takes a task number. ``data`` None (no folder named yet) is refused when a run
+#: reads the data, not here.
+BABI_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "babi_task": (("babi",), 1),
+    "babi_set": (("babi",), "en"),
+    "data": (("babi",), None),
+}
+#: Fields of the generated tasks only: refused (when set) and absent from the saved config on bAbI.
+_SYNTHETIC_FIELDS = ("train_size", "train_order", "valid_size", "test_size", "eval_batches")
+
 #: Largest seed: torch.manual_seed takes 64-bit seeds (the initial parameters are seeded with it).
 MAX_SEED = 2**64 - 1
 
@@ -106,10 +126,10 @@ class TrainConfig:
     orthornn.errors.OrthornnError: init: applies to model ltrnn only, not 'rum'
     """
 
-    task: str = "copy"  # copy | varcopy | adding | recall
+    task: str = "copy"  # copy | varcopy | adding | recall | babi
     model: str = "rum"  # rum | ltrnn | eunn | goru | lstm | gru
     hidden: int = 64  # hidden size N
-    T: int = 10  # task length: copy/varcopy delay, adding length, recall pairs length
+    T: int = 10  # task length: copy/varcopy delay, adding length, recall pairs length (not babi)
     S: int | None = None  # copy/varcopy: number of symbols to remember (default 10)
     K: int | None = None  # copy/varcopy: alphabet size (default 8)
     lam: float | None = None  # rum: associative power λ (0, 1 or any real: so_power; default 0)
@@ -137,6 +157,9 @@ class TrainConfig:
     eval_every: int = 100  # evaluate on held-out batches every this many steps (and at the end)
     eval_batches: int | None = None  # without valid_size: held-out batches per evaluation (default 4; disjoint stream)
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
+    babi_task: int | str | None = None  # babi: task number 1..20, or "all" (a set of 20 runs; default 1)
+    babi_set: str | None = None  # babi: en (1k, default) | en-10k
+    data: str | None = None  # babi: the data folder holding babi/<set>/ (required to run)
 
     def __post_init__(self) -> None:
         self._check_names()
@@ -149,8 +172,14 @@ class TrainConfig:
                 kind = "model" if name in MODEL_OPTIONS else "task"
                 plural = "s" if len(owners) > 1 else ""
                 raise OrthornnError(f"{name}: applies to {kind}{plural} {', '.join(owners)} only, not {where!r}")
+        if self.task not in SYNTHETIC_TASKS:
+            for name in _SYNTHETIC_FIELDS:
+                if getattr(self, name) is not None:
+                    raise OrthornnError(
+                        f"{name}: applies to tasks {', '.join(SYNTHETIC_TASKS)} only, not {self.task!r}"
+                    )
         for name, (other, needs_set, default) in DATA_OPTIONS.items():
-            if (getattr(self, other) is not None) == needs_set:
+            if (getattr(self, other) is not None) == needs_set and self.task in SYNTHETIC_TASKS:
                 if getattr(self, name) is None:
                     object.__setattr__(self, name, default)
             elif getattr(self, name) is not None:
@@ -166,7 +195,7 @@ class TrainConfig:
 
     @staticmethod
     def _options() -> list[tuple[str, tuple[tuple[str, ...], Any]]]:
-        return [*MODEL_OPTIONS.items(), *TASK_OPTIONS.items()]
+        return [*MODEL_OPTIONS.items(), *TASK_OPTIONS.items(), *BABI_OPTIONS.items()]
 
     def applies(self, name: str) -> bool:
         """Whether field ``name`` acts on this config's model and task (every general field does).
@@ -179,6 +208,10 @@ class TrainConfig:
             return self.model in MODEL_OPTIONS[name][0]
         if name in TASK_OPTIONS:
             return self.task in TASK_OPTIONS[name][0]
+        if name in BABI_OPTIONS:
+            return self.task in BABI_OPTIONS[name][0]
+        if self.task not in SYNTHETIC_TASKS and name in ("T", *_SYNTHETIC_FIELDS):
+            return False
         if name in DATA_OPTIONS:
             other, needs_set, _ = DATA_OPTIONS[name]
             return (getattr(self, other) is not None) == needs_set
@@ -238,6 +271,13 @@ class TrainConfig:
             raise OrthornnError(f"dtype: must be float32 or float64, got {self.dtype!r}")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda|auto|cuda:\d+", self.device):
             raise OrthornnError(f"device: must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        b = self.babi_task
+        if b is not None and b != "all" and not (_is_int(b) and 1 <= b <= 20):
+            raise OrthornnError(f"babi_task: must be a task number from 1 to 20 or 'all', got {b!r}")
+        if self.babi_set is not None and self.babi_set not in BABI_SETS:
+            raise OrthornnError(f"babi_set: unknown {self.babi_set!r}; choose one of {', '.join(BABI_SETS)}")
+        if self.data is not None and (not isinstance(self.data, str) or not self.data):
+            raise OrthornnError(f"data: must be the path of a folder, got {self.data!r}")
         if self.task == "recall" and self.T % 2:
             raise OrthornnError(f"T: the recall task needs an even T (T/2 key-digit pairs), got {self.T}")
         if self.task == "adding" and self.T < 2:
@@ -291,6 +331,8 @@ class TrainConfig:
         for name, (other, needs_set, _) in DATA_OPTIONS.items():
             if name not in changes and (changes.get(other, getattr(self, other)) is not None) != needs_set:
                 dropped[name] = None
+        if task not in SYNTHETIC_TASKS:
+            dropped.update({name: None for name in _SYNTHETIC_FIELDS if name not in changes})
         return dataclasses.replace(self, **{**dropped, **changes})
 
 

@@ -13,6 +13,15 @@ evaluated at the end. Each is drawn once, when the stream is built.
 
 Token inputs (copy, variable copy, recall) are one-hot encoded, as in both papers; the adding
 task's ``(value, marker)`` pairs are fed as they are.
+
+bAbI (:class:`BabiStream`) is read from the config's data folder: the training file split
+90 / 10 by a permutation from ``(seed, 5)`` (:func:`orthornn.datasets.babi.split_train_valid`),
+training batch ``k`` the ``k``-th of the length-bucketed epochs of ``(seed, 6)``
+(:class:`orthornn.datasets.LengthBuckets`), validation and test sets evaluated whole, sorted by
+length in chunks of at most :data:`EVAL_TOKENS` padded steps. Tokens are one-hot encoded as on
+the other token tasks: the input kernel's column of a token is its learnt embedding, so the
+network reads "words embedded into dense vectors" (RUM, appendix C). A batch carries each
+sequence's last position (``Batch.last``): the answer is read from the output there.
 """
 
 from __future__ import annotations
@@ -29,22 +38,37 @@ from ..tasks import FixedSet
 from .config import TrainConfig
 from .registry import build_task
 
-__all__ = ["EVAL_CHUNK", "FIXED_SET_ENTROPY", "Batch", "TaskStream"]
+__all__ = [
+    "BABI_ENTROPY",
+    "EVAL_CHUNK",
+    "EVAL_TOKENS",
+    "FIXED_SET_ENTROPY",
+    "BabiStream",
+    "Batch",
+    "TaskStream",
+    "stream",
+]
 
 _SPLITS = {"train": 0, "eval": 1}
 #: Second entropy word of the fixed sets (after the seed): training, validation, test.
 FIXED_SET_ENTROPY = {"train": 2, "valid": 3, "test": 4}
 #: Sequences per forward pass when a fixed validation or test set is evaluated.
 EVAL_CHUNK = 1000
+#: Second entropy word of bAbI's train/validation split and of its bucketed training epochs.
+BABI_ENTROPY = {"split": 5, "epochs": 6}
+#: Padded steps (sequences × longest length) per forward pass when a bAbI set is evaluated.
+EVAL_TOKENS = 65_536
 
 
 @dataclass(frozen=True)
 class Batch:
     """Inputs ``x`` (B, L, input_size) and targets ``y``: class ids (B, L) for copy tasks,
-    (B,) for recall, values (B,) for adding."""
+    (B,) for recall and bAbI, values (B,) for adding; ``last`` (B,): bAbI only, the position of
+    each sequence's last token (the rest is padding)."""
 
     x: Tensor
     y: Tensor
+    last: Tensor | None = None
 
 
 class TaskStream:
@@ -125,3 +149,67 @@ class TaskStream:
             xt.to(device=self.device, dtype=self.dtype),
             yt.to(device=self.device, dtype=torch.int64 if self.tokens else self.dtype),
         )
+
+
+class BabiStream:
+    """Seeded, resumable batches of one bAbI task (``config.task == "babi"``) on ``device``.
+
+    The same interface as :class:`TaskStream`: ``batch(k)`` is training batch ``k`` (a function
+    of ``(seed, k)``), ``held_out("valid" | "test")`` the whole validation or test set.
+    """
+
+    def __init__(self, config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype) -> None:
+        from ..datasets import LengthBuckets
+
+        self.config, self.device, self.dtype = config, torch.device(device), dtype
+        self.task: Any = build_task(config)
+        self.tokens = True
+        self.input_size = int(self.task.vocab_size)
+        self.output_size = int(self.task.n_classes)
+        self.train_set, self.valid_set, self.test_set = self.task.train, self.task.valid, self.task.test
+        seed = (config.seed, BABI_ENTROPY["epochs"])
+        self.buckets = LengthBuckets(self.train_set.lengths, config.batch, seed)
+
+    @property
+    def baseline(self) -> float:
+        """Cross-entropy of the training part's answer frequencies (the memoryless predictor)."""
+        return float(self.task.baseline)
+
+    @property
+    def baseline_accuracy(self) -> float:
+        """Accuracy of always giving the training part's most frequent answer."""
+        return float(self.task.baseline_accuracy)
+
+    def batch(self, index: int, split: str = "train") -> Batch:
+        """Training batch ``index`` (``split`` must be ``train``: bAbI has no held-out stream)."""
+        if split != "train":
+            raise ValueError("bAbI has no held-out stream: evaluate with held_out('valid' | 'test')")
+        return self.encode(*self.train_set.pad(self.buckets.indices(int(index))))
+
+    def held_out(self, split: str = "valid") -> Iterator[Batch]:
+        """The whole validation (or test) set, sorted by length, in chunks of at most
+        :data:`EVAL_CHUNK` sequences and :data:`EVAL_TOKENS` padded steps."""
+        from ..datasets import length_chunks
+
+        part = self.test_set if split == "test" else self.valid_set
+        for idx in length_chunks(part.lengths, EVAL_TOKENS, EVAL_CHUNK):
+            yield self.encode(*part.pad(idx))
+
+    def epochs(self, steps: int) -> float:
+        """Epochs of the training part completed after ``steps`` batches."""
+        return self.buckets.epochs_done(steps)
+
+    def encode(self, x: np.ndarray, y: np.ndarray, last: np.ndarray) -> Batch:
+        """Padded ids, answers and last positions as a :class:`Batch` (ids one-hot)."""
+        xt = torch.nn.functional.one_hot(torch.as_tensor(x), self.input_size)
+        return Batch(
+            xt.to(device=self.device, dtype=self.dtype),
+            torch.as_tensor(y, dtype=torch.int64).to(self.device),
+            torch.as_tensor(last, dtype=torch.int64).to(self.device),
+        )
+
+
+def stream(config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype) -> TaskStream | BabiStream:
+    """The batch stream of ``config``'s task: :class:`BabiStream` for bAbI, else :class:`TaskStream`."""
+    cls = BabiStream if config.task == "babi" else TaskStream
+    return cls(config, device=device, dtype=dtype)

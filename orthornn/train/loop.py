@@ -8,6 +8,10 @@ Everything random is a function of ``(seed, step)``: the initial parameters (tor
 of step ``k`` and the per-step noise (zoneout, orthogonality-penalty directions). With the
 optimiser state in the checkpoint, a run resumed at step ``k`` reproduces the uninterrupted
 run exactly.
+
+On bAbI the test set is evaluated with the parameters of the best validation evaluation (RUM,
+appendix C: the best-validation model is tested), which the trainer keeps, and its
+checkpoints hold (``best_model``), beside the current ones.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 from ..errors import OrthornnError
 from .checkpoint import FORMAT, CheckpointError, check_checkpoint, check_resumable, to_cpu
 from .config import TrainConfig
-from .data import TaskStream
+from .data import stream
 from .metrics import task_loss
 from .registry import build_model, count_parameters
 
@@ -77,7 +81,7 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.dtype = getattr(torch, config.dtype)
-        self.stream = TaskStream(config, device=self.device, dtype=self.dtype)
+        self.stream = stream(config, device=self.device, dtype=self.dtype)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             model = build_model(
@@ -96,6 +100,9 @@ class Trainer:
         self.n_parameters = count_parameters(self.model)
         #: What was not finite when :meth:`train_step` last returned None: "loss" or "gradient".
         self.failure: str | None = None
+        #: Whether the test set is evaluated with the best-validation parameters (bAbI), and those.
+        self.test_at_best = config.task == "babi"
+        self.best_model: dict[str, torch.Tensor] | None = None
 
     # -- one step -----------------------------------------------------------------------------
     def _rng_devices(self) -> list[int]:
@@ -111,7 +118,7 @@ class Trainer:
             torch.manual_seed(_step_seed(c.seed, k))
             self.model.train()
             scores, _ = self.model(batch.x)
-            loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y)
+            loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y, batch.last)
             if not math.isfinite(metrics["loss"]):
                 self.failure = "loss"
                 return None
@@ -165,7 +172,7 @@ class Trainer:
         parts: list[tuple[int, dict[str, float]]] = []
         for b in self.stream.held_out(split):
             scores, _ = self.model(b.x)
-            _, m = task_loss(c.task, self.stream.task, scores, b.y)
+            _, m = task_loss(c.task, self.stream.task, scores, b.y, b.last)
             parts.append((len(b.y), m))
         total = sum(n for n, _ in parts)
         equal = all(n == parts[0][0] for n, _ in parts)
@@ -219,18 +226,35 @@ class Trainer:
                 hist.evals.append(ev)
                 if self.best is None or ev["loss"] < self.best["loss"]:
                     self.best = ev
+                    if self.test_at_best:
+                        self.best_model = to_cpu(self.model.state_dict())
                 if on_eval is not None:
                     on_eval(ev)
             if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or self.step == c.steps):
                 on_checkpoint(self.state_dict())
         if self.stream.test_set is not None and hist.stopped is None and self.step == c.steps:
-            hist.test = self.evaluate("test")
+            hist.test = self._test_at_best() if self.test_at_best else self.evaluate("test")
         hist.summary = self.summary()
         return hist
 
+    def _test_at_best(self) -> Record:
+        """The test evaluation with the best-validation parameters (restored afterwards)."""
+        assert self.best is not None and self.best_model is not None  # the last step evaluates
+        current = to_cpu(self.model.state_dict())
+        self.model.load_state_dict(self.best_model)
+        try:
+            rec = self.evaluate("test")
+        finally:
+            self.model.load_state_dict(current)
+        return {**rec, "step": self.best["step"], "parameters_of": "best validation"}
+
     def summary(self) -> Record:
-        """Best and final evaluation, steps, wall time, parameter count, device."""
+        """Best and final evaluation, steps, wall time, parameter count, device (bAbI: and the
+        data read, with the epochs done)."""
         last = self.history.evals[-1] if self.history.evals else None
+        extra: Record = {}
+        if self.config.task == "babi":
+            extra = {"babi": self.stream.task.describe(), "epochs": self.stream.epochs(self.step)}
         return {
             "task": self.config.task,
             "model": self.config.model,
@@ -245,23 +269,25 @@ class Trainer:
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "stopped": self.history.stopped,
             "test": self.history.test,
+            **extra,
         }
 
     # -- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """A checkpoint (tensors on the CPU) from which :meth:`load_state_dict` continues exactly."""
-        return to_cpu(
-            {
-                "format": FORMAT,
-                "config": self.config.to_dict(),
-                "step": self.step,
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "best": self.best,
-                "evals": list(self.history.evals),
-                "elapsed": self.elapsed,
-            }
-        )
+        state = {
+            "format": FORMAT,
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "best": self.best,
+            "evals": list(self.history.evals),
+            "elapsed": self.elapsed,
+        }
+        if self.test_at_best:
+            state["best_model"] = self.best_model
+        return to_cpu(state)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint of a compatible config (see :data:`RESUMABLE_CHANGES`).
@@ -276,7 +302,12 @@ class Trainer:
             raise OrthornnError(f"steps: the checkpoint is at step {state['step']}, beyond steps={self.config.steps}")
         model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
         optimizer_before = self.optimizer.state_dict()
+        best_model = state.get("best_model")
         try:
+            if self.test_at_best and state["best"] is not None:
+                if not isinstance(best_model, dict):
+                    raise KeyError("best_model: the best-validation parameters are missing")
+                self.model.load_state_dict(best_model)  # checks that they fit
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
@@ -286,6 +317,8 @@ class Trainer:
             why = f"its model or optimizer state does not fit a {self.config.model} of this config ({first})"
             raise CheckpointError(why) from None
         self.step, self.best, self.elapsed = int(state["step"]), state["best"], float(state["elapsed"])
+        if self.test_at_best:
+            self.best_model = best_model if state["best"] is not None else None
         self.history.evals = list(state["evals"])
 
 

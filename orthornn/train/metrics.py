@@ -4,6 +4,8 @@ r"""Losses and accuracies of the tasks.
   et al.; the baseline :math:`S\ln K/(T+2S)` is on that scale); accuracy = recalled-symbol
   accuracy (positions whose target is a data symbol), plus blank accuracy and success rate;
 * recall: cross-entropy of the last step's scores; accuracy of its argmax;
+* bAbI: the same, of the scores at each sequence's own last token (``last``; the rest of a
+  padded batch is blanks after it), so a question scores alike in any batch;
 * adding: mean squared error of the last step's output (baseline 1/6); no accuracy.
 """
 
@@ -17,8 +19,11 @@ from torch import Tensor
 __all__ = ["task_loss"]
 
 
-def task_loss(task_name: str, task: Any, scores: Tensor, y: Tensor) -> tuple[Tensor, dict[str, float]]:
-    """The training loss of ``scores`` (B, L, C) against targets, and detached metrics.
+def task_loss(
+    task_name: str, task: Any, scores: Tensor, y: Tensor, last: Tensor | None = None
+) -> tuple[Tensor, dict[str, float]]:
+    """The training loss of ``scores`` (B, L, C) against targets, and detached metrics
+    (``last``: bAbI's last positions, see :class:`~orthornn.train.data.Batch`).
 
     >>> import math
     >>> from orthornn.tasks import RecallTask
@@ -40,11 +45,16 @@ def task_loss(task_name: str, task: Any, scores: Tensor, y: Tensor) -> tuple[Ten
                 "blank_accuracy": float((correct & ~data).sum()) / max(int((~data).sum()), 1),
                 "success": float((correct | ~data).all(1).float().mean()),
             }
-    elif task_name == "recall":
-        last = scores[:, -1]
-        loss = torch.nn.functional.cross_entropy(last, y)
+    elif task_name in ("recall", "babi"):
+        if task_name == "babi":
+            if last is None:
+                raise ValueError("task babi needs the last positions of its sequences")
+            final = scores[torch.arange(scores.shape[0], device=scores.device), last]
+        else:
+            final = scores[:, -1]
+        loss = torch.nn.functional.cross_entropy(final, y)
         with torch.no_grad():
-            metrics = {"accuracy": float((last.argmax(-1) == y).float().mean())}
+            metrics = {"accuracy": float((final.argmax(-1) == y).float().mean())}
     elif task_name == "adding":
         loss = torch.nn.functional.mse_loss(scores[:, -1, 0], y)
         metrics = {}

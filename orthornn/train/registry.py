@@ -45,11 +45,24 @@ TASKS: dict[str, Callable[[TrainConfig], Any]] = {
     "varcopy": lambda c: VariableCopyTask(c.T, c.S, c.K),
     "adding": lambda c: AddingTask(c.T),
     "recall": lambda c: RecallTask(c.T),
+    "babi": lambda c: _babi(c),
 }
 
 
+def _babi(c: TrainConfig) -> Any:
+    """The bAbI task of ``c`` read from its data folder (:func:`orthornn.datasets.load_babi`)."""
+    from ..datasets import load_babi
+    from .data import BABI_ENTROPY
+
+    if c.data is None:
+        raise OrthornnError("data: task babi reads its files from a data folder; none given")
+    if c.babi_task == "all":
+        raise OrthornnError("babi_task: 'all' is a set of 20 runs, one per task; a run trains one task number")
+    return load_babi(c.data, c.babi_task, c.babi_set, seed=(c.seed, BABI_ENTROPY["split"]))
+
+
 def build_task(config: TrainConfig) -> Any:
-    """The task object named by ``config.task``."""
+    """The task object named by ``config.task`` (bAbI: read from ``config.data``)."""
     return TASKS[config.task](config)
 
 
