@@ -1,6 +1,8 @@
 r"""``check_orthogonal_layer``: one call that property-tests a torch layer whose weight is meant to
-be orthogonal (a ``torch.nn.utils.parametrizations.orthogonal`` layer, geotorch, a hand-made
-Cayley or EUNN layer). torch is imported when the check runs, not when this module is.
+be orthogonal — square (O(n), SO(n)) or rectangular (semi-orthogonal: a point of the Stiefel
+manifold, in either orientation) — such as a ``torch.nn.utils.parametrizations.orthogonal``
+layer, geotorch, a hand-made Cayley or EUNN layer. torch is imported when the check runs, not
+when this module is.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ._asserts import assert_orthogonal
+from ._asserts import assert_orthogonal, assert_semi_orthogonal
 from ._draws import dtype_name
 from ._strategies import adversarial_orthogonal_matrices, dimensions
 
@@ -40,14 +42,19 @@ class LayerReport:
     skipped : tuple of str
         The checks that could not run, with the reason (e.g. no ``right_inverse``).
     float32_drift : float or None
-        ``‖WᵀW − I‖_max`` after ``drift_steps`` AdamW steps in float32, in units of eps(float32)
-        (``None`` if float32 is not among the dtypes).
+        ``‖WᵀW − I‖_max`` (the Gram matrix of the shorter side for a rectangular weight) after
+        ``drift_steps`` AdamW steps in float32, in units of eps(float32) (``None`` if float32 is
+        not among the dtypes).
+    shapes : tuple of (int, int)
+        The weight shapes ``(rows, cols)`` checked, sorted (rectangular ones were checked as
+        semi-orthogonal).
     """
 
     examples: int
     checks: tuple[str, ...]
     skipped: tuple[str, ...]
     float32_drift: float | None
+    shapes: tuple[tuple[int, int], ...] = ()
 
 
 def _default_weight(layer: Any) -> Any:
@@ -64,6 +71,20 @@ def _assign(layer: Any, target: Any, weight: Callable[[Any], Any]) -> bool:
         return False
     layer.weight = target
     return True
+
+
+def _gram_defect(w: Any) -> float:
+    """``‖WᵀW − I‖_max`` of a tall or square weight, ``‖WWᵀ − I‖_max`` of a wide one, in float64."""
+    import torch
+
+    w = w.detach().double()
+    g = w.T @ w if w.shape[-2] >= w.shape[-1] else w @ w.T
+    return float((g - torch.eye(g.shape[-1], dtype=torch.float64)).abs().max())
+
+
+def _stiefel_target(target: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """The first ``cols`` columns (tall) or ``rows`` rows (wide) of a ``max(rows, cols)`` square target."""
+    return target[:, :cols] if rows >= cols else target[:rows, :]
 
 
 def _loss(w: Any, generator: Any) -> Any:
@@ -92,24 +113,31 @@ def check_orthogonal_layer(
     r"""Property-test a torch layer whose weight is meant to be orthogonal; raise on a failure.
 
     ``make_layer(n, dtype)`` returns a fresh ``nn.Module`` (``dtype`` a torch dtype) whose
-    ``weight(layer)`` (default ``layer.weight``) is ``n×n``. For hypothesis-drawn sizes, dtypes,
-    optimisers (:data:`OPTIMIZERS`: SGD with momentum and weight decay, AdamW) and adversarial
-    target matrices (:func:`adversarial_orthogonal_matrices`: eigenvalues −1, angles near π and 0,
-    reflections unless ``special``), it checks:
+    ``weight(layer)`` (default ``layer.weight``) is a matrix whose shape depends on ``n``: ``n×n``
+    for an orthogonal layer, or rectangular ``r×c`` (e.g. ``Linear(n, n + 2)``, weight
+    ``(n + 2)×n``) for a semi-orthogonal one — orthonormal columns when ``r ≥ c``, orthonormal
+    rows when ``r < c``. For hypothesis-drawn sizes, dtypes, optimisers (:data:`OPTIMIZERS`:
+    SGD with momentum and weight decay, AdamW) and adversarial target matrices
+    (:func:`adversarial_orthogonal_matrices` of size ``max(r, c)``: eigenvalues −1, angles near
+    π and 0, reflections unless ``special``; for a rectangular weight its first ``c`` columns or
+    ``r`` rows), it checks:
 
-    * **init**: the weight is orthogonal (with ``special=True``: det +1);
+    * **init**: the weight is orthogonal (:func:`assert_orthogonal`, with ``special=True``: det
+      +1), or semi-orthogonal if rectangular (:func:`assert_semi_orthogonal`; ``det`` and
+      ``special`` apply to square weights only, a rectangular one lists ``special`` as skipped);
     * **steps**: still so after ``steps`` optimiser steps on a random least-squares loss;
     * **assignment** (layers with a ``right_inverse``, e.g. torch parametrizations): assigning
       the target gives it back (to the tolerance); with ``special=True`` a target with det −1 must
       be refused (an exception) or give a rotation, never a reflection;
     * **gradients**: finite at the assigned hard spectrum (or at init);
-    * **drift**: ``‖WᵀW − I‖_max`` after ``drift_steps`` AdamW steps in float32 at ``n =
-      drift_size``, reported in eps; it fails only beyond orthornn's input tolerance
-      ``1e3·n·eps`` (where orthornn's own functions would refuse the weight).
+    * **drift**: ``‖WᵀW − I‖_max`` (``‖WWᵀ − I‖_max`` for a wide weight) after ``drift_steps``
+      AdamW steps in float32 at ``n = drift_size``, reported in eps; it fails only beyond
+      orthornn's input tolerance ``1e3·max(r, c)·eps`` (where orthornn's own functions would
+      refuse the weight).
 
     The run is reproducible: each layer is built under ``torch.manual_seed(0)`` (the global RNG
     restored afterwards) and, with ``derandomize`` (default), hypothesis draws the same examples
-    on every run. Tolerances are :func:`orthogonality_tolerance` ``(n, dtype, scale=scale)``. A failure raises
+    on every run. Tolerances are :func:`orthogonality_tolerance` ``(max(r, c), dtype, scale=scale)``. A failure raises
     ``AssertionError`` naming the check, with hypothesis' shrunk falsifying example (the size,
     dtype, optimiser and the target as a call such as ``orthogonal_with_angles((π,), 0, n=2)``).
 
@@ -135,6 +163,11 @@ def check_orthogonal_layer(
     Traceback (most recent call last):
     ...
     AssertionError: check 'steps' (...): not orthogonal: ...
+    >>> def stiefel(n, dtype):  # a rectangular weight, (n + 1)×n: orthonormal columns
+    ...     return orthogonal(torch.nn.Linear(n, n + 1, bias=False, dtype=dtype), orthogonal_map="cayley")
+    >>> report = check_orthogonal_layer(stiefel, sizes=dimensions(2, 3), max_examples=3, drift_steps=0)
+    >>> report.checks, all(r == c + 1 for r, c in report.shapes)
+    (('init', 'steps', 'assignment', 'gradients'), True)
     """
     import torch
 
@@ -145,6 +178,7 @@ def check_orthogonal_layer(
         raise ValueError(f"unknown optimizers {unknown}; valid: {', '.join(OPTIMIZERS)}")
     ran: set[str] = set()
     skipped: set[str] = set()
+    shapes: set[tuple[int, int]] = set()
     count = [0]
     size_strategy = dimensions(2, 8) if sizes is None else sizes
 
@@ -161,13 +195,28 @@ def check_orthogonal_layer(
         n = data.draw(size_strategy, label="n")
         name = data.draw(st.sampled_from(names), label="dtype")
         opt_name = data.draw(st.sampled_from(list(optimizers)), label="optimizer")
-        target = data.draw(adversarial_orthogonal_matrices(n, det=None, dtype="float64"), label="target")
         dtype = getattr(torch, name)
         generator = torch.Generator().manual_seed(0)
         layer = make_layer(n, dtype)
-        context = f"n = {n}, {name}"
+        rows, cols = (int(x) for x in get(layer).shape[-2:])
+        shapes.add((rows, cols))
+        square = rows == cols
+        size = max(rows, cols)
+        full = data.draw(adversarial_orthogonal_matrices(size, det=None, dtype="float64"), label="target")
+        target = full if square else _stiefel_target(full, rows, cols)
+        context = f"n = {n}, {name}" if square else f"n = {n}, weight {rows}×{cols}, {name}"
+        if special and not square:
+            skipped.add(f"special: the weight is {rows}×{cols} (det and SO(n) apply to square weights only)")
+
+        def check(w: Any) -> None:
+            __tracebackhide__ = True
+            if square:
+                assert_orthogonal(w, special=special, scale=scale)
+            else:
+                assert_semi_orthogonal(w, scale=scale)
+
         try:
-            assert_orthogonal(get(layer), special=special, scale=scale)
+            check(get(layer))
         except AssertionError as err:
             fail("init", context, err)
         ran.add("init")
@@ -179,12 +228,12 @@ def check_orthogonal_layer(
             opt.step()
         try:
             with torch.no_grad():
-                assert_orthogonal(get(layer), special=special, scale=scale)
+                check(get(layer))
         except AssertionError as err:
             fail("steps", f"{context}, {steps} {cls} steps", err)
         ran.add("steps")
         t = torch.as_tensor(target, dtype=dtype)
-        reflection = bool(np.linalg.det(target) < 0)
+        reflection = square and bool(np.linalg.det(target) < 0)
         try:
             with torch.no_grad():
                 assigned = _assign(layer, t, get)
@@ -207,7 +256,7 @@ def check_orthogonal_layer(
                         fail("assignment", context, AssertionError("a reflection was accepted by an SO(n) layer"))
                 else:
                     err = float((w.double() - t.double()).abs().max())
-                    tol = 1e3 * float(torch.finfo(dtype).eps) * n
+                    tol = 1e3 * float(torch.finfo(dtype).eps) * size
                     if err > tol:
                         msg = f"assigned target not given back: max error {err:.3g} > {tol:.3g}"
                         fail("assignment", context, AssertionError(msg))
@@ -237,14 +286,19 @@ def check_orthogonal_layer(
             opt.zero_grad()
             _loss(get(layer), generator).backward()
             opt.step()
-        w = get(layer).detach().double()
-        defect = float((w.T @ w - torch.eye(drift_size, dtype=torch.float64)).abs().max())
+        w = get(layer).detach()
+        rows, cols = (int(x) for x in w.shape[-2:])
+        defect = _gram_defect(w)
         drift = defect / float(np.finfo(np.float32).eps)
-        if defect > 1e3 * drift_size * float(np.finfo(np.float32).eps):
+        if defect > 1e3 * max(rows, cols) * float(np.finfo(np.float32).eps):
+            what = "‖WWᵀ − I‖_max" if rows < cols else "‖WᵀW − I‖_max"
+            where = f"n = {drift_size}" + ("" if rows == cols else f", weight {rows}×{cols}")
             raise AssertionError(
-                f"check 'drift' (n = {drift_size}, float32, {drift_steps} AdamW steps): ‖WᵀW − I‖_max = "
+                f"check 'drift' ({where}, float32, {drift_steps} AdamW steps): {what} = "
                 f"{defect:.3g} ({drift:.3g} eps) beyond orthornn's input tolerance 1e3·n·eps"
             )
         ran.add("drift")
     order = ("init", "steps", "assignment", "gradients", "drift")
-    return LayerReport(count[0], tuple(c for c in order if c in ran), tuple(sorted(skipped)), drift)
+    return LayerReport(
+        count[0], tuple(c for c in order if c in ran), tuple(sorted(skipped)), drift, tuple(sorted(shapes))
+    )

@@ -1,5 +1,6 @@
-"""check_orthogonal_layer passes torch's orthogonal parametrizations and catches the layers that
-are orthogonal at init only, reflections in an SO(n) layer, and a Cayley map that cannot reach −1."""
+"""check_orthogonal_layer passes torch's orthogonal parametrizations (square and rectangular) and
+catches the layers that are orthogonal at init only, reflections in an SO(n) layer, and a Cayley
+map that cannot reach −1."""
 
 from __future__ import annotations
 
@@ -126,3 +127,80 @@ def test_an_unsupported_assignment_is_skipped_not_failed():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="valid: sgd, adamw"):
         check_orthogonal_layer(lambda n, d: None, optimizers=["lbfgs"])
+
+
+# rectangular (semi-orthogonal, Stiefel) weights, either orientation
+
+
+@pytest.mark.parametrize("extra", [2, -1], ids=["tall", "wide"])
+def test_torchs_rectangular_cayley_parametrization_passes(extra):
+    """``Linear(n, n + extra)`` has a weight ``(n + extra)×n``: tall (orthonormal columns) or wide (rows)."""
+
+    def make(n, dtype):
+        return orthogonal(torch.nn.Linear(n + 1, n + 1 + extra, bias=False, dtype=dtype), orthogonal_map="cayley")
+
+    report = check_orthogonal_layer(make, **SMALL)
+    assert report.checks == ("init", "steps", "assignment", "gradients", "drift")
+    assert report.shapes and all(r == c + extra for r, c in report.shapes)
+    assert report.float32_drift is not None and 0 <= report.float32_drift < 1e3
+
+
+def test_torchs_linear_5_3_is_checked_as_semi_orthogonal():
+    """``orthogonal(nn.Linear(5, 3))``: weight 3×5, orthonormal rows. With ``orthogonal_map="cayley"``
+    it passes; torch's default map for a rectangular real weight is ``"householder"``, which weight
+    decay zeroes as in the square case (the ±1 diagonal signs truncated by ``.int()``)."""
+
+    def make(orthogonal_map):
+        return lambda n, dtype: orthogonal(
+            torch.nn.Linear(5, 3, bias=False, dtype=dtype), orthogonal_map=orthogonal_map
+        )
+
+    report = check_orthogonal_layer(make("cayley"), sizes=dimensions(2, 2), max_examples=4, drift_steps=20)
+    assert report.shapes == ((3, 5),) and "assignment" in report.checks
+    assert (
+        torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(5, 3)).parametrizations.weight[0].orthogonal_map.name
+        == "householder"
+    )
+    with pytest.raises(
+        AssertionError, match=r"check 'steps' \(n = 2, weight 3×5, .*rows not orthonormal: ‖MMᵀ − I‖_max = 1 "
+    ):
+        check_orthogonal_layer(make(None), sizes=dimensions(2, 2), max_examples=4, drift_steps=0)
+
+
+@pytest.mark.parametrize(
+    ("out_features", "message"),
+    [(3, "rows not orthonormal: ‖MMᵀ − I‖_max"), (7, "columns not orthonormal: ‖MᵀM − I‖_max")],
+)
+def test_a_rectangular_weight_orthogonal_at_init_only_fails_with_its_shape(out_features, message):
+    def make(n, dtype):
+        layer = torch.nn.Linear(5, out_features, bias=False, dtype=dtype)
+        torch.nn.init.orthogonal_(layer.weight)  # semi-orthogonal at init; decay pulls it off
+        return layer
+
+    with pytest.raises(AssertionError) as err:
+        check_orthogonal_layer(make, sizes=dimensions(2, 3), max_examples=5, drift_steps=0)
+    text = str(err.value)
+    assert text.startswith(f"check 'steps' (n = 2, weight {out_features}×5, float")
+    assert message in text and f"shape ({out_features}, 5)" in text
+
+
+def test_a_rectangular_weight_not_semi_orthogonal_fails_at_init():
+    def make(n, dtype):
+        layer = orthogonal(torch.nn.Linear(n, n + 2, bias=False, dtype=dtype), orthogonal_map="cayley")
+        return torch.nn.utils.parametrize.register_parametrization(layer, "weight", _Scaled(), unsafe=True)
+
+    with pytest.raises(AssertionError, match=r"check 'init' \(n = 2, weight 4×2, float64\): columns not orthonormal"):
+        check_orthogonal_layer(make, sizes=dimensions(2, 3), max_examples=3, drift_steps=0)
+
+
+class _Scaled(torch.nn.Module):
+    def forward(self, x):
+        return 1.01 * x
+
+
+def test_special_is_skipped_for_a_rectangular_weight():
+    def make(n, dtype):
+        return orthogonal(torch.nn.Linear(n, n + 1, bias=False, dtype=dtype), orthogonal_map="cayley")
+
+    report = check_orthogonal_layer(make, special=True, **SMALL)
+    assert "init" in report.checks and any(s.startswith("special: the weight is") for s in report.skipped)
