@@ -217,15 +217,9 @@ def _grad_U(saved: tuple[Tensor, ...], lam: Tensor | None, G: Tensor) -> Tensor:
         F = _divided(Phi.to(G.dtype), None if lamf is None else lamf[fast], eps)
         out[fast] = _adjoint_eigen(V, F, Gf[fast]).to(G.dtype)
     if slow.numel():
-        F = _divided(_phases(phi, n), None if lamf is None else lamf[slow], eps)
-        out[slow] = _adjoint(Z, F, Gf[slow])
+        inner = _plane_adjoint(Z.mT @ Gf[slow] @ Z, phi, None if lamf is None else lamf[slow], eps)
+        out[slow] = Z @ inner @ Z.mT
     return out.reshape(G.shape)
-
-
-def _phases(phi: Tensor, n: int) -> Tensor:
-    """Eigenphases ``Φ = (φ_1..φ_m, −φ_1..−φ_m[, 0])`` in the order of the columns of ``V = Z B``."""
-    parts = [phi, -phi] + ([phi.new_zeros((*phi.shape[:-1], 1))] if n % 2 else [])
-    return torch.cat(parts, dim=-1)
 
 
 def _sinc_ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
@@ -233,53 +227,125 @@ def _sinc_ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
     return torch.sinc(num / torch.pi) / torch.sinc(den / torch.pi).clamp_min(eps)
 
 
-def _adjoint(Z: Tensor, F: Tensor, G: Tensor) -> Tensor:
-    r"""``Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ`` for ``V = Z B`` — the adjoint of ``E ↦ V (F ∘ (Vᴴ E V)) Vᴴ``.
+def _plane_divided(phi: Tensor, lam: Tensor | None, eps: float) -> tuple[Tensor, Tensor]:
+    r"""The divided differences of :func:`_divided` that a real frame needs, ``m×m`` instead of ``n×n``.
 
-    ``B`` is the fixed unitary taking each plane ``(x_j, y_j)`` of the real frame to
-    ``((x_j − i y_j)/√2, (x_j + i y_j)/√2)``. Only ``Zᵀ G Z`` and ``Z (·) Zᵀ`` are n³ (real)
-    matmuls; the change of basis by ``B`` is written out blockwise in O(n²).
+    For the plane angles ``φ`` (``…, m``) of ``R = Z blockdiag(M(φ_j), [1]) Zᵀ``: ``F₊₊[j, k] =
+    f[e^{iφ_j}, e^{iφ_k}]`` and ``F₊₋[j, k] = f[e^{iφ_j}, e^{−iφ_k}]`` (``lam=None``: log, else
+    ``z^lam``); the other two quarters are their conjugates (``f[z̄, w̄] = conj f[z, w]`` for a real
+    λ). Returned stacked, shape ``(…, 2, m, m)``; for odd ``n`` the axis needs ``f[e^{iφ_j}, 1]``,
+    which is ``F₊₋`` with ``φ_k = 0`` and is computed by :func:`_plane_adjoint` from the same rule.
     """
-    n = Z.shape[-1]
+    both = torch.cat([phi, -phi], dim=-1)
+    m = phi.shape[-1]
+    F = _divided_pairs(phi, both, lam, eps)
+    return torch.stack([F[..., :m], F[..., m:]], dim=-3)
+
+
+#: ``|δ|`` below which :func:`_divided_pairs` uses the Taylor series of ``sin(λδ)/sin δ`` (the
+#: outer-product form loses ``eps/|δ|`` there; the series' first neglected term is ``O(δ⁶) < 1e-18``)
+_SERIES_DELTA = 1e-3
+
+
+def _sin_difference(a: Tensor, b: Tensor) -> Tensor:
+    """``sin(a_j − b_k)`` for all pairs, as ``sin a_j cos b_k − cos a_j sin b_k``."""
+    return (
+        torch.sin(a)[..., :, None] * torch.cos(b)[..., None, :]
+        - torch.cos(a)[..., :, None] * torch.sin(b)[..., None, :]
+    )
+
+
+def _divided_pairs(x: Tensor, y: Tensor, lam: Tensor | None, eps: float) -> Tensor:
+    r"""``f[e^{i x_j}, e^{i y_k}]`` for all pairs: the values of :func:`_divided`, without a
+    transcendental function per pair.
+
+    With ``σ = (x_j + y_k)/2``, ``δ = (x_j − y_k)/2``: ``e^{i(λ−1)σ}`` (log: ``e^{−iσ}``) is the outer
+    product of ``e^{i(λ−1)x_j/2}`` and ``e^{i(λ−1)y_k/2}``, and ``sin(λδ)``, ``sin δ`` are
+    ``sin(a_j − b_k) = sin a_j cos b_k − cos a_j sin b_k``. For ``|δ| <`` :data:`_SERIES_DELTA`
+    the ratio is the series ``λ(1 + (1 − λ²)δ²/6 + (7/360 − λ²/36 + λ⁴/120)δ⁴)`` (log:
+    ``1 + δ²/6 + 7δ⁴/360``), and within :data:`_SERIES_DELTA` of the branch cut ``|δ| = π`` the
+    entries are :func:`_divided`'s own (its clamp at ``eps``).
+    """
+    xs, ys = x[..., :, None], y[..., None, :]
+    lam_ = None if lam is None else lam[..., None, None]
+    mu = -0.5 if lam is None else 0.5 * (lam[..., None] - 1.0)  # e^{iμ(x + y)} = e^{i(λ−1)σ}
+    ex, ey = torch.polar(torch.ones_like(x), mu * x), torch.polar(torch.ones_like(y), mu * y)
+    phase = ex[..., :, None] * ey[..., None, :]
+    delta = 0.5 * (xs - ys)
+    hx, hy = 0.5 * x, 0.5 * y
+    den = _sin_difference(hx, hy)
+    d2 = delta * delta
+    if lam is None:
+        num = delta
+        series = 1.0 + d2 * (1.0 / 6.0 + d2 * (7.0 / 360.0))
+    else:
+        lx, ly = lam[..., None] * hx, lam[..., None] * hy
+        num = _sin_difference(lx, ly)
+        assert lam_ is not None
+        l2 = lam_ * lam_
+        series = lam_ * (1.0 + d2 * ((1.0 - l2) / 6.0 + d2 * (7.0 / 360.0 - l2 / 36.0 + l2 * l2 / 120.0)))
+    small = delta.abs() < _SERIES_DELTA
+    mod = torch.where(small, series, num / torch.where(small, 1.0, den))
+    cut = (delta.abs() - torch.pi).abs() < _SERIES_DELTA
+    if bool(cut.any()):  # the branch cut: the reference's clamped form, entry by entry
+        dc = delta[cut]
+        if lam is None:
+            mod[cut] = 1.0 / torch.sinc(dc / torch.pi).clamp_min(eps)
+        else:
+            lc = lam_.expand_as(delta)[cut]
+            mod[cut] = lc * _sinc_ratio(lc * dc, dc, eps)
+    return phase * mod
+
+
+def _plane_adjoint(W: Tensor, phi: Tensor, lam: Tensor | None, eps: float, *, inplace: bool = False) -> Tensor:
+    r"""``Re B (conj(F) ∘ (Bᴴ W B)) Bᴴ`` in a real frame: the Daleckii–Krein adjoint of ``f`` at
+    ``blockdiag(M(φ_j), [1])`` applied to ``W`` (``…, n, n``), in O(n²).
+
+    ``B`` takes each plane ``(x_j, y_j)`` to ``((x_j − i y_j)/√2, (x_j + i y_j)/√2)`` (eigenvalues
+    ``e^{±iφ_j}``). Blockwise, with the 2×2 block ``[[a, b], [c, d]]`` of planes ``(j, k)``,
+
+    .. math::
+
+        p = \tfrac12\bigl((a + d) + i(c - b)\bigr),\quad q = \tfrac12\bigl((a - d) + i(b + c)\bigr),\quad
+        p' = \overline{F_{++}}\,p,\quad q' = \overline{F_{+-}}\,q,
+
+        a' = \operatorname{Re}(p' + q'),\ b' = \operatorname{Im}(q' - p'),\
+        c' = \operatorname{Im}(p' + q'),\ d' = \operatorname{Re}(p' - q');
+
+    for odd ``n`` the axis column and row transform as ``x + iy ↦ conj(f[e^{iφ_j}, 1]) (x + iy)``
+    (column ``(W_{xz}, W_{yz})``, row ``(W_{zx}, −W_{zy})``) and the corner by ``f'(1)``
+    (λ, or 1 for log). ``lam=None``: the logarithm. ``inplace``: the result overwrites ``W``
+    (every entry is read before it is written).
+    """
+    n = W.shape[-1]
     m = n // 2
-    W = Z.mT @ G @ Z
+    F = _plane_divided(phi, lam, eps).conj()
     x, y = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
     a, b, c, d = W[..., x, x], W[..., x, y], W[..., y, x], W[..., y, y]
-    r = 2.0**-0.5
-    rows = [
-        [torch.complex(a + d, c - b) * 0.5, torch.complex(a - d, b + c) * 0.5],
-        [torch.complex(a - d, -(b + c)) * 0.5, torch.complex(a + d, b - c) * 0.5],
-    ]
+    p = F[..., 0, :, :] * torch.complex(0.5 * (a + d), 0.5 * (c - b))
+    q = F[..., 1, :, :] * torch.complex(0.5 * (a - d), 0.5 * (b + c))
     if n % 2:
-        wxz, wyz, wzx, wzy = W[..., x, n - 1 :], W[..., y, n - 1 :], W[..., n - 1 :, x], W[..., n - 1 :, y]
-        rows[0].append(torch.complex(wxz, wyz) * r)
-        rows[1].append(torch.complex(wxz, -wyz) * r)
-        wzz = W[..., n - 1 :, n - 1 :]
-        zz = torch.complex(wzz, torch.zeros_like(wzz))
-        rows.append([torch.complex(wzx, -wzy) * r, torch.complex(wzx, wzy) * r, zz])
-    H = F.conj() * torch.cat([torch.cat(row, dim=-1) for row in rows], dim=-2)
-    p, q = slice(0, m), slice(m, 2 * m)
-    hpp, hpm, hmp, hmm = H[..., p, p], H[..., p, q], H[..., q, p], H[..., q, q]
-    out = torch.empty_like(W)
-    out[..., x, x] = 0.5 * (hpp + hpm + hmp + hmm).real
-    out[..., x, y] = -0.5 * (hpp - hpm + hmp - hmm).imag
-    out[..., y, x] = 0.5 * (hpp + hpm - hmp - hmm).imag
-    out[..., y, y] = 0.5 * (hpp - hpm - hmp + hmm).real
+        zero = phi.new_zeros((*phi.shape[:-1], 1))
+        Fz = _divided_pairs(phi, zero, lam, eps)[..., 0].conj()  # f[e^{iφ_j}, 1] = f[1, e^{iφ_j}]
+        col = Fz * torch.complex(W[..., x, n - 1], W[..., y, n - 1])
+        row = Fz * torch.complex(W[..., n - 1, x], -W[..., n - 1, y])
+    out = W if inplace else torch.empty_like(W)
+    out[..., x, x] = p.real + q.real
+    out[..., x, y] = q.imag - p.imag
+    out[..., y, x] = p.imag + q.imag
+    out[..., y, y] = p.real - q.real
     if n % 2:
-        z = slice(2 * m, n)
-        hpz, hmz, hzp, hzm = H[..., p, z], H[..., q, z], H[..., z, p], H[..., z, q]
-        out[..., x, n - 1 :] = r * (hpz + hmz).real
-        out[..., y, n - 1 :] = r * (hpz - hmz).imag
-        out[..., n - 1 :, x] = r * (hzp + hzm).real
-        out[..., n - 1 :, y] = -r * (hzp - hzm).imag
-        out[..., n - 1 :, n - 1 :] = H[..., z, z].real
-    return Z @ out @ Z.mT
+        out[..., x, n - 1], out[..., y, n - 1] = col.real, col.imag
+        out[..., n - 1, x], out[..., n - 1, y] = row.real, -row.imag
+        corner = 1.0 if lam is None else lam
+        out[..., n - 1, n - 1] = corner * W[..., n - 1, n - 1]
+    return out
 
 
 def _adjoint_eigen(V: Tensor, F: Tensor, G: Tensor) -> Tensor:
     r"""``Re V (conj(F) ∘ (Vᴴ G V)) Vᴴ`` for a unitary ``V`` and real ``G`` (the Cayley route's basis).
 
-    The same map as :func:`_adjoint` (which is its special case ``V = Z B``, written blockwise).
+    The same map as :func:`_plane_adjoint` between ``Zᵀ · Z`` (its special case ``V = Z B``, written blockwise).
     """
     Gc = G.to(V.real.dtype)
     H = F.conj().to(V.dtype) * (V.mH @ torch.complex(Gc @ V.real, Gc @ V.imag))

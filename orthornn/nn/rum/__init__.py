@@ -9,7 +9,7 @@ r"""The Rotational Unit of Memory (RUM): a gated cell whose kernel is a learned 
     h'_t = u_t \odot h_{t-1} + (1 - u_t) \odot \tilde h_t, \qquad
     h_t = \eta\, h'_t / \lVert h'_t \rVert
 
-The rotation is never formed as a matrix. The memory runs on one of six paths, each in a module
+The rotation is never formed as a matrix. The memory runs on one of seven paths, each in a module
 of this package, and one rule picks the path: :func:`memory_path`, which :meth:`RUM.forward`
 asks for a whole sequence and :meth:`RUMCell.step` for one step.
 
@@ -24,14 +24,17 @@ path            runs when                                              function 
 ``recompute``   :class:`RUM`, fixed λ = 1, ``memory_efficient=True``,  :func:`fused_step1_recompute`  ``recompute``
                 grad enabled
 ``stored``      fixed λ = 1 otherwise                                  :func:`fused_step1`            ``stored``
-``fractional``  any other fixed λ; ``learn_lam=True``                  :func:`fractional_step`        ``fractional``
+``spectral``    :class:`RUM`, any other λ (fixed or learned), no       :func:`spectral_sequence`     ``spectral``
+                layer norm or zoneout                                  (one node, spectral form; C
+                                                                       eigen-update on CPU)
+``fractional``  any other λ otherwise                                  :func:`fractional_step`        ``fractional``
 ==============  =====================================================  =============================  ==============
 
 A whole-sequence node declines (returns None) when some step's pair ``(ε, τ)`` is zero or nearly
 antiparallel (``1 + c <`` :data:`FAST_PATH_MIN_1PC`), and ``sequence1`` also where its kernel
 cannot run (no C compiler, ``ORTHORNN_NATIVE=0``, not CPU float32/float64); :class:`RUM` then
-runs the sequence step by step on the path the rule names without the nodes (``step0``, or
-``recompute`` / ``stored``). The step paths send such a batch to the general
+runs the sequence step by step on the path the rule names without the nodes (``step0``,
+``recompute`` / ``stored``, or ``fractional``). The step paths send such a batch to the general
 :func:`orthornn.nn.functional.rotate` themselves (the library's conventions for degenerate
 pairs). "Otherwise" is :class:`RUMCell` on its own, layer norm or zoneout, a declined node, and
 for λ = 1 a pass without gradients or with ``memory_efficient=False``.
@@ -55,6 +58,7 @@ from .frame import FAST_PATH_MIN_1PC, rotate_step, time_normalize
 from .lambda0 import SEQ0_CHUNK_ROWS, fused_step0, sequence0
 from .native import sequence1
 from .recompute import MemoryTape, fused_step1_recompute, memory_step_recompute
+from .spectral import spectral_sequence
 from .stored import fused_step1, memory_step, memory_update
 
 __all__ = [
@@ -75,5 +79,6 @@ __all__ = [
     "rotate_step",
     "sequence0",
     "sequence1",
+    "spectral_sequence",
     "time_normalize",
 ]

@@ -26,6 +26,7 @@ from .frame import time_normalize
 from .lambda0 import fused_step0, sequence0
 from .native import sequence1
 from .recompute import MemoryTape, fused_step1_recompute
+from .spectral import spectral_sequence
 from .stored import fused_step1
 
 __all__ = ["RUM", "RUM_INITS", "RUMCell", "RUMState", "memory_path", "semi_orthogonal"]
@@ -36,7 +37,7 @@ RUM_INITS = ("glorot", "orthogonal")
 
 #: The paths that run a whole sequence as one node; either may decline (None), and the sequence
 #: then runs step by step on the path :func:`memory_path` names with ``nodes=False``.
-SEQUENCE_NODES = ("sequence0", "sequence1")
+SEQUENCE_NODES = ("sequence0", "sequence1", "spectral")
 
 
 class RUMState(NamedTuple):
@@ -88,13 +89,13 @@ def memory_path(
 
     .. math:: R_t = (R_{t-1})^\lambda\,\operatorname{Rotation}(\varepsilon_t, \tau_t)
 
-    has six implementations (the table in :mod:`orthornn.nn.rum`): ``"sequence0"`` and
+    has seven implementations (the table in :mod:`orthornn.nn.rum`): ``"sequence0"`` and
     ``"step0"`` for a fixed λ = 0, ``"sequence1"``, ``"recompute"`` and ``"stored"`` for a fixed
-    λ = 1, ``"fractional"`` for every other λ and a learned one. A whole-sequence node runs only
-    in :meth:`RUM.forward` without layer norm and zoneout; it may still decline (a degenerate
-    step; for ``"sequence1"`` also no native kernel for these tensors: no compiler,
-    ``ORTHORNN_NATIVE=0``, not CPU float32/float64), and the sequence then runs step by step on
-    the path this rule names with ``nodes=False``.
+    λ = 1, ``"spectral"`` (a whole sequence) and ``"fractional"`` (a step) for every other λ and a
+    learned one. A whole-sequence node runs only in :meth:`RUM.forward` without layer norm and
+    zoneout; it may still decline (a degenerate step; for ``"sequence1"`` also no native kernel
+    for these tensors: no compiler, ``ORTHORNN_NATIVE=0``, not CPU float32/float64), and the
+    sequence then runs step by step on the path this rule names with ``nodes=False``.
 
     Parameters
     ----------
@@ -111,8 +112,8 @@ def memory_path(
     Returns
     -------
     str
-        ``"sequence0"``, ``"step0"``, ``"sequence1"``, ``"recompute"``, ``"stored"`` or
-        ``"fractional"``.
+        ``"sequence0"``, ``"step0"``, ``"sequence1"``, ``"recompute"``, ``"stored"``,
+        ``"spectral"`` or ``"fractional"``.
 
     Examples
     --------
@@ -129,12 +130,14 @@ def memory_path(
     'stored'
     >>> memory_path(RUMCell(2, 3, lam=0.5)), memory_path(RUMCell(2, 3, lam=1.0, learn_lam=True))
     ('fractional', 'fractional')
+    >>> memory_path(RUMCell(2, 3, lam=0.5), sequence=True, R=R)
+    'spectral'
     """
     node = sequence and nodes and cell.ln_u is None and cell.zoneout == 0.0
     if not cell.has_memory:
         return "sequence0" if node else "step0"
     if isinstance(cell.lam, Tensor) or cell.lam != 1.0:
-        return "fractional"
+        return "spectral" if node and R is not None else "fractional"
     if node and R is not None:
         return "sequence1"
     if tape or (sequence and cell.memory_efficient and torch.is_grad_enabled()):
@@ -160,9 +163,11 @@ class RUMCell(nn.Module):
         ``N_x`` and ``N``.
     lam : float
         Associative power λ. ``0`` (no memory beyond one Rotation, O(B·N) per step), ``1``
-        (the paper's associative memory) or any real number (through ``so_power``).
+        (the paper's associative memory) or any real number (:class:`RUM`: the memory in
+        spectral form, :func:`~orthornn.nn.rum.spectral.spectral_sequence`; a step: ``so_power``).
     learn_lam : bool
-        Make λ a trainable parameter (initialised at ``lam``); always uses ``so_power``.
+        Make λ a trainable parameter (initialised at ``lam``); runs on the fractional paths
+        (:class:`RUM`: the spectral sequence node; a step: ``so_power``).
     eta : float or None
         Time-normalisation norm η (``None``: off).
     embed_bias : bool
@@ -424,6 +429,12 @@ class RUM(nn.Module):
         elif path == "sequence1":
             out = sequence1(x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, state.R, cell.eta)
             if out is not None:  # the native λ = 1 sequence kernel
+                return out[0].transpose(0, 1), RUMState(out[0][-1], out[1])
+        elif path == "spectral":
+            out = spectral_sequence(
+                x, cell.weight_x, cell.projection_bias(), cell.weight_h, state.h, state.R, cell.lam, cell.eta
+            )
+            if out is not None:  # the fractional memory in spectral form
                 return out[0].transpose(0, 1), RUMState(out[0][-1], out[1])
         if path in SEQUENCE_NODES:  # the node declined: step by step
             path = memory_path(cell, sequence=True, nodes=False, R=state.R)

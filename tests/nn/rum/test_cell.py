@@ -219,6 +219,7 @@ PATH_FUNCTIONS = {
     "sequence1": "sequence1",
     "recompute": "fused_step1_recompute",
     "stored": "fused_step1",
+    "spectral": "spectral_sequence",
     "fractional": "fractional_step",
 }
 
@@ -237,8 +238,11 @@ DISPATCH = {
     "lam=1 efficient, no kernel": (EFFICIENT, False, True, False, ["sequence1", "recompute"]),
     "lam=1 efficient, zoneout": ({**EFFICIENT, "zoneout": 0.2}, True, True, False, ["recompute"]),
     "lam=1 efficient, no grad": ({**EFFICIENT, "layer_norm": True}, True, False, False, ["stored"]),
-    "lam=0.5": ({"lam": 0.5}, True, True, False, ["fractional"]),
-    "learned lam from 1": ({"lam": 1.0, "learn_lam": True}, True, True, False, ["fractional"]),
+    "lam=0.5": ({"lam": 0.5}, True, True, False, ["spectral"]),
+    "lam=0.5, no kernel": ({"lam": 0.5}, False, True, False, ["spectral"]),
+    "lam=0.5, zero eps: declined": ({"lam": 0.5, "embed_bias": False}, True, True, True, ["spectral", "fractional"]),
+    "lam=0.5, zoneout": ({"lam": 0.5, "zoneout": 0.2}, True, True, False, ["fractional"]),
+    "learned lam from 1": ({"lam": 1.0, "learn_lam": True}, True, True, False, ["spectral"]),
 }
 
 

@@ -1,0 +1,464 @@
+r"""Fractional λ over a whole sequence with the memory in spectral form (RUM §5.2, issue 12).
+
+.. math::
+
+    R_t = Q_t\,\operatorname{blockdiag}\bigl(M(\varphi_{t,1}), \dots, M(\varphi_{t,m}), [1]\bigr)\,Q_t^T,
+    \qquad R_t = R_{t-1}^\lambda\,\operatorname{Rotation}(\varepsilon_t, \tau_t)
+
+The memory is kept as an orthogonal basis ``Q_t`` and ``m = ⌊N/2⌋`` plane angles ``φ_t ∈ [0, π]``.
+Then ``R_{t−1}^λ`` is free — the angles ``λφ`` in the same basis (wrapped into ``(−π, π]``; a
+negative angle is made positive by flipping the plane's second column, ``Q' = Q S``) — and in
+that basis the next memory is a small structured matrix,
+
+.. math::
+
+    Q'^T R_t\,Q' = A_t = D\,\bigl(I + \xi\alpha^T + \eta\omega^T\bigr),\qquad D = \operatorname{blockdiag}(M(d_k)),
+
+with ``α = Q'ᵀâ``, ``ω = Q'ᵀw``, ``ξ = Q'ᵀx``, ``η = Q'ᵀy`` the frame of
+:mod:`orthornn.nn.rum.stored` (``Rotation = I + x âᵀ + y wᵀ``). An *eigen-update* gives the real
+Schur form ``A_t = W_t blockdiag(M(φ_t)) W_tᵀ`` and ``Q_t = Q' W_t`` is one batched GEMM. The
+eigen-update runs in the native kernel where it builds (``orthornn.nn.kernels.spectral_update``:
+a secular equation, O(N²) per matrix) and otherwise by LAPACK's real Schur form of ``A_t``
+(:func:`_dense_update`, O(N³), the reference the kernel is tested against). A matrix whose new
+spectrum reaches −1 (within the branch window of docs/conventions.md) is decomposed in the
+coordinates of ``R_t`` itself, where the convention's canonical planes of the −1 eigenspace are
+defined (:func:`orthornn.numeric.lie._canonical_batch`, as :func:`~orthornn.nn.functional.so_power` does).
+
+**The backward never differentiates the eigen-solver.** The loss depends on the memories, not
+on the basis representing them, so the adjoint is that of the reference recurrence
+(:func:`~orthornn.nn.rum.fractional.fractional_step`), carried in the rotating basis:
+``Ĝ_t = Q_tᵀ (∂L/∂R_t) Q_t``. A step back is
+
+.. math::
+
+    K &= W_t\,\hat G_t\,W_t^T + \hat g\,\hat h^T
+        \quad(\partial L/\partial A_t;\ \hat g = Q'^T\partial z,\ \hat h = Q'^T h_{t-1}),\\
+    \partial D &= K\,(I + \xi\alpha^T + \eta\omega^T)^T,\qquad
+    \partial(I + \xi\alpha^T + \eta\omega^T) = D^T K,\\
+    \hat G_{t-1} &= S\,\mathcal L^*_\lambda(\partial D)\,S,\qquad
+    \frac{\partial L}{\partial\lambda} \mathrel{+}=
+        \sum_k \varphi_k \bigl\langle \partial D_{kk}, M'(\lambda\varphi_k)\bigr\rangle
+
+with ``𝓛*_λ`` the Daleckii–Krein adjoint of ``X ↦ X^λ`` at ``blockdiag(M(φ_{t−1}))``, elementwise
+in the plane basis (:func:`orthornn.nn.functional.lie._plane_adjoint`, O(N²)); ``∂α, ∂ξ, …`` go to
+``∂ε, ∂τ`` through ``Q'`` (matrix–vector products) and the frame's adjoint. The basis itself is
+rebuilt, ``Q' = Q_t W_tᵀ``, from the eigen-update recomputed from its O(N) inputs, so a step keeps
+O(B·N) numbers (``α, β = Q'ᵀŵ, θ, d``, the flips, ``φ_{t−1}``, ``z`` and the projections), never an
+``N×N`` matrix — memory flat in T, as for λ = 1 (a matrix decomposed in ``R_t``'s coordinates
+keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates.
+
+The gradient with respect to ``R_0`` is the unprojected Daleckii–Krein one, ``Q_0 Ĝ_0 Q_0ᵀ``;
+:func:`spectral_sequence` feeds the node ``R_0``'s Newton–Schulz polar factor through autograd
+exactly as :func:`~orthornn.nn.functional.so_power` does, so the gradients equal the step path's.
+
+References
+----------
+Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 (cell) and §5.2 (real λ);
+Higham, *Functions of Matrices* (2008), §3.2 (Daleckii–Krein).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...errors import NotFiniteError
+from ...numeric.lie import _branch_tols, _canonical_batch
+from .. import kernels
+from ..functional.lie import _plane_adjoint, _polar
+from .frame import _first_order_only, _frame_backward, _frame_parts
+from .sequence_node import _check_sequence_args, _project_sequence, _WeightGrads
+
+__all__ = ["spectral_sequence"]
+
+#: ``(d, α, β, θ, pi_tol) ↦ (W, φ, status)`` on float64 CPU tensors: the eigen-update of
+#: ``blockdiag(M(d)) · G(α, β, θ)`` (status 0: done; otherwise the caller decomposes that matrix).
+Solver = Callable[[Tensor, Tensor, Tensor, Tensor, float], tuple[Tensor, Tensor, Tensor]]
+
+
+def _rotate_planes(v: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """``blockdiag(M(d_k), [1]) v`` for ``v`` (B, N) with ``cos, sin`` of ``d`` (B, m); ``sin → −sin``: ``Dᵀ v``."""
+    m = cos.shape[-1]
+    out = v.clone()
+    v0, v1 = v[:, 0 : 2 * m : 2], v[:, 1 : 2 * m : 2]
+    out[:, 0 : 2 * m : 2] = cos * v0 - sin * v1
+    out[:, 1 : 2 * m : 2] = sin * v0 + cos * v1
+    return out
+
+
+def _block_matrix(d: Tensor, n: int) -> Tensor:
+    """``blockdiag(M(d_k), [1])``, shape (B, N, N)."""
+    B, m = d.shape
+    D = torch.eye(n, dtype=d.dtype, device=d.device).repeat(B, 1, 1)
+    i = torch.arange(m, device=d.device)
+    c, s = torch.cos(d), torch.sin(d)
+    D[:, 2 * i, 2 * i], D[:, 2 * i + 1, 2 * i + 1] = c, c
+    D[:, 2 * i + 1, 2 * i], D[:, 2 * i, 2 * i + 1] = s, -s
+    return D
+
+
+def _small_matrix(d: Tensor, a: Tensor, w: Tensor, theta: Tensor) -> Tensor:
+    """``A = blockdiag(M(d)) · G``, ``G = I + (cos θ − 1)(a aᵀ + w wᵀ) + sin θ (w aᵀ − a wᵀ)`` (float64)."""
+    n = a.shape[-1]
+    c, s = torch.cos(theta)[:, None, None], torch.sin(theta)[:, None, None]
+    aa = a[:, :, None] * a[:, None, :] + w[:, :, None] * w[:, None, :]
+    wa = w[:, :, None] * a[:, None, :]
+    G = torch.eye(n, dtype=a.dtype) + (c - 1) * aa + s * (wa - wa.mT)
+    return torch.bmm(_block_matrix(d, n), G)
+
+
+def _dense_update(d: Tensor, a: Tensor, w: Tensor, theta: Tensor, pi_tol: float) -> tuple[Tensor, Tensor, Tensor]:
+    """The eigen-update by LAPACK: the real Schur form of the small matrix ``A`` (the reference solver)."""
+    A = _small_matrix(d, a, w, theta).numpy()
+    Z, phi = _nonnegative(*_canonical_batch(A, np.dtype(np.float64), "R"))
+    status = ((math.pi - phi) <= pi_tol).any(-1).astype(np.int32)
+    return torch.from_numpy(Z), torch.from_numpy(phi), torch.from_numpy(status)
+
+
+def _nonnegative(Z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same form with every angle in ``[0, π]``: ``M(−φ)`` on ``(x, y)`` is ``M(φ)`` on ``(x, −y)``."""
+    m = phi.shape[-1]
+    neg = phi < 0
+    Z = Z.copy()
+    Z[..., :, 1 : 2 * m : 2] *= np.where(neg, -1.0, 1.0)[..., None, :]
+    return Z, np.abs(phi)
+
+
+def _solver(device: torch.device) -> Solver:
+    """The native eigen-update where it builds (CPU), else :func:`_dense_update`."""
+    make = getattr(kernels, "spectral_update", None)
+    kern = make() if make is not None and device.type == "cpu" else None
+    return _dense_update if kern is None else kern
+
+
+def _powered(phi: Tensor, lam: Tensor) -> tuple[Tensor, Tensor]:
+    """``(d, flip)``: the angles ``λφ`` wrapped into ``[0, π]`` and which planes' orientation flips."""
+    psi = lam * phi
+    d = torch.remainder(psi + math.pi, 2 * math.pi) - math.pi
+    d = torch.where((d == -math.pi) | (psi.abs() == math.pi), math.pi, d)  # ±π stays +π (the convention's plane)
+    flip = d < 0
+    return d.abs(), flip
+
+
+def _signs(flip: Tensor, n: int) -> Tensor:
+    """The column signs ``S`` (B, N) of ``Q' = Q S``: −1 on the second column of a flipped plane."""
+    S = flip.new_ones((flip.shape[0], n), dtype=torch.float64)
+    S[:, 1 : 2 * flip.shape[1] : 2] = torch.where(flip, -1.0, 1.0)
+    return S
+
+
+class _Step:
+    """One step's frame and its coordinates in ``Q'``, recomputed identically forward and backward."""
+
+    def __init__(self, g: Tensor, eps: Tensor, n: int) -> None:
+        self.u_pre, self.tau, self.eps = g[:, :n], g[:, n:], eps
+        self.ahat, self.bhat, self.c, self.ie, self.it, self.bad = _frame_parts(eps, self.tau)
+        self.w = self.bhat - self.c * self.ahat
+        self.s = self.w.norm(dim=-1, keepdim=True)
+        self.k = 1 / (1 + self.c)
+        self.moved = (self.s > 0)[:, 0]  # θ = 0: the Rotation is I and so is W
+        self.what = torch.where(self.s > 0, self.w / torch.where(self.s > 0, self.s, 1.0), 0.0)
+        self.theta = torch.atan2(self.s[:, 0], self.c[:, 0])
+
+    def coordinates(self, alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``α, ω = s β, ξ = ω − (1 − c) α, η = −(α + k ω)`` in the model dtype: returns ``(ω, ξ, η)``."""
+        om = self.s * beta
+        return om, om - (1 - self.c) * alpha, -(alpha + self.k * om)
+
+
+def _update(
+    solve: Solver, d: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, moved: Tensor, pi_tol: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(W, φ, status)`` in float64 on the CPU: ``W = I``, ``φ = d`` where θ = 0, the solver elsewhere."""
+    B, n = alpha.shape
+    if bool(moved.all()):
+        return solve(d, alpha, beta, theta, pi_tol)
+    W = torch.eye(n, dtype=torch.float64).repeat(B, 1, 1)
+    phi, status = d.clone(), torch.zeros(B, dtype=torch.int32)
+    idx = moved.nonzero()[:, 0]
+    if idx.numel():
+        parts = (d[idx].contiguous(), alpha[idx].contiguous(), beta[idx].contiguous(), theta[idx].contiguous())
+        Wm, pm, sm = solve(*parts, pi_tol)
+        W[idx], phi[idx], status[idx] = Wm, pm, sm
+    return W, phi, status
+
+
+class _SequenceFractional(torch.autograd.Function):
+    """The whole fractional-λ RUM over a sequence as one node, the memory in spectral form (module docstring)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight_x: Tensor,
+        bias: Tensor,
+        weight_h: Tensor,
+        h0: Tensor,
+        U0: Tensor,
+        lam: Tensor,
+        eta: float | None,
+        solve: Solver,
+    ) -> Any:
+        B, T, _ = x.shape
+        n = h0.shape[-1]
+        m = n // 2
+        dt, dev = h0.dtype, h0.device
+        _, pi_tol = _branch_tols(n, np.dtype(np.float32) if dt == torch.float32 else np.dtype(np.float64))
+        X, PB = _project_sequence(ctx, x, weight_x, bias, n)
+        Wh = weight_h.detach()
+        lam64 = lam.detach().to("cpu", torch.float64)
+        Q, phi = _initial_frame(U0.detach())
+        Q0 = Q.clone()  # kept: the backward's last steps use it instead of the rebuilt basis
+        spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
+        H = h0.new_empty(T + 1, B, n)
+        H[0] = h0.detach()
+        Zs, Sr = h0.new_empty(T, B, n), h0.new_ones(T, B)
+        AL, BE = torch.empty(T, B, n, dtype=torch.float64), torch.empty(T, B, n, dtype=torch.float64)
+        TH, D = torch.empty(T, B, dtype=torch.float64), torch.empty(T, B, m, dtype=torch.float64)
+        PHI = torch.empty(T + 1, B, m, dtype=torch.float64)
+        FL = torch.empty(T, B, m, dtype=torch.bool)
+        kept: dict[int, tuple[Tensor, Tensor]] = {}
+        for t in range(T):
+            h = H[t]
+            g = torch.addmm(PB[t, :, : 2 * n], h, Wh.t())
+            PB[t, :, : 2 * n] = g  # (ũ, τ) replace the projections, as in the λ = 1 node
+            st = _Step(g, PB[t, :, 2 * n :], n)
+            if st.bad:
+                return h0.new_empty(0), h0.new_empty(0), True
+            PHI[t] = phi
+            d, flip = _powered(phi, lam64)
+            if bool(flip.any()):  # Q' = Q S, in place: Q_{t−1} is not needed again
+                Q.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+            Qp = Q
+            rows = torch.bmm(torch.stack([st.ahat, st.what, h], -2), Qp)  # (Q'ᵀ â, Q'ᵀ ŵ, Q'ᵀ h)
+            alpha, beta, hh = rows.unbind(-2)
+            a64, b64 = alpha.to("cpu", torch.float64), beta.to("cpu", torch.float64)
+            th64 = st.theta.to("cpu", torch.float64)
+            W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol)
+            AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
+            Q = torch.bmm(Qp, W.to(dev, dt), out=spare)  # Q_t = Q' W_t
+            spare = Qp
+            bad_rows = status.nonzero()[:, 0]
+            if bad_rows.numel():  # −1 reached: decompose R_t in its own coordinates
+                kept[t] = (bad_rows, Qp[bad_rows.to(dev)].clone())
+                phi = _canonical_rows(Q, phi, Qp, d, a64, b64, th64, bad_rows, dt)
+            om, xi, et = st.coordinates(alpha, beta)
+            v = hh + xi * (alpha * hh).sum(-1, keepdim=True) + et * (om * hh).sum(-1, keepdim=True)
+            cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
+            z = st.eps + torch.bmm(_rotate_planes(v, cd, sd)[:, None, :], Qp.mT)[:, 0]  # ε + R_t h
+            cand = torch.relu(z)
+            hn = cand + torch.sigmoid(st.u_pre) * (h - cand)
+            if eta is not None:
+                norm = hn.norm(dim=-1)
+                Sr[t] = torch.where(norm > 0, eta / torch.where(norm > 0, norm, 1.0), 0.0)
+                hn = hn * Sr[t][:, None]
+            Zs[t] = z
+            H[t + 1] = hn
+        PHI[T] = phi
+        phi_dev = phi.to(dev, dt)
+        Qc = Q.clone()
+        m2 = 2 * m
+        Qc[:, :, 0:m2:2], Qc[:, :, 1:m2:2] = (
+            Q[:, :, 0:m2:2] * torch.cos(phi_dev)[:, None] + Q[:, :, 1:m2:2] * torch.sin(phi_dev)[:, None],
+            Q[:, :, 1:m2:2] * torch.cos(phi_dev)[:, None] - Q[:, :, 0:m2:2] * torch.sin(phi_dev)[:, None],
+        )
+        R_T = torch.bmm(Qc, Q.mT)  # Q blockdiag(M(φ)) Qᵀ
+        ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach())
+        ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol = kept, eta, solve, pi_tol
+        ctx.set_materialize_grads(False)
+        return H[1:], R_T, False
+
+    @staticmethod
+    def backward(ctx: Any, grad_H: Tensor | None, grad_R: Tensor | None, _: Any) -> Any:
+        _first_order_only()
+        Wh, Wx, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam = ctx.saved_tensors
+        T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
+        dt, dev = H.dtype, H.device
+        eps_dt = float(torch.finfo(dt).eps)
+        lam_b = lam.to(dt).expand(B)
+        Q = Q.clone()
+        spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
+        # Ĝ_t, then in place ∂L/∂A_t, ∂D and Ĝ_{t−1}: one buffer for the whole backward
+        Gh = torch.zeros_like(Q) if grad_R is None else Q.mT @ grad_R @ Q
+        gh = H.new_zeros(B, n)
+        glam = H.new_zeros(())
+        dPB = H.new_empty(T, B, 3 * n)
+        m2 = 2 * (n // 2)
+        for t in range(T - 1, -1, -1):
+            if grad_H is not None:
+                gh = gh + grad_H[t]
+            h, z = H[t], Zs[t]
+            st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
+            d, flip = D[t], FL[t]
+            W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol)
+            W = W.to(dev, dt)
+            if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
+                # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
+                Qp = spare.copy_(Q0)
+                if bool(flip.any()):
+                    Qp.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+            else:
+                Qp = torch.bmm(Q, W.mT, out=spare)  # Q' = Q_t W_tᵀ
+            if t in ctx.kept:
+                rows, Qp_rows = ctx.kept[t]
+                rows = rows.to(dev)
+                W[rows] = Qp_rows.mT @ Q[rows]
+                Qp[rows] = Qp_rows
+            K = torch.bmm(torch.bmm(W, Gh, out=tmp), W.mT, out=Gh)  # W Ĝ Wᵀ: ∂L/∂R_t in Q'
+            if ctx.eta is not None:  # h_t = η h'/‖h'‖
+                r = Sr[t][:, None]
+                unit = H[t + 1] * torch.where(r > 0, 1 / torch.where(r > 0, r, 1.0), 0.0)  # h'
+                nrm2 = (unit * unit).sum(-1, keepdim=True)
+                gh = r * (gh - unit * (unit * gh).sum(-1, keepdim=True) / torch.where(nrm2 > 0, nrm2, 1.0))
+            u = torch.sigmoid(st.u_pre)
+            cand = torch.relu(z)
+            gu_pre = gh * (h - cand) * u * (1 - u)
+            gz = torch.where(z > 0, gh * (1 - u), 0.0)
+            gh_prev = gh * u
+            hh, gg = torch.bmm(torch.stack([h, gz], -2), Qp).unbind(-2)  # Q'ᵀ h, Q'ᵀ ∂z
+            alpha, beta = AL[t].to(dev, dt), BE[t].to(dev, dt)
+            om, xi, et = st.coordinates(alpha, beta)
+            cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
+            # ∂L/∂A = K + ĝ ĥᵀ, never formed: its products with α, ω, Dξ, Dη corrected by the rank-1 term
+            Kv = torch.bmm(torch.stack([alpha, om], -2), K.mT)  # rows K α, K ω
+            Kv = Kv + gg[:, None, :] * torch.stack([(hh * alpha).sum(-1), (hh * om).sum(-1)], -1)[..., None]
+            Dxe = torch.stack([_rotate_planes(xi, cd, sd), _rotate_planes(et, cd, sd)], -2)
+            KtD = torch.bmm(Dxe, K)  # rows Kᵀ D ξ, Kᵀ D η
+            d_al, d_om = (KtD + hh[:, None, :] * (Dxe * gg[:, None, :]).sum(-1)[..., None]).unbind(-2)
+            d_xi = _rotate_planes(Kv[:, 0], cd, -sd)  # Dᵀ K α
+            d_et = _rotate_planes(Kv[:, 1], cd, -sd)  # Dᵀ K ω
+            ga_hat = d_al - (1 - st.c) * d_xi - d_et
+            gw_hat = d_om + d_xi - st.k * d_et
+            gc = (alpha * d_xi).sum(-1, keepdim=True) + st.k * st.k * (om * d_et).sum(-1, keepdim=True)
+            dv = _rotate_planes(gg, cd, -sd)  # Dᵀ ĝ, then the rotation's transpose
+            dv = dv + alpha * (xi * dv).sum(-1, keepdim=True) + om * (et * dv).sum(-1, keepdim=True)
+            back = torch.bmm(torch.stack([dv, ga_hat, gw_hat], -2), Qp.mT)  # rows Q' (·)
+            gh_prev = gh_prev + back[:, 0]
+            geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
+            # ∂D = ∂L/∂A (I + ξαᵀ + ηωᵀ)ᵀ = K + ĝ ĥᵀ + (∂L/∂A α) ξᵀ + (∂L/∂A ω) ηᵀ: one rank-3 update
+            dD = K.baddbmm_(torch.cat([gg[:, None, :], Kv], -2).mT, torch.stack([hh, xi, et], -2))
+            if bool(flip.any()):  # to Q_{t−1}'s planes
+                S = _signs(flip, n).to(dev, dt)
+                dD.mul_(S[:, :, None] * S[:, None, :])
+                Qp.mul_(S[:, None, :])
+            phi = PHI[t].to(dev, dt)
+            psi = lam_b[:, None] * phi
+            diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
+            glam = glam + (phi * (torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3]))).sum()
+            Gh = _plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True)  # Ĝ_{t−1}
+            spare, Q = Q, Qp  # Q_{t−1}
+            dg = torch.cat([gu_pre, gtau], -1)
+            gh = gh_prev + dg @ Wh
+            dPB[t, :, : 2 * n] = dg
+            dPB[t, :, 2 * n :] = gz + geps_f
+        grads_w = _WeightGrads(Wh, X, ctx.needs_input_grad[0])
+        grads_w.add(dPB, H, X, Wx, 0, T)
+        gU0 = Q @ Gh @ Q.mT if ctx.needs_input_grad[5] else None
+        glam_out = glam.to(lam.dtype).reshape(lam.shape) if ctx.needs_input_grad[6] else None
+        return (*grads_w.result(), gh, gU0, glam_out, None, None)
+
+
+def _initial_frame(U0: Tensor) -> tuple[Tensor, Tensor]:
+    """``(Q_0, φ_0)`` of ``R_0`` (the identity without a decomposition), ``φ_0`` float64 on the CPU."""
+    B, n = U0.shape[0], U0.shape[-1]
+    eye = torch.eye(n, dtype=U0.dtype, device=U0.device)
+    if bool((U0 == eye).all()):
+        return eye.repeat(B, 1, 1), torch.zeros(B, n // 2, dtype=torch.float64)
+    dtype = np.dtype(np.float32) if U0.dtype == torch.float32 else np.dtype(np.float64)
+    Z, phi = _nonnegative(*_canonical_batch(U0.to("cpu", torch.float64).numpy(), dtype, "R"))
+    return torch.as_tensor(Z, dtype=U0.dtype, device=U0.device).contiguous(), torch.from_numpy(phi)
+
+
+def _canonical_rows(
+    Q: Tensor, phi: Tensor, Qp: Tensor, d: Tensor, a: Tensor, b: Tensor, theta: Tensor, rows: Tensor, dt: torch.dtype
+) -> Tensor:
+    """Rows whose new spectrum reaches −1: ``R_t = Q' A Q'ᵀ`` decomposed with the convention's planes
+    (written into those rows of ``Q``; returns the new angles)."""
+    A = _small_matrix(d[rows], a[rows], b[rows], theta[rows])
+    Qr = Qp[rows.to(Qp.device)].to("cpu", torch.float64)
+    R = Qr @ A @ Qr.mT
+    dtype = np.dtype(np.float32) if dt == torch.float32 else np.dtype(np.float64)
+    Z, ph = _nonnegative(*_canonical_batch(R.numpy(), dtype, "R"))
+    Q[rows.to(Q.device)] = torch.as_tensor(Z, dtype=dt, device=Q.device)
+    phi = phi.clone()
+    phi[rows] = torch.from_numpy(ph)
+    return phi
+
+
+def spectral_sequence(
+    x: Tensor,
+    weight_x: Tensor,
+    bias: Tensor,
+    weight_h: Tensor,
+    h0: Tensor,
+    R0: Tensor,
+    lam: Tensor | float,
+    eta: float | None = None,
+    *,
+    solver: Solver | None = None,
+) -> tuple[Tensor, Tensor] | None:
+    r"""All hidden states and the final memory of a fractional-λ RUM over a sequence, as one node
+    with the memory in spectral form (module docstring).
+
+    .. math:: R_t = R_{t-1}^\lambda\,\operatorname{Rotation}(\varepsilon_t, \tau_t),\quad
+              h_t = \operatorname{lerp}\bigl(\operatorname{ReLU}(\varepsilon_t + R_t h_{t-1}),\
+              h_{t-1},\ u_t\bigr)\ [\,\eta\text{-normalised}\,]
+
+    The same values and gradients (in ``x``, ``h0``, ``R0``, every parameter and a learned λ) as
+    the step path :func:`~orthornn.nn.rum.fractional.fractional_step` (``so_power`` each step), at
+    the cost of an eigen-update instead of a dense decomposition per step and memory flat in T.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, T, N_x)
+    weight_x, bias, weight_h : Tensor
+        Shapes (3N, N_x), (3N,), (2N, N).
+    h0 : Tensor, shape (B, N)
+    R0 : Tensor, shape (B, N, N)
+        Rotations (within ``NEAR_GROUP_TOL`` of orthogonal, det +1).
+    lam : float or 0-d Tensor
+        λ; a tensor that requires grad receives ``∂L/∂λ``.
+    eta : float or None
+    solver : callable, optional
+        The eigen-update (``(d, α, β, θ, pi_tol) ↦ (W, φ, status)``); default the native kernel on
+        CPU where it builds, else LAPACK (:func:`_dense_update`).
+
+    Returns
+    -------
+    ``(hs, R_T)``, ``hs`` time-major (T, B, N); or None when some step's pair ``(ε_t, τ_t)`` is zero
+    or nearly antiparallel (the caller runs the step path).
+
+    Raises
+    ------
+    ShapeError, OrthornnError
+        Shapes that do not fit; mixed dtypes or devices.
+    NotOrthogonalError, NoRealLogarithmError, NotFiniteError
+        ``R0`` not a rotation (as ``so_power``).
+
+    Examples
+    --------
+    >>> from orthornn.nn.rum import RUM, RUMState
+    >>> _ = torch.manual_seed(0)
+    >>> rum = RUM(3, 4, lam=0.5, dtype=torch.float64)
+    >>> x = torch.randn(2, 5, 3, dtype=torch.float64)
+    >>> h0, R0 = rum.cell.initial_state(2, like=x)
+    >>> hs, R_T = spectral_sequence(x, rum.cell.weight_x, rum.cell.projection_bias(), rum.cell.weight_h, h0, R0, 0.5)
+    >>> s = RUMState(h0, R0)
+    >>> steps = [s := rum.cell(x[:, t], s) for t in range(5)]
+    >>> bool(torch.allclose(hs, torch.stack([s.h for s in steps]))) and bool(torch.allclose(R_T, steps[-1].R))
+    True
+    """
+    n = h0.shape[-1]
+    _check_sequence_args("spectral_sequence", x, weight_x, bias, weight_h, h0, {"R0": (R0, (h0.shape[0], n, n))})
+    lam_t = lam if isinstance(lam, Tensor) else torch.tensor(float(lam), dtype=h0.dtype, device=h0.device)
+    if not bool(torch.isfinite(lam_t).all()):
+        raise NotFiniteError("lam contains NaN or inf")
+    U0 = _polar(R0, "R0")  # the Newton–Schulz polar factor, through autograd, as so_power
+    solve = _solver(h0.device) if solver is None else solver
+    hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve)
+    return None if bad else (hs, R_T)
