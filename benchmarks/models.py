@@ -11,6 +11,8 @@ table with the ratio to the LSTM at the same hidden size and the targets of issu
     OMP_NUM_THREADS=1 python benchmarks/models.py [--reps 3] [--T 200] [--device cpu]
     OMP_NUM_THREADS=1 python benchmarks/models.py --memory [--batch 128]   # λ = 1 peak memory vs T
     OMP_NUM_THREADS=1 python benchmarks/models.py --floor [--reps 5]       # λ = 0 GEMM floor vs LSTM
+    OMP_NUM_THREADS=1 python benchmarks/models.py --fractional [--reps 3]  # λ = 0.5 vs λ = 1 (issue 12)
+    OMP_NUM_THREADS=1 python benchmarks/models.py --memory --lam 0.5       # the same memory table, λ = 0.5
 
 Denormals are flushed to zero (``torch.set_flush_denormal(True)``) unless ``--keep-denormals``.
 """
@@ -36,10 +38,10 @@ def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
         return SequenceModel(LSTM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
     if name.endswith("per-step nodes"):
         return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
-    if name.startswith("RUM"):  # "RUM λ=<lam>[ recompute][ torch ops]"
+    if name.startswith("RUM"):  # "RUM λ=<lam>[ learned][ recompute][ torch ops][ step path]"
         lam = float(name.split("λ=")[1].split()[0])
-        cls = _TorchOpsRUM if name.endswith("torch ops") else RUM
-        rum = cls(nx, n, lam=lam, memory_efficient="recompute" in name, device=dev)
+        cls = _TorchOpsRUM if name.endswith("torch ops") else _StepPathRUM if name.endswith("step path") else RUM
+        rum = cls(nx, n, lam=lam, learn_lam="learned" in name, memory_efficient="recompute" in name, device=dev)
         return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     if name.endswith("autograd loop"):
         return SequenceModel(_StepwiseLTRNN(nx, n, ny, device=dev), None)
@@ -63,6 +65,20 @@ class _StepwiseLTRNN(LTRNN):
 class _StepwiseRUM(RUM):
     """The alternative: the same λ = 0 RUM stepped by ``RUMCell.step`` (one fused autograd node
     per step after its GEMM, the path used with layer norm or zoneout)."""
+
+    def forward(self, x: torch.Tensor, state=None):
+        proj = self.cell.input_projection(x)
+        st = self.cell.initial_state(x.shape[0], like=x)
+        hs = []
+        for p in proj.unbind(1):
+            st = self.cell.step(p, st)
+            hs.append(st.h)
+        return torch.stack(hs, 1), st
+
+
+class _StepPathRUM(RUM):
+    """The alternative for a fractional λ: the step path, ``so_power`` of ``R_{t−1}`` every step
+    (:func:`orthornn.nn.rum.fractional_step`), what ran before the spectral node."""
 
     def forward(self, x: torch.Tensor, state=None):
         proj = self.cell.input_projection(x)
@@ -120,9 +136,9 @@ _PEAK = """
 import resource, sys, time, torch
 from orthornn.nn import RUM
 torch.set_num_threads(1)
-T, mode, B = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+T, mode, B, lam = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 torch.manual_seed(0)
-rum = RUM(10, 100, lam=1.0, memory_efficient=mode == "recompute")
+rum = RUM(10, 100, lam=lam, memory_efficient=mode == "recompute")
 x = torch.randn(B, T, 10)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
@@ -133,13 +149,15 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024, dt)
 """
 
 
-def peak_memory(batch: int) -> None:
-    """Peak resident memory added by one forward+backward of RUM λ = 1, N = 100, per T."""
+def peak_memory(batch: int, lam: float = 1.0) -> None:
+    """Peak resident memory added by one forward+backward of RUM N = 100, per T: λ = 1 (its three
+    paths) or a fractional λ (the spectral node, with and without the native kernels)."""
     import subprocess
     import sys
 
-    modes = ("stored", "recompute", "native")  # torch step path ×2 (ORTHORNN_NATIVE=0), native kernel
-    print(f"RUM λ=1 N=100 batch {batch}: peak RSS added by one forward+backward (fresh process each)")
+    # λ = 1: torch step path ×2 (ORTHORNN_NATIVE=0) and the native kernel; else the spectral node
+    modes = ("stored", "recompute", "native") if lam == 1.0 else ("torch", "native")
+    print(f"RUM λ={lam} N=100 batch {batch}: peak RSS added by one forward+backward (fresh process each)")
     head = " ".join(f"{m + ' MiB':>14}" for m in modes) + " " + " ".join(f"{m + ' s':>12}" for m in modes)
     print(f"{'T':>5} {head}")
     for T in (50, 200, 500):
@@ -147,7 +165,7 @@ def peak_memory(batch: int) -> None:
         for mode in modes:
             env = {**os.environ, "ORTHORNN_NATIVE": "1" if mode == "native" else "0"}
             out = subprocess.run(
-                [sys.executable, "-c", _PEAK, str(T), mode, str(batch)],
+                [sys.executable, "-c", _PEAK, str(T), mode, str(batch), str(lam)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -158,7 +176,7 @@ def peak_memory(batch: int) -> None:
         sec = " ".join(f"{r[1]:12.2f}" for r in row)
         print(f"{T:>5} {mib} {sec}", flush=True)
     vec = batch * 100 * 4  # one (B, N) float32 vector
-    kept = {mode: _graph_bytes_per_step(mode, batch) for mode in modes}
+    kept = {mode: _graph_bytes_per_step(mode, batch, lam) for mode in modes}
     print("kept by the autograd graph per step (saved storages, growth from T = 10 to 20):")
     for mode, b in kept.items():
         print(f"  {mode}: {b / 2**10:.0f} KiB ({b / vec:.2f} (B, N) float32 vectors)")
@@ -173,14 +191,14 @@ class _Packed:
         self.t = t.detach()
 
 
-def _graph_bytes_per_step(mode: str, batch: int) -> float:
-    """Growth per step of the storages the graph of RUM λ = 1 (N = 100) holds after the forward
+def _graph_bytes_per_step(mode: str, batch: int, lam: float = 1.0) -> float:
+    """Growth per step of the storages the graph of RUM λ (N = 100) holds after the forward
     (``mode``: ``stored`` / ``recompute`` torch step path, or the ``native`` kernel)."""
     import gc
     import weakref
 
     torch.manual_seed(0)
-    rum = RUM(10, 100, lam=1.0, memory_efficient=mode == "recompute")
+    rum = RUM(10, 100, lam=lam, memory_efficient=mode == "recompute")
     kept = []
     for T in (10, 20):
         refs = []
@@ -232,10 +250,39 @@ def gemm_floor(T: int, batch: int, n: int, reps: int, device: str) -> None:
     print(f"ratio {f / m:.2f}")
 
 
+def fractional(T: int, batch: int, reps: int, device: str) -> None:
+    """Issue 12's rows: RUM λ = 0.5 (the spectral node; fixed and learned) and the so_power step
+    path against RUM λ = 1 at N = 100 and 50, each interleaved with the λ = 1 iteration."""
+    torch.manual_seed(0)
+    task = CopyTask(T)
+    ids, targets = task.sample(batch, rng=0)
+    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(device)
+    y = torch.as_tensor(targets).to(device)
+    solver = "native eigen-update" if getattr(kernels, "spectral_update", lambda: None)() else "LAPACK eigen-update"
+    print(
+        f"copy T={T}, batch {batch}, {reps} timed reps after 1 warm-up (step path: 1 rep, no warm-up), "
+        f"interleaved with RUM λ=1 of the same N; threads {torch.get_num_threads()}, device {device}, {solver}"
+    )
+    print(f"{'model':<26} {'N':>4} {'median s/iter':>14} {'λ=1 s/iter':>11} {'ratio':>6}")
+    for n in (100, 50):
+        one = _trainer_step(make("RUM λ=1", n, task.vocab_size, task.n_classes, device), x, y)
+        for label in ("RUM λ=0.5", "RUM λ=0.5 learned", "RUM λ=0.5 step path"):
+            model = make(label, n, task.vocab_size, task.n_classes, device)
+            step = _trainer_step(model, x, y)
+            if label.endswith("step path"):
+                tm, tl = [step()], [one()]
+            else:
+                tm, tl = interleaved_seconds(step, one, reps)
+            m, ml = statistics.median(tm), statistics.median(tl)
+            print(f"{label:<26} {n:>4} {m:14.3f} {ml:11.3f} {m / ml:6.1f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--memory", action="store_true", help="only the λ = 1 peak-memory table (T = 50, 200, 500)")
     p.add_argument("--floor", action="store_true", help="only the GEMM floor of RUM λ = 0 N = 250 against the LSTM")
+    p.add_argument("--fractional", action="store_true", help="only RUM λ = 0.5 against λ = 1 (N = 100, 50)")
+    p.add_argument("--lam", type=float, default=1.0, help="--memory: the λ of the table (default 1)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--T", type=int, default=200)
     p.add_argument("--batch", type=int, default=128)
@@ -252,7 +299,10 @@ def main() -> None:
         gemm_floor(args.T, args.batch, 250, args.reps, args.device)
         return
     if args.memory:
-        peak_memory(args.batch)
+        peak_memory(args.batch, args.lam)
+        return
+    if args.fractional:
+        fractional(args.T, args.batch, args.reps, args.device)
         return
     torch.manual_seed(0)
     task = CopyTask(args.T)

@@ -1,7 +1,7 @@
 r"""Native CPU kernels: plain C99 sources shipped with the package, compiled on first use with the
 system C compiler and called through :mod:`ctypes`.
 
-Two kernels:
+Three kernels:
 
 * :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
   (:class:`orthornn.nn.rum.lambda0._Sequence0`): between two GEMMs a step does five row dot
@@ -12,6 +12,12 @@ Two kernels:
   forward and adjoint, batch-outer and time-inner, so that one batch element's ``N×N`` memory,
   its gradient and ``W_hh`` stay in cache instead of streaming ``B×N×N`` through main memory
   several times per step.
+
+* :func:`spectral_adjoint`, the O(N²) heart of the backward step of the fractional-λ RUM
+  (:mod:`orthornn.nn.rum.spectral`): the Daleckii–Krein adjoint of ``X ↦ X^λ`` at
+  ``blockdiag(M(φ_k))``, elementwise in the plane basis, in place, with the λ gradient — one pass
+  per matrix instead of some twenty strided torch operations
+  (:func:`orthornn.nn.functional.lie._plane_adjoint` is the reference it is tested against).
 
 Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment
 (or inside :func:`native` ``(False)``), on a non-CPU device or for a dtype other than
@@ -48,7 +54,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["Rum0Kernel", "Rum1Kernel", "native", "native_enabled", "rum0", "rum1"]
+__all__ = [
+    "Rum0Kernel",
+    "Rum1Kernel",
+    "SpectralAdjointKernel",
+    "native",
+    "native_enabled",
+    "rum0",
+    "rum1",
+    "spectral_adjoint",
+]
 
 _SOURCE_DIR = Path(__file__).resolve().parent
 # -fno-trapping-math lets gcc turn the ReLU's branch into a select and vectorise the loops (5–10×
@@ -288,6 +303,51 @@ class Rum1Kernel:
     supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
 
 
+class SpectralAdjointKernel:
+    r"""The Daleckii–Krein adjoint of ``X ↦ X^λ`` at ``blockdiag(M(φ_k), [1])`` in place
+    (``spectral_adjoint.h``), batch split over ``torch.get_num_threads()`` threads.
+
+    .. math:: G \leftarrow \mathcal L^*_\lambda(S G S),\qquad
+              \partial\lambda_b = \sum_k \varphi_k \langle (S G S)_{kk}, M'(\lambda\varphi_k)\rangle
+
+    (``S``: −1 on the second coordinate of the planes in ``flip``). The equations and the divided
+    differences are those of :func:`orthornn.nn.functional.lie._plane_adjoint` and
+    ``_divided_pairs``; the arithmetic is in double for both dtypes."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._fn = {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"spectral_adjoint_{suf}")
+            f.argtypes = [_I64, _I64, _PTR, _PTR, _PTR, _PTR, _INT, _DBL, _PTR, _PTR]
+            f.restype = None
+            self._fn[dtype] = f
+
+    def __call__(self, G: Tensor, phi: Tensor, lam: Tensor, flip: Tensor, eps: float) -> Tensor:
+        """``G`` (B, N, N) contiguous, overwritten; ``phi`` (B, N//2) and ``lam`` (B,) float64,
+        ``flip`` (B, N//2) bool, all CPU. Returns the λ gradient per matrix (B,) float64."""
+        B, n = G.shape[0], G.shape[-1]
+        phi, lam = phi.contiguous(), lam.contiguous()
+        fl = flip.to(torch.uint8).contiguous()
+        glam = torch.empty(B, dtype=torch.float64)
+        m, size = n // 2, G.element_size()
+        fn = self._fn[G.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            work = torch.empty(6 * max(m, 1), dtype=torch.float64)
+            ptrs = (
+                G.data_ptr() + b0 * n * n * size,
+                phi.data_ptr() + b0 * m * 8,
+                lam.data_ptr() + b0 * 8,
+                fl.data_ptr() + b0 * m,
+            )
+            fn(b1 - b0, n, *ptrs, 0, eps, glam.data_ptr() + b0 * 8, work.data_ptr())
+
+        _over_batch(run, B)
+        return glam
+
+    supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
+
+
 @functools.cache
 def _library() -> ctypes.CDLL | None:
     """``kernels.c`` built and loaded once per process, or None (no compiler, not loadable)."""
@@ -307,6 +367,25 @@ def _load_rum0() -> Rum0Kernel | None:
 def _load_rum1() -> Rum1Kernel | None:
     lib = _library()
     return None if lib is None else Rum1Kernel(lib)
+
+
+@functools.cache
+def _load_spectral_adjoint() -> SpectralAdjointKernel | None:
+    lib = _library()
+    return None if lib is None else SpectralAdjointKernel(lib)
+
+
+def spectral_adjoint() -> SpectralAdjointKernel | None:
+    """The compiled plane-basis adjoint of the fractional-λ backward, or None (native kernels off
+    or not buildable).
+
+    Examples
+    --------
+    >>> k = spectral_adjoint()
+    >>> k is None or k.supports(torch.zeros(2, 3, 3))
+    True
+    """
+    return _load_spectral_adjoint() if native_enabled() else None
 
 
 def rum0() -> Rum0Kernel | None:

@@ -10,6 +10,9 @@
  *              R_t = R_{t-1} Rotation(eps_t, tau_t) as a rank-2 update and the backward that
  *              rebuilds R_{t-1} = R_t Rotation^T instead of storing it; the equations of the step
  *              path (memory_step, fused_step1, _FusedStep1Recompute), the reference.
+ * spectral_adjoint.h  the Daleckii-Krein adjoint of X -> X^lambda in a real plane basis, in place, and
+ *              the lambda gradient (the backward step of orthornn.nn.rum.spectral; the reference is
+ *              orthornn.nn.functional.lie._plane_adjoint).
  * sigmoid.h    a sigmoid without libm calls, so that the loops calling it vectorise.
  *
  * Plain C99, no Python or torch headers.  Strides are in elements; the last dimension of every
@@ -26,6 +29,7 @@
 #define NAME(f) f##_f64
 #include "rum0_step.h"
 #include "rum1_step.h"
+#include "spectral_adjoint.h"
 #undef T
 #undef NAME
 
@@ -33,5 +37,6 @@
 #define NAME(f) f##_f32
 #include "rum0_step.h"
 #include "rum1_step.h"
+#include "spectral_adjoint.h"
 #undef T
 #undef NAME

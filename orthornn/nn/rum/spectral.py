@@ -281,6 +281,9 @@ class _SequenceFractional(torch.autograd.Function):
         dt, dev = H.dtype, H.device
         eps_dt = float(torch.finfo(dt).eps)
         lam_b = lam.to(dt).expand(B)
+        lam64 = lam.to("cpu", torch.float64)
+        adj = kernels.spectral_adjoint() if dev.type == "cpu" else None
+        adjoint = adj if adj is not None and adj.supports(Q) else None
         Q = Q.clone()
         spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
         # Ĝ_t, then in place ∂L/∂A_t, ∂D and Ĝ_{t−1}: one buffer for the whole backward
@@ -342,15 +345,22 @@ class _SequenceFractional(torch.autograd.Function):
             geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
             # ∂D = ∂L/∂A (I + ξαᵀ + ηωᵀ)ᵀ = K + ĝ ĥᵀ + (∂L/∂A α) ξᵀ + (∂L/∂A ω) ηᵀ: one rank-3 update
             dD = K.baddbmm_(torch.cat([gg[:, None, :], Kv], -2).mT, torch.stack([hh, xi, et], -2))
-            if bool(flip.any()):  # to Q_{t−1}'s planes
-                S = _signs(flip, n).to(dev, dt)
-                dD.mul_(S[:, :, None] * S[:, None, :])
-                Qp.mul_(S[:, None, :])
-            phi = PHI[t].to(dev, dt)
-            psi = lam_b[:, None] * phi
-            diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
-            glam = glam + (phi * (torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3]))).sum()
-            Gh = _plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True)  # Ĝ_{t−1}
+            if adjoint is not None:  # the flips, ∂λ and 𝓛*_λ in one native pass per matrix
+                glam = glam + adjoint(dD, PHI[t], lam64.expand(B), flip, eps_dt).sum().to(dt)
+                Gh = dD
+                if bool(flip.any()):
+                    Qp.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+            else:
+                if bool(flip.any()):  # to Q_{t−1}'s planes
+                    S = _signs(flip, n).to(dev, dt)
+                    dD.mul_(S[:, :, None] * S[:, None, :])
+                    Qp.mul_(S[:, None, :])
+                phi = PHI[t].to(dev, dt)
+                psi = lam_b[:, None] * phi
+                diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
+                dlam = torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3])
+                glam = glam + (phi * dlam).sum()
+                Gh = _plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True)  # Ĝ_{t−1}
             spare, Q = Q, Qp  # Q_{t−1}
             dg = torch.cat([gu_pre, gtau], -1)
             gh = gh_prev + dg @ Wh

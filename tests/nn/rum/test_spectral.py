@@ -272,3 +272,67 @@ def test_the_eigen_update_solvers_reconstruct_the_small_matrix():
         Bd = spectral_module._block_matrix(phi, n)
         torch.testing.assert_close(W @ Bd @ W.mT, A, rtol=0, atol=1e-12)
         torch.testing.assert_close(W.mT @ W, torch.eye(n, dtype=F64).expand(B, n, n), rtol=0, atol=1e-12)
+
+
+def _adjoint_kernel():
+    with kernels.native(True):
+        k = kernels.spectral_adjoint()
+    if k is None:
+        pytest.skip("no C compiler: the native plane adjoint cannot be built")
+    return k
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 10])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("kind", ["generic", "clustered_at_0", "near_pi", "repeated"])
+def test_native_plane_adjoint_equals_the_torch_reference(n, dtype, kind):
+    from orthornn.nn.functional.lie import _plane_adjoint
+
+    kern = _adjoint_kernel()
+    g = torch.Generator().manual_seed(n)
+    B, m = 5, n // 2
+    phi = {
+        "generic": torch.rand(B, m, generator=g, dtype=F64) * math.pi,
+        "clustered_at_0": 1e-5 * torch.rand(B, m, generator=g, dtype=F64),
+        "near_pi": math.pi - 1e-6 * torch.rand(B, m, generator=g, dtype=F64),
+        "repeated": torch.full((B, m), 1.2, dtype=F64),
+    }[kind]
+    lam = torch.rand(B, generator=g, dtype=F64) * 4 - 2
+    flip = torch.rand(B, m, generator=g) < 0.5
+    G = torch.randn(B, n, n, generator=g, dtype=F64).to(dtype)
+    S = torch.ones(B, n, dtype=F64)
+    S[:, 1 : 2 * m : 2] = torch.where(flip, -1.0, 1.0)
+    ref = G.double() * S[:, :, None] * S[:, None, :]
+    psi = lam[:, None] * phi
+
+    def block(i: int, j: int) -> torch.Tensor:
+        return ref[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, :m]
+
+    glam_ref = (
+        phi * (torch.cos(psi) * (block(1, 0) - block(0, 1)) - torch.sin(psi) * (block(0, 0) + block(1, 1)))
+    ).sum(-1)
+    eps = float(torch.finfo(dtype).eps)
+    out_ref = _plane_adjoint(ref, phi, lam, eps)
+    out = G.clone()
+    glam = kern(out, phi, lam, flip, eps)
+    tol = 1e-12 if dtype == F64 else 1e-5
+    scale = max(1.0, float(out_ref.abs().max()))
+    torch.testing.assert_close(out.double(), out_ref, rtol=0, atol=tol * scale)
+    torch.testing.assert_close(glam, glam_ref, rtol=0, atol=tol * max(1.0, float(glam_ref.abs().max())))
+
+
+def test_the_node_with_and_without_native_kernels_agree():
+    g = torch.Generator().manual_seed(9)
+    torch.manual_seed(9)
+    rum = RUM(3, 9, lam=0.6, learn_lam=True, eta=1.0, dtype=F64)
+    x = torch.randn(3, 10, 3, generator=g, dtype=F64)
+    state = RUMState(torch.zeros(3, 9, dtype=F64), _memory("haar", 3, 9, g))
+    results = []
+    for on in (True, False):
+        rum.zero_grad()
+        with kernels.native(on):
+            y, (_, R) = rum(x, state)
+            ((y * y).sum() + R.sum()).backward()
+        results.append([y.detach(), R.detach(), *[p.grad.clone() for p in rum.parameters()]])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-11 * max(1.0, float(b.abs().max())))
