@@ -24,7 +24,7 @@ path            runs when                                              function 
 ``recompute``   :class:`RUM`, fixed λ = 1, ``memory_efficient=True``,  :func:`fused_step1_recompute`  ``recompute``
                 grad enabled
 ``stored``      fixed λ = 1 otherwise                                  :func:`fused_step1`            ``stored``
-``spectral``    :class:`RUM`, any other λ (fixed or learned), no       :func:`spectral_sequence`     ``spectral``
+``spectral``    :class:`RUM`, any other λ (fixed or learned), no       :func:`spectral_sequence`      ``spectral``
                 layer norm or zoneout                                  (one node, spectral form; C
                                                                        eigen-update on CPU)
 ``fractional``  any other λ otherwise                                  :func:`fractional_step`        ``fractional``

@@ -136,6 +136,11 @@ def _solver(device: torch.device) -> Solver:
     return _dense_update if kern is None else kern
 
 
+def _cast(W: Tensor, buf: Tensor) -> Tensor:
+    """``W`` in ``buf``'s dtype and device, copied into ``buf`` (no fresh ``B×N×N`` allocation a step)."""
+    return W if W.dtype == buf.dtype and W.device == buf.device else buf.copy_(W)
+
+
 def _powered(phi: Tensor, lam: Tensor) -> tuple[Tensor, Tensor]:
     """``(d, flip)``: the angles ``λφ`` wrapped into ``[0, π]`` and which planes' orientation flips."""
     psi = lam * phi
@@ -215,6 +220,7 @@ class _SequenceFractional(torch.autograd.Function):
         Q, phi = _initial_frame(U0.detach())
         Q0 = Q.clone()  # kept: the backward's last steps use it instead of the rebuilt basis
         spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
+        wbuf = torch.empty_like(Q)  # W_t in the model's dtype and device
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         Zs, Sr = h0.new_empty(T, B, n), h0.new_ones(T, B)
@@ -241,7 +247,7 @@ class _SequenceFractional(torch.autograd.Function):
             th64 = st.theta.to("cpu", torch.float64)
             W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol)
             AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
-            Q = torch.bmm(Qp, W.to(dev, dt), out=spare)  # Q_t = Q' W_t
+            Q = torch.bmm(Qp, _cast(W, wbuf), out=spare)  # Q_t = Q' W_t
             spare = Qp
             bad_rows = status.nonzero()[:, 0]
             if bad_rows.numel():  # −1 reached: decompose R_t in its own coordinates
@@ -286,6 +292,7 @@ class _SequenceFractional(torch.autograd.Function):
         adjoint = adj if adj is not None and adj.supports(Q) else None
         Q = Q.clone()
         spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
+        wbuf = torch.empty_like(Q)
         # Ĝ_t, then in place ∂L/∂A_t, ∂D and Ĝ_{t−1}: one buffer for the whole backward
         Gh = torch.zeros_like(Q) if grad_R is None else Q.mT @ grad_R @ Q
         gh = H.new_zeros(B, n)
@@ -299,7 +306,7 @@ class _SequenceFractional(torch.autograd.Function):
             st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
             d, flip = D[t], FL[t]
             W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol)
-            W = W.to(dev, dt)
+            W = _cast(W, wbuf)
             if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
                 # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
                 Qp = spare.copy_(Q0)
