@@ -1,6 +1,7 @@
 """Run orthornn.testing against code nobody here wrote (issue 16): for each property, how many
-examples a Haar-only strategy and the adversarial one need to find a failure (derandomized, no
-shrinking; "none in N" when none), then the shrunk falsifying example. Prints Markdown.
+examples a Haar-only strategy, the adversarial one (kind "any") and its "small" kind (angles
+c·10⁻ᵏ) need to find a failure (derandomized, no shrinking; "none in N" when none, then the
+count within the Haar budget), then the shrunk falsifying example. Prints Markdown.
 
     OMP_NUM_THREADS=1 python analysis/peer_checks/run.py > analysis/peer_checks/results.md
 """
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 import orthornn
@@ -80,61 +81,135 @@ PROPERTIES: dict[str, Callable[[np.ndarray], None]] = {
 }
 
 
-def examples_to_failure(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], budget: int) -> int | None:
+LAST_FAILING: list[Any] = [None]  # the last example that failed (the shrunk one, after shrinking)
+
+
+def _run(
+    strategy: st.SearchStrategy[Any],
+    prop: Callable[[Any], None],
+    budget: int,
+    shrink: bool,
+    random_seed: int | None = None,
+) -> tuple[int, Any]:
+    """(examples run, the AssertionError or None). One test function for both uses: derandomized
+    hypothesis seeds its draws from the test function, so counting and shrinking see the same
+    ones. ``random_seed``: not derandomized, hypothesis' ``@seed(random_seed)`` instead."""
     calls = [0]
-    failed = [False]
 
-    def counted(x: Any) -> None:
+    def example(x: Any) -> None:
         calls[0] += 1
-        prop(x)
+        try:
+            prop(x)
+        except AssertionError:
+            LAST_FAILING[0] = x
+            raise
 
-    once = settings(
+    run = settings(
         max_examples=budget,
         database=None,
-        derandomize=True,
+        derandomize=random_seed is None,
         deadline=None,
-        phases=[Phase.generate],
+        phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
+    test = run(given(strategy)(example))
+    if random_seed is not None:
+        test = seed(random_seed)(test)
     try:
-        once(given(strategy)(counted))()
-    except AssertionError:
-        failed[0] = True
-    return calls[0] if failed[0] else None
+        test()
+    except AssertionError as err:
+        return calls[0], err
+    return calls[0], None
+
+
+def examples_to_failure(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], budget: int) -> int | None:
+    count, err = _run(strategy, prop, budget, shrink=False)
+    return count if err is not None else None
 
 
 def shrunk(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], budget: int) -> str:
-    full = settings(
-        max_examples=budget, database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
-    )
-    try:
-        full(given(strategy)(prop))()
-    except AssertionError as err:
+    _, err = _run(strategy, prop, budget, shrink=True)  # the examples of examples_to_failure, shrunk
+    if err is not None:
         notes = "\n".join(getattr(err, "__notes__", []))
         call = re.search(r"(orthogonal_with_angles|haar_rotation)\([^()\n]*\)", notes) or re.search(
             r"(orthogonal_with_angles|haar_rotation)\((.|\n)*?\n\s*\)", notes
         )
-        text = re.sub(r"\s+", " ", call.group(0)) if call else notes
+        if call is None:  # hypothesis printed the array: describe it by its spectrum instead
+            R = np.asarray(LAST_FAILING[0], dtype=np.float64)
+            phi = np.sort(np.abs(np.angle(np.linalg.eigvals(R))))[::-2]
+            angles = ", ".join(f"{p:.4g}" for p in phi if p > 0)
+            return f"a {len(R)}×{len(R)} rotation with plane angles ({angles}) — {str(err).splitlines()[0]}"
+        text = re.sub(r"\s+", " ", call.group(0))
         text = text.replace("# or any other generated value", "").replace("( ", "(").replace(", )", ")")
         text = re.sub(r" +", " ", text)
+        while text.count(")") > text.count("("):  # the end of hypothesis' multi-line report
+            text = text[: text.rindex(")")] + text[text.rindex(")") + 1 :]
         return f"`{text}` — {str(err).splitlines()[0]}"
     return "—"
 
 
+SEEDS = range(10)
+SEEDED = (
+    "scipy.linalg.logm(R) is real",
+    "torch.linalg.matrix_exp(so_log(R)) == R (float64, 1e-12)",
+    "torch.linalg.matrix_exp float32 orthogonal (32·√n·‖A‖₂·eps)",
+)
+
+
+def seeded_counts(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], budget: int) -> str:
+    """Examples to the first failure over hypothesis seeds 0…9 (not derandomized): the median
+    (over the runs that found one) and how many of the 10 found it within ``budget``."""
+    counts = [n for n, err in (_run(strategy, prop, budget, False, s) for s in SEEDS) if err is not None]
+    if not counts:
+        return f"0 of {len(SEEDS)}"
+    return f"{len(counts)} of {len(SEEDS)} (median {int(np.median(counts))})"
+
+
 if __name__ == "__main__":
     print(
-        "| property | Haar (`special_orthogonal_matrices`) | adversarial (`adversarial_rotations`) | shrunk example |"
+        "| property | Haar (`special_orthogonal_matrices`) | adversarial (`adversarial_rotations`) "
+        '| `adversarial_rotations(kind="small")` | shrunk example |'
     )
-    print("|---|---|---|---|")
+    print("|---|---|---|---|---|")
+
+    def found(count: int | None, budget: int, strategy: st.SearchStrategy[Any], prop: Any) -> str:
+        if count:
+            return f"found at example {count}"
+        longer = examples_to_failure(strategy, prop, HAAR_EXAMPLES)
+        return f"none in {budget}" + (f" (example {longer} of {HAAR_EXAMPLES})" if longer else f" nor {HAAR_EXAMPLES}")
+
     for name, prop in PROPERTIES.items():
         haar = examples_to_failure(special_orthogonal_matrices(SIZES), prop, HAAR_EXAMPLES)
         hard = examples_to_failure(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES)
+        small = examples_to_failure(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES)
         if hard:
             example = shrunk(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES)
+        elif small:
+            example = '("small") ' + shrunk(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES)
         elif haar:
             example = "(Haar) " + shrunk(special_orthogonal_matrices(SIZES), prop, HAAR_EXAMPLES)
         else:
             example = "—"
         h = f"found at example {haar}" if haar else f"none in {HAAR_EXAMPLES}"
-        a = f"found at example {hard}" if hard else f"none in {ADVERSARIAL_EXAMPLES}"
-        print(f"| {name} | {h} | {a} | {example} |", flush=True)
+        a = found(hard, ADVERSARIAL_EXAMPLES, adversarial_rotations(SIZES), prop)
+        m = f"found at example {small}" if small else f"none in {ADVERSARIAL_EXAMPLES}"
+        print(f"| {name} | {h} | {a} | {m} | {example} |", flush=True)
+
+    print(
+        f"\nOver hypothesis seeds 0…{len(SEEDS) - 1} (not derandomized): runs that found the failure within the "
+        "budget (median examples to it)\n"
+    )
+    print(
+        f"| property | Haar, {HAAR_EXAMPLES} | adversarial, {ADVERSARIAL_EXAMPLES} | "
+        f'adversarial, {HAAR_EXAMPLES} | kind="small", {ADVERSARIAL_EXAMPLES} |'
+    )
+    print("|---|---|---|---|---|")
+    for name in SEEDED:
+        prop = PROPERTIES[name]
+        cells = [
+            seeded_counts(special_orthogonal_matrices(SIZES), prop, HAAR_EXAMPLES),
+            seeded_counts(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES),
+            seeded_counts(adversarial_rotations(SIZES), prop, HAAR_EXAMPLES),
+            seeded_counts(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES),
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)

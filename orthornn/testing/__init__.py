@@ -35,7 +35,7 @@ Strategies
 Constructors (what a draw prints as)
     :func:`haar_orthogonal`, :func:`haar_rotation`, :func:`orthogonal_with_angles`,
     :func:`nearly_orthogonal`, :func:`nearly_skew`, :func:`rotation_product`,
-    :func:`givens_mesh`, :func:`to_torch`.
+    :func:`givens_mesh` (and :func:`mesh_phases`), :func:`to_torch`.
 Layer check
     :func:`check_orthogonal_layer` (returns a :class:`LayerReport`).
 Assertions
@@ -56,9 +56,11 @@ from ._asserts import (
 )
 from ._draws import (
     DTYPE_NAMES,
+    MESH_SPECIAL_PHASES,
     givens_mesh,
     haar_orthogonal,
     haar_rotation,
+    mesh_phases,
     mesh_size,
     nearly_orthogonal,
     nearly_skew,
@@ -68,8 +70,10 @@ from ._draws import (
 )
 from ._layers import OPTIMIZERS, LayerReport, check_orthogonal_layer
 from ._strategies import (
+    MESH_PHASES_DRAWN_SINGLY,
     PAIR_KINDS,
     SPECTRUM_KINDS,
+    SPECTRUM_PLANES_DRAWN_SINGLY,
     PairKind,
     SpectrumKind,
     adversarial_orthogonal_matrices,
@@ -93,10 +97,13 @@ from ._strategies import (
 
 __all__ = [
     "DTYPE_NAMES",
+    "MESH_PHASES_DRAWN_SINGLY",
+    "MESH_SPECIAL_PHASES",
     "OPTIMIZERS",
     "ORTHOGONALITY_EPS_PER_SQRT_N",
     "PAIR_KINDS",
     "SPECTRUM_KINDS",
+    "SPECTRUM_PLANES_DRAWN_SINGLY",
     "LayerReport",
     "PairKind",
     "SpectrumKind",
@@ -113,6 +120,7 @@ __all__ = [
     "givens_meshes",
     "haar_orthogonal",
     "haar_rotation",
+    "mesh_phases",
     "mesh_size",
     "nearly_orthogonal",
     "nearly_orthogonal_matrices",

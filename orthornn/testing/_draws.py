@@ -10,6 +10,7 @@ in float64 and rounded once to ``dtype`` at the end.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "givens_mesh",
     "haar_orthogonal",
     "haar_rotation",
+    "mesh_phases",
     "mesh_size",
     "nearly_orthogonal",
     "nearly_skew",
@@ -354,7 +356,7 @@ def givens_mesh(
            [ 0., -1.,  0.],
            [ 0.,  0.,  1.]])
     """
-    from ..numeric.givens import GivensMesh, givens_compose
+    from ..numeric.givens import _ROT_COMPOSE_MIN_N, GivensMesh, _apply_inplace, givens_compose
 
     n = _check_n(n)
     if det not in (1, -1):
@@ -362,8 +364,53 @@ def givens_mesh(
     phi = np.asarray(phases, dtype=np.float64)
     signs = np.ones(n)
     signs[0] = det
+    template = _mesh_template(n, layout)
+    if phi.ndim == 1 and phi.shape[0] == template.phases.shape[0] and n < _ROT_COMPOSE_MIN_N and np.isfinite(phi).all():
+        # givens_compose's own layer-wise route on a cached mesh of this layout (building and
+        # validating a GivensMesh for n = 64 costs more than composing it): the same matrix
+        y = np.eye(n)
+        _apply_inplace(template, y, phi[None, :], signs[None, :], False)
+        return _finish(y.T.copy(), dtype, device)
     mesh = GivensMesh.from_layout(n, layout, phases=phi, signs=signs)
     return _finish(np.asarray(givens_compose(mesh), dtype=np.float64), dtype, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _mesh_template(n: int, layout: str) -> Any:
+    """A validated mesh of ``layout`` on ``n`` coordinates (phases 0), its layer plan computed."""
+    from ..numeric.givens import GivensMesh
+
+    mesh = GivensMesh.from_layout(n, layout, phases=np.zeros(mesh_size(n, layout)))
+    _ = mesh.offsets, mesh._layer_specs  # cached properties: the plan every draw reuses
+    return mesh
+
+
+#: The phases :func:`mesh_phases` puts at special points: 0 and π (a rotation that is ±I on its
+#: plane, where decompositions lose uniqueness) and ±π/2.
+MESH_SPECIAL_PHASES: tuple[float, ...] = (0.0, float(np.pi), float(np.pi / 2), float(-np.pi / 2))
+
+
+def mesh_phases(n: int, seed: int, *, special: float = 0.5, layout: str = "clements") -> NDArray[np.float64]:
+    r"""The ``P`` phases of a Givens mesh of ``layout`` on ``n`` coordinates, from ``seed``.
+
+    Each phase is, independently with probability ``special``, one of
+    :data:`MESH_SPECIAL_PHASES` (0, π, ±π/2, equally likely), otherwise uniform in (−π, π]
+    (``numpy.random.default_rng(seed)``). :func:`givens_meshes` draws large meshes as
+    ``givens_mesh(n, mesh_phases(n, seed, special=…))``: one call that rebuilds the matrix,
+    instead of thousands of phases drawn (and printed) one by one.
+
+    >>> p = mesh_phases(4, 0, special=1.0)
+    >>> p.shape, bool(np.isin(p, MESH_SPECIAL_PHASES).all())
+    ((6,), True)
+    """
+    n = _check_n(n)
+    if not 0 <= special <= 1:
+        raise ValueError(f"special must be in [0, 1], got {special}")
+    size = mesh_size(n, layout)
+    rng = np.random.default_rng(seed)
+    uniform = -rng.uniform(-np.pi, np.pi, size)  # [−π, π) negated: (−π, π]
+    picks = np.asarray(MESH_SPECIAL_PHASES)[rng.integers(0, len(MESH_SPECIAL_PHASES), size)]
+    return np.where(rng.random(size) < special, picks, uniform)
 
 
 def mesh_size(n: int, layout: str = "clements") -> int:
@@ -372,6 +419,11 @@ def mesh_size(n: int, layout: str = "clements") -> int:
     >>> mesh_size(4), mesh_size(4, "reck")
     (6, 6)
     """
+    return _mesh_size(int(n), layout)
+
+
+@functools.lru_cache(maxsize=256)
+def _mesh_size(n: int, layout: str) -> int:
     from ..numeric.givens import layout_pairs
 
     return sum(len(p) for p in layout_pairs(n, layout))

@@ -24,6 +24,7 @@ from ._draws import (
     givens_mesh,
     haar_orthogonal,
     haar_rotation,
+    mesh_phases,
     mesh_size,
     nearly_orthogonal,
     nearly_skew,
@@ -33,8 +34,10 @@ from ._draws import (
 )
 
 __all__ = [
+    "MESH_PHASES_DRAWN_SINGLY",
     "PAIR_KINDS",
     "SPECTRUM_KINDS",
+    "SPECTRUM_PLANES_DRAWN_SINGLY",
     "PairKind",
     "SpectrumKind",
     "adversarial_orthogonal_matrices",
@@ -271,14 +274,6 @@ def _rebuildable(make: Make) -> st.SearchStrategy[Any]:
     return strategy
 
 
-def _call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> st.SearchStrategy[Any]:
-    """``st.builds`` of ``func`` with fixed values, dropping the keywords left at their default
-    (``batch_shape=()``, ``device=None``) so a falsifying example prints as a short call."""
-    defaults = {"batch_shape": (), "device": None}
-    kept = {k: st.just(v) for k, v in kwargs.items() if not (k in defaults and v == defaults[k])}
-    return st.builds(func, *map(st.just, args), **kept)
-
-
 def orthogonal_matrices(
     n: Dim, *, dtype: DTypes = np.float64, batch_shape: Shapes = ()
 ) -> st.SearchStrategy[FloatArray]:
@@ -355,23 +350,44 @@ def skew_symmetric_matrices(
         bound = _float32_bound(max_abs) if width == 32 else float(max_abs)
         elements = st.floats(-bound, bound, width=width, allow_subnormal=False)
 
-        def antisym(x: FloatArray) -> FloatArray:
-            u = np.triu(x, 1)
-            return u - np.swapaxes(u, -1, -2)
+        rows, cols = np.triu_indices(m, 1)
 
-        return hnp.arrays(np.dtype(name), (*shape, m, m), elements=elements).map(antisym)
+        def antisym(upper: FloatArray) -> FloatArray:  # only the m(m−1)/2 free entries are drawn
+            a = np.zeros((*shape, m, m), dtype=upper.dtype)
+            a[..., rows, cols] = upper
+            a[..., cols, rows] = -upper
+            return a
+
+        return hnp.arrays(np.dtype(name), (*shape, len(rows)), elements=elements).map(antisym)
 
     return st.tuples(_dims(n), _strategy(shapes), dts).flatmap(lambda t: skew(*t))
 
 
-SpectrumKind = Literal["zero", "pi", "near_pi", "near_zero", "repeated", "clustered", "mixed", "generic", "any"]
+SpectrumKind = Literal[
+    "zero", "pi", "near_pi", "near_zero", "repeated", "clustered", "mixed", "small", "generic", "any"
+]
 #: The kinds of :func:`spectra`, simplest first (``"any"`` shrinks towards the earlier ones).
 SPECTRUM_KINDS: tuple[str, ...] = get_args(SpectrumKind)
 
 _GENERIC = st.floats(-math.pi, math.pi, exclude_min=True, allow_nan=False)
 _NEAR_ZERO = st.integers(1, 15).map(lambda k: 10.0**-k)
 _NEAR_PI = st.integers(1, 15).map(lambda k: math.pi - 10.0**-k)
-_ANY_ANGLE = st.one_of(st.just(0.0), st.just(math.pi), _NEAR_PI, _NEAR_ZERO, _GENERIC)
+#: ``c·10⁻ᵏ``, k = 1…9, c ∈ [1, 10): small and moderate angles spread over every decade of
+#: (10⁻⁹, 1), not only at its powers of ten — where a truncated series of ``exp`` (or a Padé or
+#: scaling-and-squaring rule) changes its degree with the norm. Shrinks towards 0.1.
+_SMALL_STEPS = 1000  # mantissas per decade: c = 1 + 9·j/1000
+
+
+def _small_angle(i: int) -> float:
+    """The ``i``-th point of the grid ``c·10⁻ᵏ`` (k = 1…9, c = 1, 1.009, …, 9.991)."""
+    k, j = divmod(i, _SMALL_STEPS)
+    return (1.0 + 9.0 * j / _SMALL_STEPS) * 10.0 ** -(k + 1)
+
+
+# one integer choice per angle (cheap to draw for 32 planes), shrinking to 0.1 (or to 0)
+_SMALL = st.integers(0, 9 * _SMALL_STEPS - 1).map(_small_angle)
+_SMALL_OR_ZERO = st.integers(0, 9 * _SMALL_STEPS).map(lambda i: _small_angle(i - 1) if i else 0.0)
+_ANY_ANGLE = st.one_of(st.just(0.0), st.just(math.pi), _NEAR_PI, _NEAR_ZERO, _SMALL, _GENERIC)
 
 
 def _clustered(k: int) -> st.SearchStrategy[tuple[float, ...]]:
@@ -381,28 +397,76 @@ def _clustered(k: int) -> st.SearchStrategy[tuple[float, ...]]:
     return st.builds(spread, _GENERIC, st.integers(3, 15))
 
 
+#: Planes of a spectrum drawn one by one (each shrinks on its own); beyond them (n > 9) the
+#: remaining planes of the kinds "pi", "near_pi", "near_zero", "small", "mixed" and "generic" come
+#: from one seed (:func:`_rest_angles`): the same kinds of angle, without hypothesis drawing (and
+#: the shrinker walking) 32 angles one by one at n = 64, which cost 4 of every 5 ms of a draw.
+SPECTRUM_PLANES_DRAWN_SINGLY = 4
+
+
+def _rest_angles(kind: str, m: int, seed: int) -> tuple[float, ...]:
+    """``m`` plane angles of ``kind`` from ``default_rng(seed)``, as :func:`_spectrum` draws its
+    other planes: "pi" π or uniform, "near_pi" π − 10⁻ᵏ or uniform, "near_zero" 10⁻ᵏ (k = 1…15),
+    "small" 0 or ``c·10⁻ᵏ`` (k = 1…9), "mixed" any of 0, π, π − 10⁻ᵏ, 10⁻ᵏ, ``c·10⁻ᵏ``, uniform,
+    "generic" uniform in (−π, π]."""
+    rng = np.random.default_rng(seed)
+    uniform = -rng.uniform(-math.pi, math.pi, m)  # (−π, π]
+    near = 10.0 ** -rng.integers(1, 16, m).astype(float)
+    small = (1.0 + 9.0 * rng.integers(0, _SMALL_STEPS, m) / _SMALL_STEPS) * 10.0 ** -rng.integers(1, 10, m).astype(
+        float
+    )
+    coin = rng.random(m) < 0.5
+    pick = {
+        "pi": np.where(coin, math.pi, uniform),
+        "near_pi": np.where(coin, math.pi - near, uniform),
+        "near_zero": near,
+        "small": np.where(coin, 0.0, small),
+        "generic": uniform,
+    }
+    if kind == "mixed":
+        choices = np.stack([np.zeros(m), np.full(m, math.pi), math.pi - near, near, small, uniform])
+        angles_ = choices[rng.integers(0, len(choices), m), np.arange(m)]
+    else:
+        angles_ = pick[kind]
+    return tuple(float(a) for a in angles_)
+
+
 @functools.lru_cache(maxsize=512)  # a strategy validates once, not at every draw
 def _spectrum(k: int, kind: str) -> st.SearchStrategy[tuple[float, ...]]:
     if k == 0:
         return st.just(())
-    rest = k - 1
     if kind == "zero":
         return st.just((0.0,) * k)
+    if kind == "repeated":
+        return angles().map(lambda a: (a,) * k)
+    if kind == "clustered":
+        return _clustered(k)
+    if kind == "any":
+        return st.one_of(*(_spectrum(k, kd) for kd in SPECTRUM_KINDS if kd != "any"))
+    single = min(k, SPECTRUM_PLANES_DRAWN_SINGLY)
+    head = _head(single, kind)
+    if k == single:
+        return head
+    rest = _SEEDS.map(functools.partial(_rest_angles, kind, k - single))
+    return st.tuples(head, rest).map(lambda t: t[0] + t[1])
+
+
+def _head(k: int, kind: str) -> st.SearchStrategy[tuple[float, ...]]:
+    """The first ``k`` planes of a spectrum of ``kind``, each angle a hypothesis draw."""
+    rest = k - 1
     if kind == "pi":  # at least one plane at π (a double eigenvalue −1), the others π or generic
         return st.tuples(st.just(math.pi), *[st.one_of(st.just(math.pi), _GENERIC)] * rest)
     if kind == "near_pi":
         return st.tuples(_NEAR_PI, *[st.one_of(_NEAR_PI, _GENERIC)] * rest)
     if kind == "near_zero":
         return st.tuples(*[_NEAR_ZERO] * k)
-    if kind == "repeated":
-        return angles().map(lambda a: (a,) * k)
-    if kind == "clustered":
-        return _clustered(k)
+    if kind == "small":  # one plane sets the norm; the others 0 (shrinking there) or small too
+        return st.tuples(_SMALL, *[_SMALL_OR_ZERO] * rest)
     if kind == "mixed":
         return st.tuples(*[_ANY_ANGLE] * k)
     if kind == "generic":
         return st.tuples(*[_GENERIC] * k)
-    return st.one_of(*(_spectrum(k, kd) for kd in SPECTRUM_KINDS if kd != "any"))
+    raise ValueError(f"unknown spectrum kind {kind!r}")
 
 
 def _planes(n: int, det: int) -> int:
@@ -422,9 +486,17 @@ def spectra(n: int, kind: SpectrumKind = "any", *, det: int = 1) -> st.SearchStr
     * ``"near_zero"``: every angle ``10⁻ᵏ`` (identity-like: the RUM memory at t = 0);
     * ``"repeated"``: one angle (from :func:`angles`, which favours 0, ±π/2, π) in every plane;
     * ``"clustered"``: ``c, c + 10⁻ᵉ, c + 2·10⁻ᵉ, …`` (e = 3…15), a tight cluster;
-    * ``"mixed"``: each angle 0, π, ``π − 10⁻ᵏ``, ``10⁻ᵏ`` or generic, independently;
+    * ``"mixed"``: each angle 0, π, ``π − 10⁻ᵏ``, ``10⁻ᵏ``, ``c·10⁻ᵏ`` or generic, independently;
+    * ``"small"``: one angle ``c·10⁻ᵏ``, k = 1…9, c ∈ [1, 10), the others 0 or such (small
+      and moderate norms set by one plane, every decade of (10⁻⁹, 1) covered;
+      ``torch.linalg.matrix_exp`` loses accuracy at ‖A‖ ≈ 0.02–0.06 in float64 and ≈ 0.4–0.6 in
+      float32, between powers of ten);
     * ``"generic"``: uniform in (−π, π];
     * ``"any"``: one of the above; a failure shrinks towards the earliest kind that shows it.
+
+    The first :data:`SPECTRUM_PLANES_DRAWN_SINGLY` (4) planes are drawn one by one; the planes
+    beyond them (n > 9) are the same kinds of angle from one drawn seed, so a draw at n = 64 costs
+    a few choices, not 32.
 
     >>> from hypothesis import find
     >>> find(spectra(5, "pi"), lambda a: True)  # shrinks to the simplest: −I₄ ⊕ 1
@@ -602,12 +674,14 @@ def nearly_orthogonal_matrices(
     capped = defect is None
 
     def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
-        def build(t: tuple[int, int, float, Shape, str]) -> st.SearchStrategy[Any]:
-            m, seed, d, shape, name = t
-            d = min(max(d, 100 * float(np.finfo(name).eps)), 0.5 / m) if capped else d
-            return _call(nearly_orthogonal, m, seed, d, batch_shape=shape, dtype=name, device=device)
+        @functools.lru_cache(maxsize=256)  # one strategy per size, shape and dtype, validated once
+        def build(t: tuple[int, Shape, str]) -> st.SearchStrategy[Any]:
+            m, shape, name = t
+            floor = 100 * float(np.finfo(name).eps)
+            ds = defects.map(lambda d: min(max(d, floor), 0.5 / m)) if capped else defects
+            return _builds(nearly_orthogonal, st.just(m), _SEEDS, ds, batch_shape=shape, dtype=name, device=device)
 
-        return st.tuples(_dims(n), _SEEDS, defects, _strategy(shapes), dts if dt is None else dt).flatmap(build)
+        return st.tuples(_dims(n), _strategy(shapes), dts if dt is None else dt).flatmap(build)
 
     return _rebuildable(make)
 
@@ -634,11 +708,14 @@ def nearly_skew_matrices(
     dts, shapes = _dtypes(dtype), _shapes(batch_shape)
 
     def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
-        def build(t: tuple[int, int, float, Shape, str]) -> st.SearchStrategy[Any]:
-            m, seed, d, shape, name = t
-            return _call(nearly_skew, m, seed, d, max_abs=max_abs, batch_shape=shape, dtype=name, device=device)
+        @functools.lru_cache(maxsize=256)  # one strategy per size, shape and dtype, validated once
+        def build(t: tuple[int, Shape, str]) -> st.SearchStrategy[Any]:
+            m, shape, name = t
+            return _builds(
+                nearly_skew, st.just(m), _SEEDS, defects, max_abs=max_abs, batch_shape=shape, dtype=name, device=device
+            )
 
-        return st.tuples(_dims(n), _SEEDS, defects, _strategy(shapes), dts if dt is None else dt).flatmap(build)
+        return st.tuples(_dims(n), _strategy(shapes), dts if dt is None else dt).flatmap(build)
 
     return _rebuildable(make)
 
@@ -682,6 +759,15 @@ def rotation_products(
 #: decompositions lose their uniqueness), π/2, and any angle.
 _MESH_PHASES = st.one_of(st.just(0.0), st.just(math.pi), st.just(math.pi / 2), angles())
 
+#: Meshes of at most this many phases (n ≤ 8 for 'clements') draw each phase with hypothesis (it
+#: shrinks them one by one); larger ones draw a seed and a fraction of special phases for
+#: :func:`mesh_phases` (drawing and printing 2,016 phases one by one, n = 64, cost more than the
+#: matrix and read as nothing).
+MESH_PHASES_DRAWN_SINGLY = 28
+
+#: Fractions of special phases (0, π, ±π/2) of a large default mesh, simplest first.
+_MESH_SPECIAL = st.sampled_from([1.0, 0.5, 0.9, 0.1, 0.0])
+
 
 def givens_meshes(
     n: Dim,
@@ -695,7 +781,10 @@ def givens_meshes(
 
     Each phase is drawn from ``phases``, by default 0 and π (a rotation that is ±I on its plane)
     as often as π/2 and :func:`angles` — the phases at which decompositions lose uniqueness;
-    ``det=None`` draws both signs of ``D = diag(det, 1, …, 1)``.
+    ``det=None`` draws both signs of ``D = diag(det, 1, …, 1)``. With the default ``phases``, a
+    mesh of more than :data:`MESH_PHASES_DRAWN_SINGLY` phases (n > 8) takes them from
+    :func:`mesh_phases` ``(n, seed, special=f)``, ``f`` the fraction at 0, π, ±π/2 (1, 0.5, 0.9,
+    0.1 or 0), and prints as ``givens_mesh(64, mesh_phases(64, seed, special=0.5), …)``.
 
     >>> from hypothesis import given
     >>> @given(givens_meshes(4, det=1))
@@ -712,10 +801,15 @@ def givens_meshes(
         @functools.lru_cache(maxsize=256)
         def build(t: tuple[int, int, str]) -> st.SearchStrategy[Any]:
             m, d, name = t
+            size = mesh_size(m, layout)
+            if phases is None and size > MESH_PHASES_DRAWN_SINGLY:
+                drawn = st.builds(mesh_phases, st.just(m), _SEEDS, special=_MESH_SPECIAL, layout=st.just(layout))
+            else:
+                drawn = hnp.arrays(np.float64, size, elements=each).map(lambda p: tuple(p.tolist()))
             return st.builds(
                 givens_mesh,
                 st.just(m),
-                hnp.arrays(np.float64, mesh_size(m, layout), elements=each).map(lambda p: tuple(p.tolist())),
+                drawn,
                 layout=st.just(layout),
                 det=st.just(d),
                 dtype=st.just(name),

@@ -204,3 +204,53 @@ def test_special_is_skipped_for_a_rectangular_weight():
 
     report = check_orthogonal_layer(make, special=True, **SMALL)
     assert "init" in report.checks and any(s.startswith("special: the weight is") for s in report.skipped)
+
+
+# geotorch (the test extra; skipped cleanly without it)
+
+
+def _geotorch_orthogonal(triv, extra=0):
+    geotorch = pytest.importorskip("geotorch")
+
+    def make(n, dtype):
+        layer = torch.nn.Linear(n, n + extra, bias=False, dtype=dtype)
+        geotorch.orthogonal(layer, "weight", triv=triv)
+        return layer
+
+    return make
+
+
+def _geotorch_so(triv):
+    geotorch = pytest.importorskip("geotorch")
+
+    def make(n, dtype):
+        layer = torch.nn.Linear(n, n, bias=False, dtype=dtype)
+        with torch.no_grad():  # geotorch's right_inverse refuses an initial weight outside SO(n)
+            layer.weight.copy_(torch.eye(n, dtype=dtype))
+        parametrize.register_parametrization(layer, "weight", geotorch.SO((n, n), triv=triv).to(dtype))
+        return layer
+
+    return make
+
+
+@pytest.mark.parametrize("extra", [0, 2], ids=["square", "tall"])
+def test_geotorch_orthogonal_with_cayley_passes(extra):
+    report = check_orthogonal_layer(_geotorch_orthogonal("cayley", extra), **SMALL)
+    assert report.checks == ("init", "steps", "assignment", "gradients", "drift")
+    assert all(r == c + extra for r, c in report.shapes)
+
+
+def test_geotorch_so_accepts_a_reflection():
+    """geotorch 0.4.0: ``SO.right_inverse`` checks ``in_manifold(X)`` with its default
+    ``in_so=False`` (orthogonality only), so assigning a reflection to an SO(n) layer is accepted
+    and the layer then holds det −1 (analysis/peer_checks/geotorch.md)."""
+    with pytest.raises(AssertionError, match=r"check 'assignment' \(n = \d, float\d\d\): a reflection was accepted"):
+        check_orthogonal_layer(_geotorch_so("cayley"), special=True, **SMALL)
+
+
+def test_geotorch_orthogonal_with_expm_inherits_torchs_matrix_exp_inaccuracy():
+    """geotorch's ``"expm"`` is ``torch.matrix_exp``: in float32 its weight leaves O(2) by 151 eps
+    after 5 SGD steps (the same 1.81e-05 as torch.linalg.matrix_exp of a Haar SO(2) log in
+    analysis/peer_checks/results.md)."""
+    with pytest.raises(AssertionError, match=r"check 'steps' \(n = \d, float32, 5 (SGD|AdamW) steps\): not orthogonal"):
+        check_orthogonal_layer(_geotorch_orthogonal("expm"), dtypes=["float32"], **SMALL)

@@ -15,10 +15,14 @@ import pytest
 import scipy.linalg
 from hypothesis import Phase, find, given, reporting, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 import orthornn
 from orthornn.testing import (
+    MESH_PHASES_DRAWN_SINGLY,
+    MESH_SPECIAL_PHASES,
     SPECTRUM_KINDS,
+    SPECTRUM_PLANES_DRAWN_SINGLY,
     adversarial_orthogonal_matrices,
     adversarial_rotations,
     as_torch,
@@ -27,6 +31,7 @@ from orthornn.testing import (
     givens_mesh,
     givens_meshes,
     haar_orthogonal,
+    mesh_phases,
     nearly_orthogonal,
     nearly_orthogonal_matrices,
     nearly_skew,
@@ -71,6 +76,8 @@ def test_spectra_have_their_kind(kind, data):
         assert 0 < math.pi - phi[0] <= 0.1 + 1e-12
     elif kind == "near_zero":
         assert all(1e-16 < a <= 0.1 for a in phi)
+    elif kind == "small":
+        assert 1e-9 <= phi[0] < 1 and all(a == 0 or 1e-9 <= a < 1 for a in phi)
     elif kind == "repeated":
         assert len(set(phi)) == 1
     elif kind == "clustered":
@@ -300,3 +307,90 @@ def test_building_strategies_loads_no_torch_until_a_tensor_is_drawn():
     )
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+def test_small_angles_cover_every_decade_between_the_powers_of_ten():
+    """Kind "small" draws c·10⁻ᵏ (c ∈ [1, 10)), not only 10⁻ᵏ as "near_zero" does."""
+    s = spectra(2, "small")
+    for k in range(1, 10):
+        find(s, lambda phi, k=k: 2 * 10.0**-k < phi[0] < 9 * 10.0**-k)  # inside the decade
+    assert find(s, lambda phi: True) == (0.1,)  # shrinks to the simplest
+
+
+def test_small_angles_find_torchs_float64_matrix_exp_inaccuracy_within_100_examples():
+    """torch 2.13 (CPU): torch.linalg.matrix_exp of a skew matrix of norm ≈ 0.02–0.06 is off by up
+    to ~1e-10 in float64 (scipy's expm: 1e-16); the powers of ten of "near_zero" miss that window
+    (0.01 gives 7e-14), "small" finds it (analysis/peer_checks/results.md)."""
+    torch = pytest.importorskip("torch")
+
+    def inaccurate(R):
+        E = torch.linalg.matrix_exp(torch.from_numpy(orthornn.so_log(R))).numpy()
+        return np.abs(E - R).max() > 1e-12
+
+    budget = settings(max_examples=100, derandomize=True, database=None, phases=[Phase.generate])
+    R = find(adversarial_rotations(dimensions(2, 8), "small"), inaccurate, settings=budget)
+    assert inaccurate(R)
+    with pytest.raises(NoSuchExample):
+        find(adversarial_rotations(dimensions(2, 8), "near_zero"), inaccurate, settings=budget)
+
+
+def test_mesh_phases_mix_special_and_uniform_phases():
+    for special in (0.0, 0.5, 1.0):
+        p = mesh_phases(64, 3, special=special)
+        assert p.shape == (2016,) and np.all((-math.pi < p) & (p <= math.pi))
+        at = np.isin(p, MESH_SPECIAL_PHASES).mean()
+        assert abs(at - special) < 0.05  # 2,016 independent phases: the fraction to a few percent
+    assert np.array_equal(mesh_phases(8, 1), mesh_phases(8, 1))  # a seed rebuilds them
+    assert not np.array_equal(mesh_phases(8, 1), mesh_phases(8, 2))
+    with pytest.raises(ValueError, match="special"):
+        mesh_phases(4, 0, special=1.5)
+
+
+def test_large_meshes_print_as_mesh_phases_small_ones_phase_by_phase():
+    """n = 64 has 2,016 phases: drawn from a seed (a short call), not one by one."""
+    assert math.comb(8, 2) == MESH_PHASES_DRAWN_SINGLY  # n ≤ 8 ('clements'): phase by phase
+
+    def report(n):
+        @settings(max_examples=20, database=None, derandomize=True)
+        @given(givens_meshes(n, det=1))
+        def fails(U):
+            assert np.abs(U).max() < 0.999  # a mesh with a coordinate left alone fails
+
+        return _report_of(fails)
+
+    big = report(16)
+    call = re.search(r"givens_mesh\((.|\n)*?\n    \)", big).group(0)
+    assert "mesh_phases(" in call
+    U = eval(
+        call.replace("# or any other generated value", ""), {"givens_mesh": givens_mesh, "mesh_phases": mesh_phases}
+    )
+    assert np.abs(U).max() >= 0.999  # the printed call rebuilds the falsifying matrix
+    assert "mesh_phases(" not in report(4)
+
+
+@pytest.mark.parametrize("kind", ["pi", "near_pi", "near_zero", "small", "mixed", "generic"])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_large_spectra_keep_their_kind_beyond_the_planes_drawn_singly(kind, data):
+    """n > 9: the planes after the first SPECTRUM_PLANES_DRAWN_SINGLY come from one seed."""
+    n = data.draw(dimensions(10, 64))
+    phi = np.array(data.draw(spectra(n, kind)))
+    assert phi.shape == (n // 2,) and np.all((-math.pi < phi) & (phi <= math.pi))
+    tail = phi[SPECTRUM_PLANES_DRAWN_SINGLY:]
+    if kind == "pi":
+        assert phi[0] == math.pi
+    elif kind == "near_pi":
+        assert 0 < math.pi - phi[0] <= 0.1 + 1e-12
+    elif kind == "near_zero":
+        assert np.all((1e-16 < phi) & (phi <= 0.1))
+    elif kind == "small":
+        assert 1e-9 <= phi[0] < 1 and np.all((phi == 0) | ((1e-9 <= phi) & (phi < 1)))
+    if len(tail) >= 8 and kind != "near_zero":  # the seeded tail is not one repeated value
+        assert len(set(tail.tolist())) > 1
+
+
+def test_large_spectra_reach_their_structures():
+    """The seeded tail draws π (for "pi"), and 0 (for "small") in some planes, generic ones in others."""
+    find(spectra(64, "pi"), lambda p: sum(a == math.pi for a in p) > 8 and sum(a != math.pi for a in p) > 8)
+    find(spectra(64, "small"), lambda p: sum(a == 0 for a in p) > 4 and sum(0 < a < 0.1 for a in p) > 4)
+    find(spectra(64, "mixed"), lambda p: {0.0, math.pi} <= set(p) and any(0 < math.pi - a < 1e-5 for a in p))
