@@ -1,7 +1,7 @@
 r"""Native CPU kernels: plain C99 sources shipped with the package, compiled on first use with the
 system C compiler and called through :mod:`ctypes`.
 
-Three kernels:
+Four kernels:
 
 * :func:`rum0`, the fused per-step work of the λ = 0 RUM sequence
   (:class:`orthornn.nn.rum.lambda0._Sequence0`): between two GEMMs a step does five row dot
@@ -18,6 +18,10 @@ Three kernels:
   ``blockdiag(M(φ_k))``, elementwise in the plane basis, in place, with the λ gradient — one pass
   per matrix instead of some twenty strided torch operations
   (:func:`orthornn.nn.functional.lie._plane_adjoint` is the reference it is tested against).
+* :func:`spectral_update`, the forward eigen-update of the fractional-λ RUM memory in real Schur
+  form: ``A = Bd(d)·G = W·Bd(φ)·Wᵀ`` for a block-diagonal rotation ``Bd(d)`` and a plane rotation
+  ``G``, by a 2×2 secular equation in O(N²) per matrix instead of a dense O(N³) decomposition
+  (``analysis/spectral_update`` is the numpy prototype it was derived from; double only).
 
 Nothing here is required: without a C compiler, with ``ORTHORNN_NATIVE=0`` in the environment
 (or inside :func:`native` ``(False)``), on a non-CPU device or for a dtype other than
@@ -32,6 +36,9 @@ machine, so a changed source or another machine never loads a stale build. The c
 References
 ----------
 Dangovski, Jing, Soljačić, "Rotational Unit of Memory", 2017, §3.2 (the cell these kernels run).
+Golub, "Some modified matrix eigenvalue problems", SIAM Review 15, 1973 (the secular equation).
+Bunch, Nielsen, Sorensen, "Rank-one modification of the symmetric eigenproblem", Numer. Math. 31,
+1978, and LAPACK ``dlaed4`` (the root finder's rational model fitted to both neighbouring poles).
 """
 
 from __future__ import annotations
@@ -58,11 +65,13 @@ __all__ = [
     "Rum0Kernel",
     "Rum1Kernel",
     "SpectralAdjointKernel",
+    "SpectralUpdateKernel",
     "native",
     "native_enabled",
     "rum0",
     "rum1",
     "spectral_adjoint",
+    "spectral_update",
 ]
 
 _SOURCE_DIR = Path(__file__).resolve().parent
@@ -348,6 +357,68 @@ class SpectralAdjointKernel:
     supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
 
 
+class SpectralUpdateKernel:
+    r"""The eigen-update of a block-diagonal rotation by a plane rotation (``spectral_update.h``),
+    float64 CPU tensors, the batch split over ``torch.get_num_threads()`` threads.
+
+    .. math::
+
+        A = \operatorname{Bd}(d)\,G = W \operatorname{Bd}(\varphi) W^\top,\qquad
+        G = I + (\cos\theta - 1)(a a^\top + w w^\top) + \sin\theta\,(w a^\top - a w^\top),
+
+    ``Bd(d)`` with the 2×2 blocks ``M(d_k) = [[cos, −sin], [sin, cos]]`` on ``(2k, 2k+1)`` (and a 1 on
+    the last coordinate for odd N): one step ``R ← R^λ · Rotation`` of the RUM memory (Dangovski et
+    al. 2017, §3.2/§5.2) kept as ``R = Q Bd(φ) Qᵀ``, written in ``Q``'s basis. In the complex plane
+    coordinates the new eigen-angles ω solve the 2×2 secular equation
+    ``det(Σ_j cot((ω − ψ_j)/2) Y_jᴴY_j + cot(θ/2) diag(−1, 1)) = 0`` (poles ``ψ = ±d_k``; Golub 1973,
+    Bunch–Nielsen–Sorensen 1978), whose two eigenvalue branches decrease between poles; each root is
+    found by a rational model fitted to both neighbouring poles as in LAPACK ``dlaed4``, its
+    eigenvector is Cauchy-like, O(N) per root."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        f = lib.spectral_update_f64
+        f.argtypes = [_I64, _I64, _I64, _I64, *[_PTR] * 4, _DBL, *[_PTR] * 4]
+        f.restype = _I64
+        self._fn = f
+        #: evaluations of the secular function and roots solved by the last call (a counter)
+        self.last_stats = (0, 0)
+
+    def __call__(
+        self, d: Tensor, a: Tensor, w: Tensor, theta: Tensor, pi_tol: float = 1e-12
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``d`` (B, N//2) angles in [0, π], ``a``, ``w`` (B, N) orthonormal rows, ``theta`` (B,) in
+        [0, π]. Returns ``W`` (B, N, N), ``phi`` (B, N//2) in [0, π] and ``status`` (B,) int32: 0 ok;
+        1 an eigenvalue at −1 or within ``pi_tol`` of it (the caller's dense fallback fixes the
+        canonical −1 planes); 2 a numerical failure detected (non-finite, lost orthogonality or
+        reconstruction, a root that did not converge). ``W``/``phi`` of a row with status ≠ 0 are
+        unspecified."""
+        B, n = a.shape
+        m = n // 2
+        d, a, w = (t.to(torch.float64).contiguous() for t in (d, a, w))
+        theta = theta.to(torch.float64).reshape(B).contiguous()
+        W = torch.empty(B, n, n, dtype=torch.float64)
+        phi = torch.empty(B, m, dtype=torch.float64)
+        status = torch.zeros(B, dtype=torch.int32)
+        ptrs = (d.data_ptr(), a.data_ptr(), w.data_ptr(), theta.data_ptr())
+        outs = (W.data_ptr(), phi.data_ptr(), status.data_ptr())
+        fn = self._fn
+
+        def run(b0: int, b1: int) -> tuple[int, int]:
+            stats = torch.zeros(2, dtype=torch.int64)
+            if fn(B, b0, b1, n, *ptrs, float(pi_tol), *outs, stats.data_ptr()) != 0:
+                raise MemoryError("spectral_update: out of memory (or N > 1000)")
+            return int(stats[0]), int(stats[1])
+
+        res = _over_batch(run, B) if B else []
+        self.last_stats = (sum(r[0] for r in res), sum(r[1] for r in res))
+        return W, phi, status
+
+    @staticmethod
+    def supports(*tensors: Tensor) -> bool:
+        """Whether the kernel can run on these tensors (CPU, float64)."""
+        return all(t.device.type == "cpu" and t.dtype == torch.float64 for t in tensors)
+
+
 @functools.cache
 def _library() -> ctypes.CDLL | None:
     """``kernels.c`` built and loaded once per process, or None (no compiler, not loadable)."""
@@ -386,6 +457,25 @@ def spectral_adjoint() -> SpectralAdjointKernel | None:
     True
     """
     return _load_spectral_adjoint() if native_enabled() else None
+
+
+@functools.cache
+def _load_spectral_update() -> SpectralUpdateKernel | None:
+    lib = _library()
+    return None if lib is None else SpectralUpdateKernel(lib)
+
+
+def spectral_update() -> SpectralUpdateKernel | None:
+    """The compiled eigen-update ``Bd(d)·G = W·Bd(φ)·Wᵀ`` (:class:`SpectralUpdateKernel`), or None
+    when native kernels are off or cannot be built.
+
+    Examples
+    --------
+    >>> k = spectral_update()
+    >>> k is None or k.supports(torch.zeros(2, 3, dtype=torch.float64))
+    True
+    """
+    return _load_spectral_update() if native_enabled() else None
 
 
 def rum0() -> Rum0Kernel | None:

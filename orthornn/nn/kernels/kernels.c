@@ -14,6 +14,9 @@
  *              the lambda gradient (the backward step of orthornn.nn.rum.spectral; the reference is
  *              orthornn.nn.functional.lie._plane_adjoint).
  * sigmoid.h    a sigmoid without libm calls, so that the loops calling it vectorise.
+ * spectral_update.h  (double only, included once) the eigen-update of a block-diagonal rotation by
+ *              a plane rotation, A = Bd(d) G = W Bd(phi) W^T, by a 2x2 secular equation
+ *              (spectral_update() in orthornn.nn.kernels; the fractional-lambda RUM memory).
  *
  * Plain C99, no Python or torch headers.  Strides are in elements; the last dimension of every
  * array is contiguous.
@@ -40,3 +43,5 @@
 #include "spectral_adjoint.h"
 #undef T
 #undef NAME
+
+#include "spectral_update.h"
