@@ -136,6 +136,16 @@ def _solver(device: torch.device) -> Solver:
     return _dense_update if kern is None else kern
 
 
+def _orthonormal(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a``, ``b`` made orthonormal in float64 (Gram–Schmidt): in float32 ``Q'ᵀâ, Q'ᵀŵ`` are so only
+    to ~1e-7, and the eigen-update's ``G`` must be a rotation to working precision. Rows with
+    ``b = 0`` (θ = 0, no update) keep ``b = 0``."""
+    a = a / a.norm(dim=-1, keepdim=True)
+    b = b - a * (a * b).sum(-1, keepdim=True)
+    nb = b.norm(dim=-1, keepdim=True)
+    return a, torch.where(nb > 0, b / torch.where(nb > 0, nb, 1.0), 0.0)
+
+
 def _cast(W: Tensor, buf: Tensor) -> Tensor:
     """``W`` in ``buf``'s dtype and device, copied into ``buf`` (no fresh ``B×N×N`` allocation a step)."""
     return W if W.dtype == buf.dtype and W.device == buf.device else buf.copy_(W)
@@ -243,7 +253,7 @@ class _SequenceFractional(torch.autograd.Function):
             Qp = Q
             rows = torch.bmm(torch.stack([st.ahat, st.what, h], -2), Qp)  # (Q'ᵀ â, Q'ᵀ ŵ, Q'ᵀ h)
             alpha, beta, hh = rows.unbind(-2)
-            a64, b64 = alpha.to("cpu", torch.float64), beta.to("cpu", torch.float64)
+            a64, b64 = _orthonormal(alpha.to("cpu", torch.float64), beta.to("cpu", torch.float64))
             th64 = st.theta.to("cpu", torch.float64)
             W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol)
             AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
