@@ -13,6 +13,8 @@
  * spectral_adjoint.h  the Daleckii-Krein adjoint of X -> X^lambda in a real plane basis, in place, and
  *              the lambda gradient (the backward step of orthornn.nn.rum.spectral; the reference is
  *              orthornn.nn.functional.lie._plane_adjoint).
+ * spectral_step.h  the O(N^2) middle of that backward step (products with Q' and K, the frame's
+ *              gradients, the rank-3 update to dD), per batch element in cache.
  * sigmoid.h    a sigmoid without libm calls, so that the loops calling it vectorise.
  * spectral_update.h  (double only, included once) the eigen-update of a block-diagonal rotation by
  *              a plane rotation, A = Bd(d) G = W Bd(phi) W^T, by a 2x2 secular equation
@@ -33,6 +35,7 @@
 #include "rum0_step.h"
 #include "rum1_step.h"
 #include "spectral_adjoint.h"
+#include "spectral_step.h"
 #undef T
 #undef NAME
 
@@ -41,6 +44,7 @@
 #include "rum0_step.h"
 #include "rum1_step.h"
 #include "spectral_adjoint.h"
+#include "spectral_step.h"
 #undef T
 #undef NAME
 

@@ -203,6 +203,33 @@ def _update(
     return W, phi, status
 
 
+def _middle(
+    K: Tensor, Qp: Tensor, vecs: tuple[Tensor, ...], cd: Tensor, sd: Tensor, c: Tensor, k: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The O(N²) middle of a backward step in torch (the reference of the native
+    ``spectral_step.h``): ``K`` (``W Ĝ Wᵀ``) becomes ``∂D`` in place; returns the rows
+    ``Q'[Dᵀĝ + α(ξ·Dᵀĝ) + ω(η·Dᵀĝ), ∂α̂, ∂ŵ]`` (B, 3, N) and ``∂c`` (B, 1)."""
+    h, gz, alpha, om, xi, et = vecs
+    hh, gg = torch.bmm(torch.stack([h, gz], -2), Qp).unbind(-2)  # Q'ᵀ h, Q'ᵀ ∂z
+    # ∂L/∂A = K + ĝ ĥᵀ, never formed: its products with α, ω, Dξ, Dη corrected by the rank-1 term
+    Kv = torch.bmm(torch.stack([alpha, om], -2), K.mT)  # rows K α, K ω
+    Kv = Kv + gg[:, None, :] * torch.stack([(hh * alpha).sum(-1), (hh * om).sum(-1)], -1)[..., None]
+    Dxe = torch.stack([_rotate_planes(xi, cd, sd), _rotate_planes(et, cd, sd)], -2)
+    KtD = torch.bmm(Dxe, K)  # rows Kᵀ D ξ, Kᵀ D η
+    d_al, d_om = (KtD + hh[:, None, :] * (Dxe * gg[:, None, :]).sum(-1)[..., None]).unbind(-2)
+    d_xi = _rotate_planes(Kv[:, 0], cd, -sd)  # Dᵀ K α
+    d_et = _rotate_planes(Kv[:, 1], cd, -sd)  # Dᵀ K ω
+    ga_hat = d_al - (1 - c) * d_xi - d_et
+    gw_hat = d_om + d_xi - k * d_et
+    gc = (alpha * d_xi).sum(-1, keepdim=True) + k * k * (om * d_et).sum(-1, keepdim=True)
+    dv = _rotate_planes(gg, cd, -sd)  # Dᵀ ĝ, then the rotation's transpose
+    dv = dv + alpha * (xi * dv).sum(-1, keepdim=True) + om * (et * dv).sum(-1, keepdim=True)
+    back = torch.bmm(torch.stack([dv, ga_hat, gw_hat], -2), Qp.mT)  # rows Q' (·)
+    # ∂D = ∂L/∂A (I + ξαᵀ + ηωᵀ)ᵀ = K + ĝ ĥᵀ + (∂L/∂A α) ξᵀ + (∂L/∂A ω) ηᵀ: one rank-3 update
+    K.baddbmm_(torch.cat([gg[:, None, :], Kv], -2).mT, torch.stack([hh, xi, et], -2))
+    return back, gc
+
+
 class _SequenceFractional(torch.autograd.Function):
     """The whole fractional-λ RUM over a sequence as one node, the memory in spectral form (module docstring)."""
 
@@ -300,6 +327,8 @@ class _SequenceFractional(torch.autograd.Function):
         lam64 = lam.to("cpu", torch.float64)
         adj = kernels.spectral_adjoint() if dev.type == "cpu" else None
         adjoint = adj if adj is not None and adj.supports(Q) else None
+        mid = kernels.spectral_step() if dev.type == "cpu" else None
+        middle = mid if mid is not None and mid.supports(Q) else None
         Q = Q.clone()
         spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
         wbuf = torch.empty_like(Q)
@@ -340,28 +369,18 @@ class _SequenceFractional(torch.autograd.Function):
             gu_pre = gh * (h - cand) * u * (1 - u)
             gz = torch.where(z > 0, gh * (1 - u), 0.0)
             gh_prev = gh * u
-            hh, gg = torch.bmm(torch.stack([h, gz], -2), Qp).unbind(-2)  # Q'ᵀ h, Q'ᵀ ∂z
             alpha, beta = AL[t].to(dev, dt), BE[t].to(dev, dt)
             om, xi, et = st.coordinates(alpha, beta)
             cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
-            # ∂L/∂A = K + ĝ ĥᵀ, never formed: its products with α, ω, Dξ, Dη corrected by the rank-1 term
-            Kv = torch.bmm(torch.stack([alpha, om], -2), K.mT)  # rows K α, K ω
-            Kv = Kv + gg[:, None, :] * torch.stack([(hh * alpha).sum(-1), (hh * om).sum(-1)], -1)[..., None]
-            Dxe = torch.stack([_rotate_planes(xi, cd, sd), _rotate_planes(et, cd, sd)], -2)
-            KtD = torch.bmm(Dxe, K)  # rows Kᵀ D ξ, Kᵀ D η
-            d_al, d_om = (KtD + hh[:, None, :] * (Dxe * gg[:, None, :]).sum(-1)[..., None]).unbind(-2)
-            d_xi = _rotate_planes(Kv[:, 0], cd, -sd)  # Dᵀ K α
-            d_et = _rotate_planes(Kv[:, 1], cd, -sd)  # Dᵀ K ω
-            ga_hat = d_al - (1 - st.c) * d_xi - d_et
-            gw_hat = d_om + d_xi - st.k * d_et
-            gc = (alpha * d_xi).sum(-1, keepdim=True) + st.k * st.k * (om * d_et).sum(-1, keepdim=True)
-            dv = _rotate_planes(gg, cd, -sd)  # Dᵀ ĝ, then the rotation's transpose
-            dv = dv + alpha * (xi * dv).sum(-1, keepdim=True) + om * (et * dv).sum(-1, keepdim=True)
-            back = torch.bmm(torch.stack([dv, ga_hat, gw_hat], -2), Qp.mT)  # rows Q' (·)
+            vecs = (h, gz, alpha, om, xi, et)
+            if middle is not None:  # K becomes ∂D in place
+                back, gc = middle.backward(K, Qp, vecs, cd, sd, st.c[:, 0], st.k[:, 0])
+                gc = gc[:, None]
+            else:
+                back, gc = _middle(K, Qp, vecs, cd, sd, st.c, st.k)
+            dD = K
             gh_prev = gh_prev + back[:, 0]
             geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
-            # ∂D = ∂L/∂A (I + ξαᵀ + ηωᵀ)ᵀ = K + ĝ ĥᵀ + (∂L/∂A α) ξᵀ + (∂L/∂A ω) ηᵀ: one rank-3 update
-            dD = K.baddbmm_(torch.cat([gg[:, None, :], Kv], -2).mT, torch.stack([hh, xi, et], -2))
             if adjoint is not None:  # the flips, ∂λ and 𝓛*_λ in one native pass per matrix
                 glam = glam + adjoint(dD, PHI[t], lam64.expand(B), flip, eps_dt).sum().to(dt)
                 Gh = dD
