@@ -17,7 +17,10 @@ Four kernels:
   (:mod:`orthornn.nn.rum.spectral`): the Daleckii–Krein adjoint of ``X ↦ X^λ`` at
   ``blockdiag(M(φ_k))``, elementwise in the plane basis, in place, with the λ gradient — one pass
   per matrix instead of some twenty strided torch operations
-  (:func:`orthornn.nn.functional.lie._plane_adjoint` is the reference it is tested against).
+  (:func:`orthornn.nn.functional.lie._plane_adjoint` is the reference it is tested against);
+  :func:`spectral_step`, the rest of that step's O(N²) work (the products with ``Q'`` and ``K``,
+  the frame's gradients and the rank-3 update), one element in cache at a time instead of seven
+  batched thin products.
 * :func:`spectral_update`, the forward eigen-update of the fractional-λ RUM memory in real Schur
   form: ``A = Bd(d)·G = W·Bd(φ)·Wᵀ`` for a block-diagonal rotation ``Bd(d)`` and a plane rotation
   ``G``, by a 2×2 secular equation in O(N²) per matrix instead of a dense O(N³) decomposition
@@ -65,12 +68,14 @@ __all__ = [
     "Rum0Kernel",
     "Rum1Kernel",
     "SpectralAdjointKernel",
+    "SpectralStepKernel",
     "SpectralUpdateKernel",
     "native",
     "native_enabled",
     "rum0",
     "rum1",
     "spectral_adjoint",
+    "spectral_step",
     "spectral_update",
 ]
 
@@ -438,6 +443,68 @@ def _load_rum0() -> Rum0Kernel | None:
 def _load_rum1() -> Rum1Kernel | None:
     lib = _library()
     return None if lib is None else Rum1Kernel(lib)
+
+
+class SpectralStepKernel:
+    r"""The O(N²) middle of a backward step of the spectral fractional-λ RUM
+    (``spectral_step.h``; the torch code of :class:`orthornn.nn.rum.spectral._SequenceFractional`
+    is the reference), batch split over ``torch.get_num_threads()`` threads.
+
+    .. math:: \hat h = Q'^T h,\ \hat g = Q'^T \partial z,\quad
+              \partial D = K + \hat g\hat h^T + (K_+\alpha)\xi^T + (K_+\omega)\eta^T,\quad K_+ = K + \hat g\hat h^T
+
+    and the rows ``Q'[Dᵀĝ + α(ξ·Dᵀĝ) + ω(η·Dᵀĝ), ∂α̂, ∂ŵ]`` with ``∂c`` (the module docstring of
+    :mod:`orthornn.nn.rum.spectral`)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._fn = {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"spectral_step_backward_{suf}")
+            f.argtypes = [_I64, _I64, *[_PTR] * 15]
+            f.restype = None
+            self._fn[dtype] = f
+
+    def backward(self, K: Tensor, Qp: Tensor, vecs: tuple[Tensor, ...], cd: Tensor, sd: Tensor, c: Tensor, k: Tensor):
+        """``K`` (B, N, N) → ``∂D`` in place; ``Qp`` (B, N, N); ``vecs = (h, ∂z, α, ω, ξ, η)`` (B, N);
+        ``cd, sd`` (B, N//2); ``c, k`` (B,). Contiguous, one dtype. Returns ``back`` (B, 3, N), ``∂c`` (B,)."""
+        B, n = K.shape[0], K.shape[-1]
+        vecs = tuple(v.contiguous() for v in vecs)
+        cd, sd, c, k = cd.contiguous(), sd.contiguous(), c.contiguous(), k.contiguous()
+        back, gc = K.new_empty(B, 3, n), K.new_empty(B)
+        size, m = K.element_size(), n // 2
+        fn = self._fn[K.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            work = K.new_empty(11 * n)
+            mats = (K.data_ptr() + b0 * n * n * size, Qp.data_ptr() + b0 * n * n * size)
+            rows = tuple(v.data_ptr() + b0 * n * size for v in vecs)
+            planes = (cd.data_ptr() + b0 * m * size, sd.data_ptr() + b0 * m * size)
+            scal = (c.data_ptr() + b0 * size, k.data_ptr() + b0 * size)
+            out = (back.data_ptr() + b0 * 3 * n * size, gc.data_ptr() + b0 * size)
+            fn(b1 - b0, n, *mats, *rows, *planes, *scal, *out, work.data_ptr())
+
+        _over_batch(run, B)
+        return back, gc
+
+    supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
+
+
+@functools.cache
+def _load_spectral_step() -> SpectralStepKernel | None:
+    lib = _library()
+    return None if lib is None else SpectralStepKernel(lib)
+
+
+def spectral_step() -> SpectralStepKernel | None:
+    """The compiled middle of the spectral fractional-λ backward step, or None.
+
+    Examples
+    --------
+    >>> k = spectral_step()
+    >>> k is None or k.supports(torch.zeros(2, 3, 3))
+    True
+    """
+    return _load_spectral_step() if native_enabled() else None
 
 
 @functools.cache

@@ -10,7 +10,10 @@
  *   3. every 2x2 block (j, k): p = ((a + d) + i(c - b))/2, q = ((a - d) + i(b + c))/2,
  *      p' = conj(F(phi_j, phi_k)) p, q' = conj(F(phi_j, -phi_k)) q,
  *      a' = Re(p' + q'), b' = Im(q' - p'), c' = Im(p' + q'), d' = Re(p' - q');
- *      odd n: the axis column (x + iy) and row (x - iy) times conj(F(phi_j, 0)), the corner times lam.
+ *      odd n: the axis column (x + iy) and row (x - iy) times conj(F(phi_j, 0)), the corner times lam;
+ *   4. G <- (G - R G^T R)/2 with R = blockdiag(M(phi_k), [1]): the part tangent to SO(n) at R (the
+ *      reference's Newton-Schulz polar step projects there; without it the normal part, which the
+ *      loss never sees, grows from step to step until its rounding swamps the gradient).
  * F(x, y) = e^{i(lam-1)(x+y)/2} sin(lam delta)/sin(delta), delta = (x - y)/2, from per-plane sines and
  * cosines (no transcendental per pair), the series near delta = 0 and the clamped reference form
  * near |delta| = pi, exactly as _divided_pairs.
@@ -119,6 +122,50 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
                 g[z * n + 2 * j + 1] = (T)(-R_im);
             }
             g[z * n + z] = (T)((is_log ? 1.0 : la) * g[z * n + z]);
+        }
+        /* 4. the tangent projection, block pair by block pair: G_jk <- (G_jk - M_j G_kj^T M_k)/2 */
+        for (int64_t j = 0; j < m; j++) {
+            double cj = cos(ph[j]), sj = sin(ph[j]);
+            for (int64_t k = j; k < m; k++) {
+                double ck = cos(ph[k]), sk = sin(ph[k]);
+                T *pj0 = g + (2 * j) * n + 2 * k, *pj1 = g + (2 * j + 1) * n + 2 * k;
+                T *pk0 = g + (2 * k) * n + 2 * j, *pk1 = g + (2 * k + 1) * n + 2 * j;
+                double a = pj0[0], b = pj0[1], c = pj1[0], d = pj1[1]; /* G_jk */
+                double e = pk0[0], f = pk0[1], u = pk1[0], v = pk1[1]; /* G_kj */
+                /* X = G_kj^T = [[e, u], [f, v]];  M_j X M_k */
+                double x00 = cj * e - sj * f, x01 = cj * u - sj * v, x10 = sj * e + cj * f, x11 = sj * u + cj * v;
+                double y00 = x00 * ck + x01 * sk, y01 = -x00 * sk + x01 * ck;
+                double y10 = x10 * ck + x11 * sk, y11 = -x10 * sk + x11 * ck;
+                /* Z = G_jk^T = [[a, c], [b, d]];  M_k Z M_j */
+                double z00 = ck * a - sk * b, z01 = ck * c - sk * d, z10 = sk * a + ck * b, z11 = sk * c + ck * d;
+                double w00 = z00 * cj + z01 * sj, w01 = -z00 * sj + z01 * cj;
+                double w10 = z10 * cj + z11 * sj, w11 = -z10 * sj + z11 * cj;
+                pj0[0] = (T)(0.5 * (a - y00));
+                pj0[1] = (T)(0.5 * (b - y01));
+                pj1[0] = (T)(0.5 * (c - y10));
+                pj1[1] = (T)(0.5 * (d - y11));
+                if (k != j) {
+                    pk0[0] = (T)(0.5 * (e - w00));
+                    pk0[1] = (T)(0.5 * (f - w01));
+                    pk1[0] = (T)(0.5 * (u - w10));
+                    pk1[1] = (T)(0.5 * (v - w11));
+                }
+            }
+        }
+        if (n % 2) { /* the axis: (R G^T R)_jz = M_j G_zj^T, (R G^T R)_zj = G_jz^T M_j, the corner vanishes */
+            int64_t z = n - 1;
+            for (int64_t j = 0; j < m; j++) {
+                double cj = cos(ph[j]), sj = sin(ph[j]);
+                double p0 = g[(2 * j) * n + z], p1 = g[(2 * j + 1) * n + z]; /* G_jz */
+                double q0 = g[z * n + 2 * j], q1 = g[z * n + 2 * j + 1];     /* G_zj */
+                double y0 = cj * q0 - sj * q1, y1 = sj * q0 + cj * q1;         /* M_j G_zj^T */
+                double w0 = p0 * cj + p1 * sj, w1 = -p0 * sj + p1 * cj;        /* G_jz^T M_j */
+                g[(2 * j) * n + z] = (T)(0.5 * (p0 - y0));
+                g[(2 * j + 1) * n + z] = (T)(0.5 * (p1 - y1));
+                g[z * n + 2 * j] = (T)(0.5 * (q0 - w0));
+                g[z * n + 2 * j + 1] = (T)(0.5 * (q1 - w1));
+            }
+            g[z * n + z] = (T)0;
         }
     }
 }
