@@ -347,7 +347,7 @@ class SpectralAdjointKernel:
         fn = self._fn[G.dtype]
 
         def run(b0: int, b1: int) -> None:
-            work = torch.empty(6 * max(m, 1), dtype=torch.float64)
+            work = torch.empty(8 * max(m, 1), dtype=torch.float64)
             ptrs = (
                 G.data_ptr() + b0 * n * n * size,
                 phi.data_ptr() + b0 * m * 8,
@@ -389,19 +389,21 @@ class SpectralUpdateKernel:
         self.last_stats = (0, 0)
 
     def __call__(
-        self, d: Tensor, a: Tensor, w: Tensor, theta: Tensor, pi_tol: float = 1e-12
+        self, d: Tensor, a: Tensor, w: Tensor, theta: Tensor, pi_tol: float = 1e-12, *, out: Tensor | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """``d`` (B, N//2) angles in [0, π], ``a``, ``w`` (B, N) orthonormal rows, ``theta`` (B,) in
         [0, π]. Returns ``W`` (B, N, N), ``phi`` (B, N//2) in [0, π] and ``status`` (B,) int32: 0 ok;
         1 an eigenvalue at −1 or within ``pi_tol`` of it (the caller's dense fallback fixes the
         canonical −1 planes); 2 a numerical failure detected (non-finite, lost orthogonality or
         reconstruction, a root that did not converge). ``W``/``phi`` of a row with status ≠ 0 are
-        unspecified."""
+        unspecified. ``out``: a contiguous float64 (B, N, N) buffer to write ``W`` into (a sequence
+        calls this every step: no fresh 10 MB allocation, and its page faults, each time)."""
         B, n = a.shape
         m = n // 2
         d, a, w = (t.to(torch.float64).contiguous() for t in (d, a, w))
         theta = theta.to(torch.float64).reshape(B).contiguous()
-        W = torch.empty(B, n, n, dtype=torch.float64)
+        use_out = out is not None and out.shape == (B, n, n) and out.dtype == torch.float64 and out.is_contiguous()
+        W = out if use_out else torch.empty(B, n, n, dtype=torch.float64)
         phi = torch.empty(B, m, dtype=torch.float64)
         status = torch.zeros(B, dtype=torch.int32)
         ptrs = (d.data_ptr(), a.data_ptr(), w.data_ptr(), theta.data_ptr())
@@ -417,6 +419,8 @@ class SpectralUpdateKernel:
         res = _over_batch(run, B) if B else []
         self.last_stats = (sum(r[0] for r in res), sum(r[1] for r in res))
         return W, phi, status
+
+    takes_out = True  #: ``__call__`` accepts ``out=`` (the dense reference solver does not)
 
     @staticmethod
     def supports(*tensors: Tensor) -> bool:

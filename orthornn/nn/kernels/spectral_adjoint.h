@@ -53,6 +53,7 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
                             int is_log, double eps, double *glam, double *work) {
     int64_t m = n / 2;
     double *hc = work, *hs = work + m, *lc = work + 2 * m, *ls = work + 3 * m, *ec = work + 4 * m, *es = work + 5 * m;
+    double *fc = work + 6 * m, *fs = work + 7 * m; /* cos, sin of the angles themselves */
     for (int64_t b = 0; b < B; b++) {
         T *g = G + b * n * n;
         const double *ph = phi + b * m;
@@ -78,6 +79,8 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
             ls[k] = sin(0.5 * la * ph[k]);
             ec[k] = cos(mu * ph[k]);
             es[k] = sin(mu * ph[k]);
+            fc[k] = cos(ph[k]);
+            fs[k] = sin(ph[k]);
         }
         glam[b] = gl;
         /* 3. the blocks */
@@ -125,9 +128,9 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
         }
         /* 4. the tangent projection, block pair by block pair: G_jk <- (G_jk - M_j G_kj^T M_k)/2 */
         for (int64_t j = 0; j < m; j++) {
-            double cj = cos(ph[j]), sj = sin(ph[j]);
+            double cj = fc[j], sj = fs[j];
             for (int64_t k = j; k < m; k++) {
-                double ck = cos(ph[k]), sk = sin(ph[k]);
+                double ck = fc[k], sk = fs[k];
                 T *pj0 = g + (2 * j) * n + 2 * k, *pj1 = g + (2 * j + 1) * n + 2 * k;
                 T *pk0 = g + (2 * k) * n + 2 * j, *pk1 = g + (2 * k + 1) * n + 2 * j;
                 double a = pj0[0], b = pj0[1], c = pj1[0], d = pj1[1]; /* G_jk */
@@ -155,7 +158,7 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
         if (n % 2) { /* the axis: (R G^T R)_jz = M_j G_zj^T, (R G^T R)_zj = G_jz^T M_j, the corner vanishes */
             int64_t z = n - 1;
             for (int64_t j = 0; j < m; j++) {
-                double cj = cos(ph[j]), sj = sin(ph[j]);
+                double cj = fc[j], sj = fs[j];
                 double p0 = g[(2 * j) * n + z], p1 = g[(2 * j + 1) * n + z]; /* G_jz */
                 double q0 = g[z * n + 2 * j], q1 = g[z * n + 2 * j + 1];     /* G_zj */
                 double y0 = cj * q0 - sj * q1, y1 = sj * q0 + cj * q1;         /* M_j G_zj^T */

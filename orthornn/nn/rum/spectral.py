@@ -205,11 +205,21 @@ class _Step:
 
 
 def _update(
-    solve: Solver, d: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, moved: Tensor, pi_tol: float
+    solve: Solver,
+    d: Tensor,
+    alpha: Tensor,
+    beta: Tensor,
+    theta: Tensor,
+    moved: Tensor,
+    pi_tol: float,
+    out: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """``(W, φ, status)`` in float64 on the CPU: ``W = I``, ``φ = d`` where θ = 0, the solver elsewhere."""
+    """``(W, φ, status)`` in float64 on the CPU: ``W = I``, ``φ = d`` where θ = 0, the solver elsewhere
+    (into ``out`` when the solver takes one and every row moves)."""
     B, n = alpha.shape
     if bool(moved.all()):
+        if out is not None and getattr(solve, "takes_out", False):
+            return solve(d, alpha, beta, theta, pi_tol, out=out)  # type: ignore[call-arg]
         return solve(d, alpha, beta, theta, pi_tol)
     W = torch.eye(n, dtype=torch.float64).repeat(B, 1, 1)
     phi, status = d.clone(), torch.zeros(B, dtype=torch.int32)
@@ -276,6 +286,7 @@ class _SequenceFractional(torch.autograd.Function):
         Q0 = Q.clone()  # kept: the backward's last steps use it instead of the rebuilt basis
         spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
         wbuf = torch.empty_like(Q)  # W_t in the model's dtype and device
+        w64 = torch.empty(Q.shape, dtype=torch.float64)  # the eigen-update's output (CPU)
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         Zs, Sr = h0.new_empty(T, B, n), h0.new_ones(T, B)
@@ -300,7 +311,7 @@ class _SequenceFractional(torch.autograd.Function):
             alpha, beta, hh = rows.unbind(-2)
             a64, b64 = _orthonormal(alpha.to("cpu", torch.float64), beta.to("cpu", torch.float64))
             th64 = st.theta.to("cpu", torch.float64)
-            W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol)
+            W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol, w64)
             AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
             Q = torch.bmm(Qp, _cast(W, wbuf), out=spare)  # Q_t = Q' W_t
             spare = Qp
@@ -350,6 +361,7 @@ class _SequenceFractional(torch.autograd.Function):
         Q = Q.clone()
         spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
         wbuf = torch.empty_like(Q)
+        w64 = torch.empty(Q.shape, dtype=torch.float64)
         # Ĝ_t, then in place ∂L/∂A_t, ∂D and Ĝ_{t−1}: one buffer for the whole backward
         Gh = torch.zeros_like(Q) if grad_R is None else Q.mT @ grad_R @ Q
         gh = H.new_zeros(B, n)
@@ -362,7 +374,7 @@ class _SequenceFractional(torch.autograd.Function):
             h, z = H[t], Zs[t]
             st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
             d, flip = D[t], FL[t]
-            W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol)
+            W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol, w64)
             W = _cast(W, wbuf)
             if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
                 # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
