@@ -40,7 +40,7 @@ def make(name: str, n: int, nx: int, ny: int, dev: str) -> torch.nn.Module:
         return SequenceModel(_StepwiseRUM(nx, n, device=dev), torch.nn.Linear(n, ny, device=dev))
     if name.startswith("RUM"):  # "RUM λ=<lam>[ learned][ recompute][ torch ops][ step path]"
         lam = float(name.split("λ=")[1].split()[0])
-        cls = _TorchOpsRUM if name.endswith("torch ops") else _StepPathRUM if name.endswith("step path") else RUM
+        cls = _TorchOpsRUM if name.endswith("torch ops") else _StepwiseRUM if name.endswith("step path") else RUM
         rum = cls(nx, n, lam=lam, learn_lam="learned" in name, memory_efficient="recompute" in name, device=dev)
         return SequenceModel(rum, torch.nn.Linear(n, ny, device=dev))
     if name.endswith("autograd loop"):
@@ -63,22 +63,9 @@ class _StepwiseLTRNN(LTRNN):
 
 
 class _StepwiseRUM(RUM):
-    """The alternative: the same λ = 0 RUM stepped by ``RUMCell.step`` (one fused autograd node
-    per step after its GEMM, the path used with layer norm or zoneout)."""
-
-    def forward(self, x: torch.Tensor, state=None):
-        proj = self.cell.input_projection(x)
-        st = self.cell.initial_state(x.shape[0], like=x)
-        hs = []
-        for p in proj.unbind(1):
-            st = self.cell.step(p, st)
-            hs.append(st.h)
-        return torch.stack(hs, 1), st
-
-
-class _StepPathRUM(RUM):
-    """The alternative for a fractional λ: the step path, ``so_power`` of ``R_{t−1}`` every step
-    (:func:`orthornn.nn.rum.fractional_step`), what ran before the spectral node."""
+    """The alternative: the same RUM stepped by ``RUMCell.step`` (one fused autograd node per step
+    after its GEMM, the path used with layer norm or zoneout); for a fractional λ the so_power step
+    path (:func:`orthornn.nn.rum.fractional_step`) that ran before the spectral node."""
 
     def forward(self, x: torch.Tensor, state=None):
         proj = self.cell.input_projection(x)
