@@ -90,7 +90,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", type=path_arg, metavar="FILE.png", help="write the figure (.png, .svg or .pdf)")
     p.add_argument("--json", dest="json_file", type=path_arg, metavar="FILE", help="write phases and statistics")
     p.add_argument("--roots", type=int, metavar="P", help="order p of the roots of unity to measure against")
-    p.add_argument("--bins", type=int, default=64, metavar="B", help="histogram bins (default 64)")
+    p.add_argument(
+        "--bins",
+        type=int,
+        default=None,
+        metavar="B",
+        help="histogram bins (default: the odd integer near √(number of phases), orthornn.plotting.phase_bins)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -255,9 +261,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--roots must be >= 1, got {args.roots}")
     if args.roots is not None and args.roots > MAX_ROOTS:
         raise UsageError(f"--roots must be <= {MAX_ROOTS}, got {args.roots}")
-    if args.bins < 1:
+    if args.bins is not None and args.bins < 1:
         raise UsageError(f"--bins must be >= 1, got {args.bins}")
-    if args.bins > MAX_BINS:
+    if args.bins is not None and args.bins > MAX_BINS:
         raise UsageError(f"--bins must be <= {MAX_BINS}, got {args.bins}")
     src = load_source(args.source)
     roots = args.roots if args.roots is not None else src.roots

@@ -114,8 +114,31 @@ def test_ltrnn_training_run_gives_its_trained_transition(tmp_path, capsys):
     import torch
 
     run_dir, js = tmp_path / "run", tmp_path / "r.json"
-    argv = ["train", "copy", "--model", "ltrnn", "--T", "10", "--S", "3", "--hidden", "12", "--steps", "2",
-            "--batch", "8", "--eval-every", "2", "--checkpoint-every", "2", "--dtype", "float64", "--out", str(run_dir), "--quiet"]
+    argv = [
+        "train",
+        "copy",
+        "--model",
+        "ltrnn",
+        "--T",
+        "10",
+        "--S",
+        "3",
+        "--hidden",
+        "12",
+        "--steps",
+        "2",
+        "--batch",
+        "8",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--dtype",
+        "float64",
+        "--out",
+        str(run_dir),
+        "--quiet",
+    ]
     assert main(argv) == 0
     capsys.readouterr()
     code, out, err = run(["spectrum", str(run_dir), "--json", str(js)], capsys)
@@ -127,7 +150,9 @@ def test_ltrnn_training_run_gives_its_trained_transition(tmp_path, capsys):
         np.testing.assert_array_equal(doc["phases"], eigenphases(V))
     else:  # two RMSProp steps move V off the group
         lam = np.asarray(doc["eigenvalues"])
-        np.testing.assert_allclose(np.sort_complex(lam[:, 0] + 1j * lam[:, 1]), np.sort_complex(np.linalg.eigvals(V)), atol=1e-12)
+        np.testing.assert_allclose(
+            np.sort_complex(lam[:, 0] + 1j * lam[:, 1]), np.sort_complex(np.linalg.eigvals(V)), atol=1e-12
+        )
     assert "ltrnn on copy" in out
     # the checkpoint file itself works too
     assert run(["spectrum", str(run_dir / "checkpoint.pt")], capsys)[0] == 0
@@ -137,8 +162,29 @@ def test_checkpoints_without_a_fixed_transition_or_format_exit_2(tmp_path, capsy
     import torch
 
     run_dir = tmp_path / "rum"
-    argv = ["train", "copy", "--model", "rum", "--T", "5", "--S", "2", "--hidden", "6", "--steps", "1",
-            "--batch", "4", "--eval-every", "1", "--checkpoint-every", "1", "--out", str(run_dir), "--quiet"]
+    argv = [
+        "train",
+        "copy",
+        "--model",
+        "rum",
+        "--T",
+        "5",
+        "--S",
+        "2",
+        "--hidden",
+        "6",
+        "--steps",
+        "1",
+        "--batch",
+        "4",
+        "--eval-every",
+        "1",
+        "--checkpoint-every",
+        "1",
+        "--out",
+        str(run_dir),
+        "--quiet",
+    ]
     assert main(argv) == 0
     capsys.readouterr()
     code, _, err = run(["spectrum", str(run_dir)], capsys)
@@ -149,3 +195,24 @@ def test_checkpoints_without_a_fixed_transition_or_format_exit_2(tmp_path, capsy
     (tmp_path / "junk.pt").write_bytes(b"junk")
     code, _, err = run(["spectrum", str(tmp_path / "junk.pt")], capsys)
     assert code == 2 and "cannot read" in err and err.count("\n") == 1
+
+
+def test_default_bins_follow_the_number_of_phases(tmp_path, monkeypatch):
+    # without --bins the command leaves the bins to plotting.phase_bins (9 for n = 64; the
+    # command used to force 64, a barcode of 0/1/2 counts)
+    from orthornn import plotting
+
+    seen = []
+    real = plotting.spectrum_figure
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("bins"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "spectrum_figure", spy)
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((64, 64)))
+    np.save(tmp_path / "q.npy", q)
+    assert main(["spectrum", str(tmp_path / "q.npy"), "--out", str(tmp_path / "f.png")]) == 0
+    assert seen == [None] and plotting.phase_bins(64) == 9
+    assert main(["spectrum", str(tmp_path / "q.npy"), "--out", str(tmp_path / "g.png"), "--bins", "30"]) == 0
+    assert seen == [None, 30]
