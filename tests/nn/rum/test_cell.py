@@ -202,9 +202,11 @@ def test_bad_arguments_raise_clear_errors():
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_runs_on_device_and_dtype(device, dtype):
+@pytest.mark.parametrize("options", [{"lam": 1.0}, {"lam": 0.5, "learn_lam": True}], ids=["lam=1", "learned lam"])
+def test_runs_on_device_and_dtype(device, dtype, options):
+    # a learned λ runs the spectral node: torch operations on the device, the eigen-update on the host
     torch.manual_seed(7)
-    rum = RUM(3, 4, lam=1.0, eta=1.0, device=device, dtype=dtype)
+    rum = RUM(3, 4, eta=1.0, device=device, dtype=dtype, **options)
     x = torch.randn(2, 5, 3, device=device, dtype=dtype)
     y, (_h, R) = rum(x)
     assert y.device.type == device and y.dtype == dtype and R.device.type == device
