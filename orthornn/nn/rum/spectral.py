@@ -45,7 +45,11 @@ in the plane basis (:func:`orthornn.nn.functional.lie._plane_adjoint`, O(N²)); 
 rebuilt, ``Q' = Q_t W_tᵀ``, from the eigen-update recomputed from its O(N) inputs, so a step keeps
 O(B·N) numbers (``α, β = Q'ᵀŵ, θ, d``, the flips, ``φ_{t−1}``, ``z`` and the projections), never an
 ``N×N`` matrix — memory flat in T, as for λ = 1 (a matrix decomposed in ``R_t``'s coordinates
-keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates.
+keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates. When every
+``W_t`` fits in :data:`STORE_BYTES` (recall at N = 50 does; copy T = 200 at N = 100, B = 128 does
+not), they are kept instead and the backward solves nothing. The carried ``Ĝ`` is projected onto
+the tangent space at each ``R_{t−1}`` (as the reference's polar step does: its normal part, which
+no loss sees, grows otherwise).
 
 The gradient with respect to ``R_0`` is the unprojected Daleckii–Krein one, ``Q_0 Ĝ_0 Q_0ᵀ``;
 :func:`spectral_sequence` feeds the node ``R_0``'s Newton–Schulz polar factor through autograd
@@ -74,7 +78,12 @@ from ..functional.lie import _plane_adjoint, _polar
 from .frame import _first_order_only, _frame_backward, _frame_parts
 from .sequence_node import _check_sequence_args, _project_sequence, _WeightGrads
 
-__all__ = ["spectral_sequence"]
+__all__ = ["STORE_BYTES", "spectral_sequence"]
+
+#: Largest ``T·B·N²·itemsize`` for which :func:`spectral_sequence` keeps every ``W_t`` for the
+#: backward instead of solving its eigen-update again (about a third of a step's time at
+#: N = 100). Above it the backward rebuilds them from O(N) data per step: memory flat in T.
+STORE_BYTES = 256 * 2**20
 
 #: ``(d, α, β, θ, pi_tol) ↦ (W, φ, status)`` on float64 CPU tensors: the eigen-update of
 #: ``blockdiag(M(d)) · G(α, β, θ)`` (status 0: done; otherwise the caller decomposes that matrix).
@@ -273,6 +282,7 @@ class _SequenceFractional(torch.autograd.Function):
         lam: Tensor,
         eta: float | None,
         solve: Solver,
+        store: bool,
     ) -> Any:
         B, T, _ = x.shape
         n = h0.shape[-1]
@@ -287,6 +297,7 @@ class _SequenceFractional(torch.autograd.Function):
         spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
         wbuf = torch.empty_like(Q)  # W_t in the model's dtype and device
         w64 = torch.empty(Q.shape, dtype=torch.float64)  # the eigen-update's output (CPU)
+        Ws = Q.new_empty((T, *Q.shape)) if store else None  # every W_t, when it fits (STORE_BYTES)
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         Zs, Sr = h0.new_empty(T, B, n), h0.new_ones(T, B)
@@ -313,7 +324,8 @@ class _SequenceFractional(torch.autograd.Function):
             th64 = st.theta.to("cpu", torch.float64)
             W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol, w64)
             AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
-            Q = torch.bmm(Qp, _cast(W, wbuf), out=spare)  # Q_t = Q' W_t
+            Wt = _cast(W, wbuf) if Ws is None else Ws[t].copy_(W)  # (W may be the reused float64 buffer)
+            Q = torch.bmm(Qp, Wt, out=spare)  # Q_t = Q' W_t
             spare = Qp
             bad_rows = status.nonzero()[:, 0]
             if bad_rows.numel():  # −1 reached: decompose R_t in its own coordinates
@@ -341,7 +353,7 @@ class _SequenceFractional(torch.autograd.Function):
         )
         R_T = torch.bmm(Qc, Q.mT)  # Q blockdiag(M(φ)) Qᵀ
         ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach())
-        ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol = kept, eta, solve, pi_tol
+        ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol, ctx.Ws = kept, eta, solve, pi_tol, Ws
         ctx.set_materialize_grads(False)
         return H[1:], R_T, False
 
@@ -374,8 +386,11 @@ class _SequenceFractional(torch.autograd.Function):
             h, z = H[t], Zs[t]
             st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
             d, flip = D[t], FL[t]
-            W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol, w64)
-            W = _cast(W, wbuf)
+            if ctx.Ws is not None:  # kept by the forward: no second eigen-update
+                W = ctx.Ws[t]
+            else:  # rebuilt from the step's O(N) inputs (memory flat in T)
+                W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol, w64)
+                W = _cast(W, wbuf)
             if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
                 # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
                 Qp = spare.copy_(Q0)
@@ -439,7 +454,8 @@ class _SequenceFractional(torch.autograd.Function):
         grads_w.add(dPB, H, X, Wx, 0, T)
         gU0 = Q @ Gh @ Q.mT if ctx.needs_input_grad[5] else None
         glam_out = glam.to(lam.dtype).reshape(lam.shape) if ctx.needs_input_grad[6] else None
-        return (*grads_w.result(), gh, gU0, glam_out, None, None)
+        ctx.Ws = None  # one backward per forward pass when W_t were kept: free them now
+        return (*grads_w.result(), gh, gU0, glam_out, None, None, None)
 
 
 def _initial_frame(U0: Tensor) -> tuple[Tensor, Tensor]:
@@ -480,6 +496,7 @@ def spectral_sequence(
     eta: float | None = None,
     *,
     solver: Solver | None = None,
+    store_bytes: int | None = None,
 ) -> tuple[Tensor, Tensor] | None:
     r"""All hidden states and the final memory of a fractional-λ RUM over a sequence, as one node
     with the memory in spectral form (module docstring).
@@ -506,6 +523,10 @@ def spectral_sequence(
     solver : callable, optional
         The eigen-update (``(d, α, β, θ, pi_tol) ↦ (W, φ, status)``); default the native kernel on
         CPU where it builds, else LAPACK (:func:`_dense_update`).
+    store_bytes : int, optional
+        Keep every ``W_t`` for the backward (no second eigen-update a step, one ``B×N×N`` matrix a
+        step of memory) when they take at most this many bytes; otherwise rebuild them (memory
+        flat in T). Default :data:`STORE_BYTES`; ``0``: always rebuild.
 
     Returns
     -------
@@ -539,5 +560,8 @@ def spectral_sequence(
         raise NotFiniteError("lam contains NaN or inf")
     U0 = _polar(R0, "R0")  # the Newton–Schulz polar factor, through autograd, as so_power
     solve = _solver(h0.device) if solver is None else solver
-    hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve)
+    B, T = x.shape[0], x.shape[1]
+    limit = STORE_BYTES if store_bytes is None else store_bytes
+    store = torch.is_grad_enabled() and T * B * n * n * h0.element_size() <= limit
+    hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve, store)
     return None if bad else (hs, R_T)

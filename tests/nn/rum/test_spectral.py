@@ -219,8 +219,10 @@ def _saved_numel(T: int, n: int, B: int) -> int:
     return sum(t.numel() for t in hs.grad_fn.next_functions[0][0].saved_tensors)
 
 
-def test_memory_is_flat_in_T():
-    # what the node keeps per step is O(B·N), never an N×N matrix (B·N² = 16·B·N here)
+def test_memory_is_flat_in_T(monkeypatch):
+    # rebuilding (above STORE_BYTES) the node keeps O(B·N) per step, never an N×N matrix
+    # (B·N² = 16·B·N here)
+    monkeypatch.setattr(spectral_module, "STORE_BYTES", 0)
     n, B = 16, 3
     per_step = (_saved_numel(12, n, B) - _saved_numel(4, n, B)) / 8
     assert per_step <= 12 * B * n, per_step
@@ -364,3 +366,21 @@ def test_the_normal_part_does_not_grow_over_a_long_copy_sequence(native):
     ref = torch.autograd.grad((torch.stack(outs) * gH).sum(), [rum.cell.lam, rum.cell.weight_h])
     for a, b in zip(node, ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_kept_and_rebuilt_bases_give_the_same_gradients():
+    g = torch.Generator().manual_seed(12)
+    torch.manual_seed(12)
+    rum = RUM(3, 7, lam=0.5, learn_lam=True, eta=1.0, dtype=F64)
+    c = rum.cell
+    x = torch.randn(2, 9, 3, generator=g, dtype=F64, requires_grad=True)
+    h0 = torch.randn(2, 7, generator=g, dtype=F64, requires_grad=True)
+    R0 = _memory("haar", 2, 7, g).clone().requires_grad_()
+    grads = []
+    for store_bytes in (0, 2**30):
+        hs, RT = spectral_sequence(
+            x, c.weight_x, c.projection_bias(), c.weight_h, h0, R0, c.lam, 1.0, store_bytes=store_bytes
+        )
+        grads.append(torch.autograd.grad((hs * hs).sum() + RT.sum(), [x, h0, R0, c.weight_h, c.lam]))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12 * max(1.0, float(b.abs().max())))
