@@ -61,6 +61,7 @@ def test_native_sequence_equals_the_torch_sequence(eta, dtype):
     seed=st.integers(0, 2**16),
 )
 @example(B=2, T=6, n=2, nx=4, scale=30.0, seed=452)  # found by hypothesis: 1 + c = 0.002 at one step
+@example(B=3, T=5, n=16, nx=4, scale=30.0, seed=4)  # found by hypothesis: ∂ rounded 5.5e-12 apart
 def test_native_and_torch_agree_for_any_shape_and_scale(B, T, n, nx, scale, seed):
     g = torch.Generator().manual_seed(seed)
     cell = RUMCell(nx, n)
@@ -82,8 +83,10 @@ def test_native_and_torch_agree_for_any_shape_and_scale(B, T, n, nx, scale, seed
     # to the values' size (the two implementations round differently: FMA contraction in C)
     cond = 1.0 / _min_one_plus_c(x, cell, h0, want)
     torch.testing.assert_close(got, want, atol=ATOL["float64"] * cond * max(1.0, float(want.abs().max())), rtol=0)
+    # a parameter's gradient is a sum over the T steps, each term rounded relative to its own size
+    # (which can reach the sum's): T times the values' tolerance
     for a, r in zip(ggot, gwant, strict=True):
-        torch.testing.assert_close(a, r, atol=ATOL["float64"] * cond * max(1.0, float(r.abs().max())), rtol=0)
+        torch.testing.assert_close(a, r, atol=ATOL["float64"] * cond * T * max(1.0, float(r.abs().max())), rtol=0)
 
 
 def _min_one_plus_c(x, cell: RUMCell, h0, hs) -> float:
