@@ -7,6 +7,8 @@ of SO(n); see orthornn/nn/functional/lie.py), so its off-manifold perturbations 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -168,12 +170,41 @@ def test_backward_adjoint_equals_the_dense_complex_eigenbasis_formula(n):
     torch.testing.assert_close(V.mH @ V, torch.eye(n, dtype=V.dtype), rtol=0, atol=1e-14)
     for lam in (None, torch.tensor(0.3, dtype=torch.float64)):
         phases = torch.cat([phi, -phi] + ([phi.new_zeros(1)] if n % 2 else []))  # the columns of V
-        F = fl._divided(phases, lam, 1e-16)
+        F = fl._divided_pairs(phases, phases, lam, 1e-16)
         dense = (V @ (F.conj() * (V.mH @ G.to(V.dtype) @ V)) @ V.mH).real
         blockwise = Z @ fl._plane_adjoint(Z.mT @ G @ Z, phi, lam, 1e-16) @ Z.mT
         torch.testing.assert_close(blockwise, dense, rtol=0, atol=1e-13)
         # the Cayley route's adjoint takes the complex basis V itself: the same map
         torch.testing.assert_close(fl._adjoint_eigen(V, F, G), dense, rtol=0, atol=1e-13)
+
+
+def _sinc_divided(x, y, lam, eps):
+    """The module docstring's closed form of f[e^{ix}, e^{iy}], written independently."""
+    sigma, delta = 0.5 * (x[..., :, None] + y[..., None, :]), 0.5 * (x[..., :, None] - y[..., None, :])
+    den = torch.sinc(delta / torch.pi).clamp_min(eps)
+    if lam is None:
+        return torch.polar(1.0 / den, -sigma)
+    lam_ = lam[..., None, None]
+    return torch.polar(lam_ * torch.sinc(lam_ * delta / torch.pi) / den, (lam_ - 1.0) * sigma)
+
+
+@pytest.mark.parametrize("kind", ["generic", "clustered", "near_zero", "near_pi"])
+def test_divided_differences_equal_the_closed_form(kind):
+    # the outer-product form with its series near equal angles and the clamp at the branch cut
+    from orthornn.nn.functional import lie as fl
+
+    g = torch.Generator().manual_seed(3)
+    m = 6
+    x = {
+        "generic": (torch.rand(3, m, generator=g, dtype=torch.float64) * 2 - 1) * math.pi,
+        "clustered": 0.7 + 1e-5 * torch.randn(3, m, generator=g, dtype=torch.float64),
+        "near_zero": 1e-4 * torch.randn(3, m, generator=g, dtype=torch.float64),
+        "near_pi": math.pi - 1e-6 * torch.rand(3, m, generator=g, dtype=torch.float64),
+    }[kind]
+    y = torch.cat([x, -x], -1)
+    for lam in (None, torch.rand(3, generator=g, dtype=torch.float64) * 4 - 2):
+        got, want = fl._divided_pairs(x, y, lam, 2.2e-16), _sinc_divided(x, y, lam, 2.2e-16)
+        assert float(((got - want).abs() / want.abs().clamp_min(1)).max()) < 1e-12
 
 
 def test_lam_gradient_is_log_times_power():

@@ -214,7 +214,8 @@ def _grad_U(saved: tuple[Tensor, ...], lam: Tensor | None, G: Tensor) -> Tensor:
     eps = float(torch.finfo(G.dtype).eps)
     out = torch.empty_like(Gf)
     if fast.numel():
-        F = _divided(Phi.to(G.dtype), None if lamf is None else lamf[fast], eps)
+        ph = Phi.to(G.dtype)
+        F = _divided_pairs(ph, ph, None if lamf is None else lamf[fast], eps)
         out[fast] = _adjoint_eigen(V, F, Gf[fast]).to(G.dtype)
     if slow.numel():
         inner = _plane_adjoint(Z.mT @ Gf[slow] @ Z, phi, None if lamf is None else lamf[slow], eps)
@@ -228,7 +229,7 @@ def _sinc_ratio(num: Tensor, den: Tensor, eps: float) -> Tensor:
 
 
 def _plane_divided(phi: Tensor, lam: Tensor | None, eps: float) -> tuple[Tensor, Tensor]:
-    r"""The divided differences of :func:`_divided` that a real frame needs, ``m×m`` instead of ``n×n``.
+    r"""The divided differences (:func:`_divided_pairs`) that a real frame needs, ``m×m`` instead of ``n×n``.
 
     For the plane angles ``φ`` (``…, m``) of ``R = Z blockdiag(M(φ_j), [1]) Zᵀ``: ``F₊₊[j, k] =
     f[e^{iφ_j}, e^{iφ_k}]`` and ``F₊₋[j, k] = f[e^{iφ_j}, e^{−iφ_k}]`` (``lam=None``: log, else
@@ -256,15 +257,15 @@ def _sin_difference(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _divided_pairs(x: Tensor, y: Tensor, lam: Tensor | None, eps: float) -> Tensor:
-    r"""``f[e^{i x_j}, e^{i y_k}]`` for all pairs: the values of :func:`_divided`, without a
-    transcendental function per pair.
+    r"""Gap-free divided differences ``f[e^{i x_j}, e^{i y_k}]`` of log (``lam=None``) or ``z^lam`` for
+    all pairs (the module docstring's ``F``), without a transcendental function per pair.
 
     With ``σ = (x_j + y_k)/2``, ``δ = (x_j − y_k)/2``: ``e^{i(λ−1)σ}`` (log: ``e^{−iσ}``) is the outer
     product of ``e^{i(λ−1)x_j/2}`` and ``e^{i(λ−1)y_k/2}``, and ``sin(λδ)``, ``sin δ`` are
     ``sin(a_j − b_k) = sin a_j cos b_k − cos a_j sin b_k``. For ``|δ| <`` :data:`_SERIES_DELTA`
     the ratio is the series ``λ(1 + (1 − λ²)δ²/6 + (7/360 − λ²/36 + λ⁴/120)δ⁴)`` (log:
     ``1 + δ²/6 + 7δ⁴/360``), and within :data:`_SERIES_DELTA` of the branch cut ``|δ| = π`` the
-    entries are :func:`_divided`'s own (its clamp at ``eps``).
+    entries are the sinc form of the module docstring, ``sinc(δ/π)`` clamped below at ``eps``.
     """
     xs, ys = x[..., :, None], y[..., None, :]
     lam_ = None if lam is None else lam[..., None, None]
@@ -287,7 +288,7 @@ def _divided_pairs(x: Tensor, y: Tensor, lam: Tensor | None, eps: float) -> Tens
     small = delta.abs() < _SERIES_DELTA
     mod = torch.where(small, series, num / torch.where(small, 1.0, den))
     cut = (delta.abs() - torch.pi).abs() < _SERIES_DELTA
-    if bool(cut.any()):  # the branch cut: the reference's clamped form, entry by entry
+    if bool(cut.any()):  # the branch cut: the clamped sinc form, entry by entry
         dc = delta[cut]
         if lam is None:
             mod[cut] = 1.0 / torch.sinc(dc / torch.pi).clamp_min(eps)
@@ -350,20 +351,6 @@ def _adjoint_eigen(V: Tensor, F: Tensor, G: Tensor) -> Tensor:
     Gc = G.to(V.real.dtype)
     H = F.conj().to(V.dtype) * (V.mH @ torch.complex(Gc @ V.real, Gc @ V.imag))
     return _real_times_vh(V @ H, V)
-
-
-def _divided(phases: Tensor, lam: Tensor | None, eps: float) -> Tensor:
-    """Gap-free divided differences ``f[e^{iΦ_j}, e^{iΦ_k}]`` of log (``lam=None``) or ``z^lam``."""
-    sigma = 0.5 * (phases[..., :, None] + phases[..., None, :])
-    delta = 0.5 * (phases[..., :, None] - phases[..., None, :])
-    if lam is None:
-        mod = 1.0 / torch.sinc(delta / torch.pi).clamp_min(eps)
-        arg = -sigma
-    else:
-        lam_ = lam[..., None, None]
-        mod = lam_ * _sinc_ratio(lam_ * delta, delta, eps)
-        arg = (lam_ - 1.0) * sigma
-    return torch.polar(mod, arg)
 
 
 class _Log(torch.autograd.Function):
