@@ -87,6 +87,14 @@ class _TorchOpsRUM(RUM):
             return super().forward(x, state)
 
 
+def _copy_batch(T: int, batch: int, device: str) -> tuple[CopyTask, torch.Tensor, torch.Tensor]:
+    """The benchmark's one copy batch (seed 0): the task, one-hot inputs and targets on ``device``."""
+    task = CopyTask(T)
+    ids, targets = task.sample(batch, rng=0)
+    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(device)
+    return task, x, torch.as_tensor(targets).to(device)
+
+
 def _trainer_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, flat_loss: bool = False):
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-4, alpha=0.9)
 
@@ -226,10 +234,7 @@ def gemm_floor(T: int, batch: int, n: int, reps: int, device: str) -> None:
         dG.t() @ H
         return time.perf_counter() - t0
 
-    task = CopyTask(T)
-    ids, targets = task.sample(batch, rng=0)
-    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(device)
-    y = torch.as_tensor(targets).to(device)
+    task, x, y = _copy_batch(T, batch, device)
     lstm = make("torch LSTM", n, task.vocab_size, task.n_classes, device)
     tf, tl = interleaved_seconds(floor, _trainer_step(lstm, x, y), reps)
     f, m = statistics.median(tf), statistics.median(tl)
@@ -241,10 +246,7 @@ def fractional(T: int, batch: int, reps: int, device: str) -> None:
     """Issue 12's rows: RUM λ = 0.5 (the spectral node; fixed and learned) and the so_power step
     path against RUM λ = 1 at N = 100 and 50, each interleaved with the λ = 1 iteration."""
     torch.manual_seed(0)
-    task = CopyTask(T)
-    ids, targets = task.sample(batch, rng=0)
-    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(device)
-    y = torch.as_tensor(targets).to(device)
+    task, x, y = _copy_batch(T, batch, device)
     solver = "native eigen-update" if getattr(kernels, "spectral_update", lambda: None)() else "LAPACK eigen-update"
     print(
         f"copy T={T}, batch {batch}, {reps} timed reps after 1 warm-up (step path: 1 rep, no warm-up), "
@@ -292,10 +294,7 @@ def main() -> None:
         fractional(args.T, args.batch, args.reps, args.device)
         return
     torch.manual_seed(0)
-    task = CopyTask(args.T)
-    ids, targets = task.sample(args.batch, rng=0)
-    x = torch.nn.functional.one_hot(torch.as_tensor(ids), task.vocab_size).float().to(args.device)
-    y = torch.as_tensor(targets).to(args.device)
+    task, x, y = _copy_batch(args.T, args.batch, args.device)
     rows = [  # (label, hidden, target)
         ("RUM λ=0", 250, "≤ 0.5× LSTM-250"),
         ("RUM λ=0 torch ops", 250, "(alternative: no native kernel)"),

@@ -90,13 +90,20 @@ STORE_BYTES = 256 * 2**20
 Solver = Callable[[Tensor, Tensor, Tensor, Tensor, float], tuple[Tensor, Tensor, Tensor]]
 
 
-def _rotate_planes(v: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """``blockdiag(M(d_k), [1]) v`` for ``v`` (B, N) with ``cos, sin`` of ``d`` (B, m); ``sin → −sin``: ``Dᵀ v``."""
-    m = cos.shape[-1]
-    out = v.clone()
-    v0, v1 = v[:, 0 : 2 * m : 2], v[:, 1 : 2 * m : 2]
-    out[:, 0 : 2 * m : 2] = cos * v0 - sin * v1
-    out[:, 1 : 2 * m : 2] = sin * v0 + cos * v1
+def _planes(X: Tensor, cos: Tensor, sin: Tensor, dim: int = -1) -> Tensor:
+    """The plane rotations ``(x₀, x₁) ↦ (c x₀ − s x₁, s x₀ + c x₁)`` on the coordinate pairs
+    ``(2k, 2k+1)`` of ``dim`` (a trailing odd coordinate unchanged); ``cos, sin`` broadcast against
+    one of the pair's halves. Along the last axis of a vector this is ``blockdiag(M(d_k), [1]) v``
+    (``sin → −sin``: ``Dᵀ v``); along rows of a matrix ``D X``; along its columns with ``−sin``,
+    ``X D``."""
+    assert dim in (-1, -2)
+    m = cos.shape[dim]
+    first, second = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
+    at = (lambda k: (..., k)) if dim == -1 else (lambda k: (..., k, slice(None)))
+    x0, x1 = X[at(first)], X[at(second)]
+    out = X.clone()
+    out[at(first)] = cos * x0 - sin * x1
+    out[at(second)] = sin * x0 + cos * x1
     return out
 
 
@@ -140,8 +147,7 @@ def _nonnegative(Z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _solver(device: torch.device) -> Solver:
     """The native eigen-update where it builds (CPU), else :func:`_dense_update`."""
-    make = getattr(kernels, "spectral_update", None)
-    kern = make() if make is not None and device.type == "cpu" else None
+    kern = kernels.spectral_update() if device.type == "cpu" else None
     return _dense_update if kern is None else kern
 
 
@@ -155,22 +161,11 @@ def _orthonormal(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a, torch.where(nb > 0, b / torch.where(nb > 0, nb, 1.0), 0.0)
 
 
-def _block_rotate(X: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    """``B X B`` for ``B = blockdiag(M(φ_k), [1])`` (rows and columns in pairs), O(N²)."""
-    m = cos.shape[-1]
-    Y = X.clone()
-    r0, r1 = X[:, 0 : 2 * m : 2], X[:, 1 : 2 * m : 2]
-    Y[:, 0 : 2 * m : 2] = cos[:, :, None] * r0 - sin[:, :, None] * r1
-    Y[:, 1 : 2 * m : 2] = sin[:, :, None] * r0 + cos[:, :, None] * r1
-    c0, c1 = Y[:, :, 0 : 2 * m : 2].clone(), Y[:, :, 1 : 2 * m : 2].clone()
-    Y[:, :, 0 : 2 * m : 2] = c0 * cos[:, None, :] + c1 * sin[:, None, :]
-    Y[:, :, 1 : 2 * m : 2] = -c0 * sin[:, None, :] + c1 * cos[:, None, :]
-    return Y
-
-
 def _tangent(G: Tensor, phi: Tensor) -> Tensor:
     """The part of ``G`` tangent to SO(n) at ``R = blockdiag(M(φ))``: ``(G − R Gᵀ R)/2``."""
-    return 0.5 * (G - _block_rotate(G.mT, torch.cos(phi), torch.sin(phi)))
+    c, s = torch.cos(phi), torch.sin(phi)
+    RGt = _planes(G.mT, c[..., :, None], s[..., :, None], dim=-2)  # R Gᵀ
+    return 0.5 * (G - _planes(RGt, c[..., None, :], -s[..., None, :]))  # (R Gᵀ) R
 
 
 def _cast(W: Tensor, buf: Tensor) -> Tensor:
@@ -192,6 +187,13 @@ def _signs(flip: Tensor, n: int) -> Tensor:
     S = flip.new_ones((flip.shape[0], n), dtype=torch.float64)
     S[:, 1 : 2 * flip.shape[1] : 2] = torch.where(flip, -1.0, 1.0)
     return S
+
+
+def _flip_columns(Q: Tensor, flip: Tensor) -> Tensor:
+    """``Q S`` in place (an involution: also ``Q' ↦ Q``), nothing done when no plane flips."""
+    if bool(flip.any()):
+        Q.mul_(_signs(flip, Q.shape[-1]).to(Q.device, Q.dtype)[:, None, :])
+    return Q
 
 
 class _Step:
@@ -251,15 +253,15 @@ def _middle(
     # ∂L/∂A = K + ĝ ĥᵀ, never formed: its products with α, ω, Dξ, Dη corrected by the rank-1 term
     Kv = torch.bmm(torch.stack([alpha, om], -2), K.mT)  # rows K α, K ω
     Kv = Kv + gg[:, None, :] * torch.stack([(hh * alpha).sum(-1), (hh * om).sum(-1)], -1)[..., None]
-    Dxe = torch.stack([_rotate_planes(xi, cd, sd), _rotate_planes(et, cd, sd)], -2)
+    Dxe = torch.stack([_planes(xi, cd, sd), _planes(et, cd, sd)], -2)
     KtD = torch.bmm(Dxe, K)  # rows Kᵀ D ξ, Kᵀ D η
     d_al, d_om = (KtD + hh[:, None, :] * (Dxe * gg[:, None, :]).sum(-1)[..., None]).unbind(-2)
-    d_xi = _rotate_planes(Kv[:, 0], cd, -sd)  # Dᵀ K α
-    d_et = _rotate_planes(Kv[:, 1], cd, -sd)  # Dᵀ K ω
+    d_xi = _planes(Kv[:, 0], cd, -sd)  # Dᵀ K α
+    d_et = _planes(Kv[:, 1], cd, -sd)  # Dᵀ K ω
     ga_hat = d_al - (1 - c) * d_xi - d_et
     gw_hat = d_om + d_xi - k * d_et
     gc = (alpha * d_xi).sum(-1, keepdim=True) + k * k * (om * d_et).sum(-1, keepdim=True)
-    dv = _rotate_planes(gg, cd, -sd)  # Dᵀ ĝ, then the rotation's transpose
+    dv = _planes(gg, cd, -sd)  # Dᵀ ĝ, then the rotation's transpose
     dv = dv + alpha * (xi * dv).sum(-1, keepdim=True) + om * (et * dv).sum(-1, keepdim=True)
     back = torch.bmm(torch.stack([dv, ga_hat, gw_hat], -2), Qp.mT)  # rows Q' (·)
     # ∂D = ∂L/∂A (I + ξαᵀ + ηωᵀ)ᵀ = K + ĝ ĥᵀ + (∂L/∂A α) ξᵀ + (∂L/∂A ω) ηᵀ: one rank-3 update
@@ -288,11 +290,12 @@ class _SequenceFractional(torch.autograd.Function):
         n = h0.shape[-1]
         m = n // 2
         dt, dev = h0.dtype, h0.device
-        _, pi_tol = _branch_tols(n, np.dtype(np.float32) if dt == torch.float32 else np.dtype(np.float64))
+        np_dt = np.dtype(np.float32) if dt == torch.float32 else np.dtype(np.float64)  # whose branch window
+        _, pi_tol = _branch_tols(n, np_dt)
         X, PB = _project_sequence(ctx, x, weight_x, bias, n)
         Wh = weight_h.detach()
         lam64 = lam.detach().to("cpu", torch.float64)
-        Q, phi = _initial_frame(U0.detach())
+        Q, phi = _initial_frame(U0.detach(), np_dt)
         Q0 = Q.clone()  # kept: the backward's last steps use it instead of the rebuilt basis
         spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
         wbuf = torch.empty_like(Q)  # W_t in the model's dtype and device
@@ -315,8 +318,7 @@ class _SequenceFractional(torch.autograd.Function):
                 return h0.new_empty(0), h0.new_empty(0), True
             PHI[t] = phi
             d, flip = _powered(phi, lam64)
-            if bool(flip.any()):  # Q' = Q S, in place: Q_{t−1} is not needed again
-                Q.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+            _flip_columns(Q, flip)  # Q' = Q S, in place: Q_{t−1} is not needed again
             Qp = Q
             rows = torch.bmm(torch.stack([st.ahat, st.what, h], -2), Qp)  # (Q'ᵀ â, Q'ᵀ ŵ, Q'ᵀ h)
             alpha, beta, hh = rows.unbind(-2)
@@ -330,11 +332,11 @@ class _SequenceFractional(torch.autograd.Function):
             bad_rows = status.nonzero()[:, 0]
             if bad_rows.numel():  # −1 reached: decompose R_t in its own coordinates
                 kept[t] = (bad_rows, Qp[bad_rows.to(dev)].clone())
-                phi = _canonical_rows(Q, phi, Qp, d, a64, b64, th64, bad_rows, dt)
+                phi = _canonical_rows(Q, phi, Qp, d, a64, b64, th64, bad_rows, np_dt)
             om, xi, et = st.coordinates(alpha, beta)
             v = hh + xi * (alpha * hh).sum(-1, keepdim=True) + et * (om * hh).sum(-1, keepdim=True)
             cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
-            z = st.eps + torch.bmm(_rotate_planes(v, cd, sd)[:, None, :], Qp.mT)[:, 0]  # ε + R_t h
+            z = st.eps + torch.bmm(_planes(v, cd, sd)[:, None, :], Qp.mT)[:, 0]  # ε + R_t h
             cand = torch.relu(z)
             hn = cand + torch.sigmoid(st.u_pre) * (h - cand)
             if eta is not None:
@@ -345,12 +347,7 @@ class _SequenceFractional(torch.autograd.Function):
             H[t + 1] = hn
         PHI[T] = phi
         phi_dev = phi.to(dev, dt)
-        Qc = Q.clone()
-        m2 = 2 * m
-        Qc[:, :, 0:m2:2], Qc[:, :, 1:m2:2] = (
-            Q[:, :, 0:m2:2] * torch.cos(phi_dev)[:, None] + Q[:, :, 1:m2:2] * torch.sin(phi_dev)[:, None],
-            Q[:, :, 1:m2:2] * torch.cos(phi_dev)[:, None] - Q[:, :, 0:m2:2] * torch.sin(phi_dev)[:, None],
-        )
+        Qc = _planes(Q, torch.cos(phi_dev)[:, None, :], -torch.sin(phi_dev)[:, None, :])  # Q blockdiag(M(φ))
         R_T = torch.bmm(Qc, Q.mT)  # Q blockdiag(M(φ)) Qᵀ
         ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach())
         ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol, ctx.Ws = kept, eta, solve, pi_tol, Ws
@@ -393,9 +390,7 @@ class _SequenceFractional(torch.autograd.Function):
                 W = _cast(W, wbuf)
             if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
                 # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
-                Qp = spare.copy_(Q0)
-                if bool(flip.any()):
-                    Qp.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+                Qp = _flip_columns(spare.copy_(Q0), flip)
             else:
                 Qp = torch.bmm(Q, W.mT, out=spare)  # Q' = Q_t W_tᵀ
             if t in ctx.kept:
@@ -432,13 +427,12 @@ class _SequenceFractional(torch.autograd.Function):
             if adjoint is not None:  # the flips, ∂λ, 𝓛*_λ and the projection in one native pass
                 glam = glam + adjoint(dD, PHI[t], lam64.expand(B), flip, eps_dt).sum().to(dt)
                 Gh = dD
-                if bool(flip.any()):
-                    Qp.mul_(_signs(flip, n).to(dev, dt)[:, None, :])
+                _flip_columns(Qp, flip)
             else:
                 if bool(flip.any()):  # to Q_{t−1}'s planes
                     S = _signs(flip, n).to(dev, dt)
                     dD.mul_(S[:, :, None] * S[:, None, :])
-                    Qp.mul_(S[:, None, :])
+                _flip_columns(Qp, flip)
                 phi = PHI[t].to(dev, dt)
                 psi = lam_b[:, None] * phi
                 diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
@@ -458,28 +452,27 @@ class _SequenceFractional(torch.autograd.Function):
         return (*grads_w.result(), gh, gU0, glam_out, None, None, None)
 
 
-def _initial_frame(U0: Tensor) -> tuple[Tensor, Tensor]:
-    """``(Q_0, φ_0)`` of ``R_0`` (the identity without a decomposition), ``φ_0`` float64 on the CPU."""
+def _initial_frame(U0: Tensor, np_dt: np.dtype) -> tuple[Tensor, Tensor]:
+    """``(Q_0, φ_0)`` of ``R_0`` (the identity without a decomposition), ``φ_0`` float64 on the CPU;
+    ``np_dt``: the dtype whose branch window snaps angles to π."""
     B, n = U0.shape[0], U0.shape[-1]
     eye = torch.eye(n, dtype=U0.dtype, device=U0.device)
     if bool((U0 == eye).all()):
         return eye.repeat(B, 1, 1), torch.zeros(B, n // 2, dtype=torch.float64)
-    dtype = np.dtype(np.float32) if U0.dtype == torch.float32 else np.dtype(np.float64)
-    Z, phi = _nonnegative(*_canonical_batch(U0.to("cpu", torch.float64).numpy(), dtype, "R"))
+    Z, phi = _nonnegative(*_canonical_batch(U0.to("cpu", torch.float64).numpy(), np_dt, "R"))
     return torch.as_tensor(Z, dtype=U0.dtype, device=U0.device).contiguous(), torch.from_numpy(phi)
 
 
 def _canonical_rows(
-    Q: Tensor, phi: Tensor, Qp: Tensor, d: Tensor, a: Tensor, b: Tensor, theta: Tensor, rows: Tensor, dt: torch.dtype
+    Q: Tensor, phi: Tensor, Qp: Tensor, d: Tensor, a: Tensor, b: Tensor, theta: Tensor, rows: Tensor, np_dt: np.dtype
 ) -> Tensor:
     """Rows whose new spectrum reaches −1: ``R_t = Q' A Q'ᵀ`` decomposed with the convention's planes
     (written into those rows of ``Q``; returns the new angles)."""
     A = _small_matrix(d[rows], a[rows], b[rows], theta[rows])
     Qr = Qp[rows.to(Qp.device)].to("cpu", torch.float64)
     R = Qr @ A @ Qr.mT
-    dtype = np.dtype(np.float32) if dt == torch.float32 else np.dtype(np.float64)
-    Z, ph = _nonnegative(*_canonical_batch(R.numpy(), dtype, "R"))
-    Q[rows.to(Q.device)] = torch.as_tensor(Z, dtype=dt, device=Q.device)
+    Z, ph = _nonnegative(*_canonical_batch(R.numpy(), np_dt, "R"))
+    Q[rows.to(Q.device)] = torch.as_tensor(Z, dtype=Q.dtype, device=Q.device)
     phi = phi.clone()
     phi[rows] = torch.from_numpy(ph)
     return phi
