@@ -384,3 +384,21 @@ def test_kept_and_rebuilt_bases_give_the_same_gradients():
         grads.append(torch.autograd.grad((hs * hs).sum() + RT.sum(), [x, h0, R0, c.weight_h, c.lam]))
     for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12 * max(1.0, float(b.abs().max())))
+
+
+def test_bad_arguments_get_clear_errors():
+    from orthornn.errors import NotFiniteError, OrthornnError, ShapeError
+
+    rum = RUM(2, 4, lam=0.5, dtype=F64)
+    c = rum.cell
+    x = torch.randn(1, 3, 2, dtype=F64)
+    h0, R0 = c.initial_state(1, like=x)
+    args = (c.weight_x, c.projection_bias(), c.weight_h)
+    with pytest.raises(ShapeError, match="R0"):
+        spectral_sequence(x, *args, h0, R0[:, :3, :3], 0.5)
+    with pytest.raises(OrthornnError, match="one dtype"):
+        spectral_sequence(x.float(), *args, h0, R0, 0.5)
+    with pytest.raises(NotFiniteError, match="lam"):
+        spectral_sequence(x, *args, h0, R0, float("nan"))
+    with pytest.raises(NotFiniteError, match="R0"):
+        spectral_sequence(x, *args, h0, torch.full_like(R0, float("nan")), 0.5)
