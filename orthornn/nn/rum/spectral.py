@@ -75,6 +75,7 @@ from ...errors import NotFiniteError
 from ...numeric.lie import _branch_tols, _canonical_batch
 from .. import kernels
 from ..functional.lie import _plane_adjoint, _polar
+from .deflation import Deflation, active_columns
 from .frame import _first_order_only, _frame_backward, _frame_parts
 from .sequence_node import _check_sequence_args, _project_sequence, _WeightGrads
 
@@ -284,7 +285,7 @@ class _SequenceFractional(torch.autograd.Function):
         lam: Tensor,
         eta: float | None,
         solve: Solver,
-        store: bool,
+        budget: int,
     ) -> Any:
         B, T, _ = x.shape
         n = h0.shape[-1]
@@ -300,7 +301,7 @@ class _SequenceFractional(torch.autograd.Function):
         spare = torch.empty_like(Q)  # Q_t and Q_{t−1} alternate between two buffers
         wbuf = torch.empty_like(Q)  # W_t in the model's dtype and device
         w64 = torch.empty(Q.shape, dtype=torch.float64)  # the eigen-update's output (CPU)
-        Ws = Q.new_empty((T, *Q.shape)) if store else None  # every W_t, when it fits (STORE_BYTES)
+        Ws: list[Tensor | None] = []  # W_t kept for the backward, while they fit in ``budget`` bytes
         H = h0.new_empty(T + 1, B, n)
         H[0] = h0.detach()
         Zs, Sr = h0.new_empty(T, B, n), h0.new_ones(T, B)
@@ -308,6 +309,7 @@ class _SequenceFractional(torch.autograd.Function):
         TH, D = torch.empty(T, B, dtype=torch.float64), torch.empty(T, B, m, dtype=torch.float64)
         PHI = torch.empty(T + 1, B, m, dtype=torch.float64)
         FL = torch.empty(T, B, m, dtype=torch.bool)
+        folds: list[Deflation | None] = []  # each step's reflectors (O(B·N)), or None: solved whole
         kept: dict[int, tuple[Tensor, Tensor]] = {}
         for t in range(T):
             h = H[t]
@@ -321,22 +323,46 @@ class _SequenceFractional(torch.autograd.Function):
             _flip_columns(Q, flip)  # Q' = Q S, in place: Q_{t−1} is not needed again
             Qp = Q
             rows = torch.bmm(torch.stack([st.ahat, st.what, h], -2), Qp)  # (Q'ᵀ â, Q'ᵀ ŵ, Q'ᵀ h)
+            a64, b64 = _orthonormal(rows[:, 0].to("cpu", torch.float64), rows[:, 1].to("cpu", torch.float64))
+            k = active_columns(phi, n)
+            fold = None
+            if k < n:  # the angle-0 block folded into one plane: Q'' = Q' diag(I, H), in place
+                fold, a64, b64 = Deflation.fold(a64, b64, k)
+                fold.vectors(rows)
+                fold.columns(Qp)
+            folds.append(fold)
+            ns = n if fold is None else fold.size
             alpha, beta, hh = rows.unbind(-2)
-            a64, b64 = _orthonormal(alpha.to("cpu", torch.float64), beta.to("cpu", torch.float64))
             th64 = st.theta.to("cpu", torch.float64)
-            W, phi, status = _update(solve, d, a64, b64, th64, st.moved.cpu(), pi_tol, w64)
-            AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
-            Wt = _cast(W, wbuf) if Ws is None else Ws[t].copy_(W)  # (W may be the reused float64 buffer)
-            Q = torch.bmm(Qp, Wt, out=spare)  # Q_t = Q' W_t
-            spare = Qp
-            bad_rows = status.nonzero()[:, 0]
-            if bad_rows.numel():  # −1 reached: decompose R_t in its own coordinates
-                kept[t] = (bad_rows, Qp[bad_rows.to(dev)].clone())
-                phi = _canonical_rows(Q, phi, Qp, d, a64, b64, th64, bad_rows, np_dt)
             om, xi, et = st.coordinates(alpha, beta)
             v = hh + xi * (alpha * hh).sum(-1, keepdim=True) + et * (om * hh).sum(-1, keepdim=True)
             cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
-            z = st.eps + torch.bmm(_planes(v, cd, sd)[:, None, :], Qp.mT)[:, 0]  # ε + R_t h
+            z = st.eps + torch.bmm(_planes(v, cd, sd)[:, None, :], Qp.mT)[:, 0]  # ε + R_t h (before Q' changes)
+            out = w64 if ns == n else None
+            W, phi_s, status = _update(
+                solve, d[:, : ns // 2], a64[:, :ns], b64[:, :ns], th64, st.moved.cpu(), pi_tol, out
+            )
+            AL[t], BE[t], TH[t], D[t], FL[t] = a64, b64, th64, d, flip
+            if budget >= W.numel() * H.element_size():  # kept for the backward while they fit
+                budget -= W.numel() * H.element_size()
+                Ws.append(W.to(dev, dt, copy=True))  # (W may be the reused float64 buffer)
+                Wt = Ws[-1]
+            else:
+                Ws.append(None)
+                Wt = _cast(W, wbuf) if ns == n else W.to(dev, dt)
+            bad_rows = status.nonzero()[:, 0]
+            if bad_rows.numel():  # −1 reached: those rows are decomposed in R_t's own coordinates below
+                kept[t] = (bad_rows, Qp[bad_rows.to(dev)].clone())
+            if ns == n:
+                Q = torch.bmm(Qp, Wt, out=spare)  # Q_t = Q' W_t
+                spare = Qp
+                phi = phi_s
+            else:  # Q_t = Q'' (W_s ⊕ I), in place: only the first ns columns change
+                Q[:, :, :ns] = torch.bmm(Q[:, :, :ns], Wt)
+                phi = torch.zeros_like(phi)
+                phi[:, : ns // 2] = phi_s
+            if bad_rows.numel():
+                phi = _canonical_rows(Q, phi, kept[t][1], d, a64, b64, th64, bad_rows, np_dt)
             cand = torch.relu(z)
             hn = cand + torch.sigmoid(st.u_pre) * (h - cand)
             if eta is not None:
@@ -350,7 +376,7 @@ class _SequenceFractional(torch.autograd.Function):
         Qc = _planes(Q, torch.cos(phi_dev)[:, None, :], -torch.sin(phi_dev)[:, None, :])  # Q blockdiag(M(φ))
         R_T = torch.bmm(Qc, Q.mT)  # Q blockdiag(M(φ)) Qᵀ
         ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach())
-        ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol, ctx.Ws = kept, eta, solve, pi_tol, Ws
+        ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol, ctx.Ws, ctx.folds = kept, eta, solve, pi_tol, Ws, folds
         ctx.set_materialize_grads(False)
         return H[1:], R_T, False
 
@@ -383,22 +409,38 @@ class _SequenceFractional(torch.autograd.Function):
             h, z = H[t], Zs[t]
             st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
             d, flip = D[t], FL[t]
-            if ctx.Ws is not None:  # kept by the forward: no second eigen-update
-                W = ctx.Ws[t]
-            else:  # rebuilt from the step's O(N) inputs (memory flat in T)
-                W, _, _ = _update(ctx.solve, d, AL[t], BE[t], TH[t], st.moved.cpu(), ctx.pi_tol, w64)
-                W = _cast(W, wbuf)
+            fold = ctx.folds[t]
+            ns = n if fold is None else fold.size
+            W = None if ctx.Ws is None else ctx.Ws[t]  # kept by the forward: no second eigen-update
+            if W is None:  # rebuilt from the step's O(N) inputs (memory flat in T)
+                out = w64 if ns == n else None
+                W, _, _ = _update(
+                    ctx.solve, d[:, : ns // 2], AL[t][:, :ns], BE[t][:, :ns], TH[t], st.moved.cpu(), ctx.pi_tol, out
+                )
+                W = _cast(W, wbuf) if ns == n else W.to(dev, dt)
+            if t in ctx.kept:  # rows decomposed in R_t's own coordinates: their whole W, from Q_t
+                rows, Qp_rows = ctx.kept[t]
+                rows = rows.to(dev)
+                G_rows, W_rows = Gh[rows].clone(), Qp_rows.mT @ Q[rows]
             if t == 0:  # the first basis, as the forward had it (a rebuilt one carries T steps of rounding
                 # into the gradient of R_0, which near the branch cut amplifies it by 1/(π − φ))
                 Qp = _flip_columns(spare.copy_(Q0), flip)
-            else:
+                if fold is not None:
+                    fold.columns(Qp)
+            elif ns == n:
                 Qp = torch.bmm(Q, W.mT, out=spare)  # Q' = Q_t W_tᵀ
+            else:  # Q'' = Q_t (W_s ⊕ I)ᵀ, in place
+                Q[:, :, :ns] = torch.bmm(Q[:, :, :ns], W.mT)
+                Qp = Q
+            if ns == n:
+                K = torch.bmm(torch.bmm(W, Gh, out=tmp), W.mT, out=Gh)  # W Ĝ Wᵀ: ∂L/∂R_t in Q'
+            else:  # (W_s ⊕ I) Ĝ (W_s ⊕ I)ᵀ: ∂L/∂R_t in Q''
+                K = Gh
+                K[:, :ns, :] = torch.bmm(W, K[:, :ns, :])
+                K[:, :, :ns] = torch.bmm(K[:, :, :ns], W.mT)
             if t in ctx.kept:
-                rows, Qp_rows = ctx.kept[t]
-                rows = rows.to(dev)
-                W[rows] = Qp_rows.mT @ Q[rows]
+                K[rows] = W_rows @ G_rows @ W_rows.mT
                 Qp[rows] = Qp_rows
-            K = torch.bmm(torch.bmm(W, Gh, out=tmp), W.mT, out=Gh)  # W Ĝ Wᵀ: ∂L/∂R_t in Q'
             if ctx.eta is not None:  # h_t = η h'/‖h'‖
                 r = Sr[t][:, None]
                 unit = H[t + 1] * torch.where(r > 0, 1 / torch.where(r > 0, r, 1.0), 0.0)  # h'
@@ -419,6 +461,12 @@ class _SequenceFractional(torch.autograd.Function):
             else:
                 back, gc = _middle(K, Qp, vecs, cd, sd, st.c, st.k)
             dD = K
+            if fold is not None:  # from Q'' back to Q' (in which the last step's W was computed)
+                fold.conjugate(dD)
+                if t == 0:
+                    Qp = _flip_columns(spare.copy_(Q0), flip)
+                else:
+                    fold.undo_columns(Qp)
             gh_prev = gh_prev + back[:, 0]
             geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
             # Ĝ_{t−1} is kept tangent to SO(n) at R_{t−1} (as the reference's polar step does): the normal
@@ -439,7 +487,8 @@ class _SequenceFractional(torch.autograd.Function):
                 dlam = torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3])
                 glam = glam + (phi * dlam).sum()
                 Gh = _tangent(_plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True), phi)  # Ĝ_{t−1}
-            spare, Q = Q, Qp  # Q_{t−1}
+            if Qp is not Q:  # Q_{t−1}
+                spare, Q = Q, Qp
             dg = torch.cat([gu_pre, gtau], -1)
             gh = gh_prev + dg @ Wh
             dPB[t, :, : 2 * n] = dg
@@ -464,12 +513,12 @@ def _initial_frame(U0: Tensor, np_dt: np.dtype) -> tuple[Tensor, Tensor]:
 
 
 def _canonical_rows(
-    Q: Tensor, phi: Tensor, Qp: Tensor, d: Tensor, a: Tensor, b: Tensor, theta: Tensor, rows: Tensor, np_dt: np.dtype
+    Q: Tensor, phi: Tensor, Qp_rows: Tensor, d: Tensor, a: Tensor, b: Tensor, theta: Tensor, rows: Tensor, np_dt: np.dtype
 ) -> Tensor:
-    """Rows whose new spectrum reaches −1: ``R_t = Q' A Q'ᵀ`` decomposed with the convention's planes
-    (written into those rows of ``Q``; returns the new angles)."""
+    """Rows whose new spectrum reaches −1: ``R_t = Q' A Q'ᵀ`` (``Qp_rows``: those rows of ``Q'``)
+    decomposed with the convention's planes (written into those rows of ``Q``; returns the new angles)."""
     A = _small_matrix(d[rows], a[rows], b[rows], theta[rows])
-    Qr = Qp[rows.to(Qp.device)].to("cpu", torch.float64)
+    Qr = Qp_rows.to("cpu", torch.float64)
     R = Qr @ A @ Qr.mT
     Z, ph = _nonnegative(*_canonical_batch(R.numpy(), np_dt, "R"))
     Q[rows.to(Q.device)] = torch.as_tensor(Z, dtype=Q.dtype, device=Q.device)
@@ -555,6 +604,6 @@ def spectral_sequence(
     solve = _solver(h0.device) if solver is None else solver
     B, T = x.shape[0], x.shape[1]
     limit = STORE_BYTES if store_bytes is None else store_bytes
-    store = torch.is_grad_enabled() and T * B * n * n * h0.element_size() <= limit
-    hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve, store)
+    budget = limit if torch.is_grad_enabled() else 0
+    hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve, budget)
     return None if bad else (hs, R_T)

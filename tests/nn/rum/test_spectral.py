@@ -41,6 +41,10 @@ def _memory(kind: str, B: int, n: int, g: torch.Generator) -> torch.Tensor:
     elif kind == "at_pi":
         phi = torch.full((m,), math.pi, dtype=F64)
         phi[m // 2 :] = 0.4
+    elif kind == "partial":  # an angle-0 block beside active planes, one near −1 (the folded route)
+        phi = torch.zeros(m, dtype=F64)
+        phi[: (m + 1) // 2] = torch.rand((m + 1) // 2, generator=g, dtype=F64) * math.pi
+        phi[0] = math.pi - 1e-5
     else:  # haar
         phi = (torch.rand(m, generator=g, dtype=F64) * 2 - 1) * math.pi
     out = []
@@ -101,7 +105,7 @@ LAMBDAS = [0.25, 0.5, 0.75, -0.5, 1.5, 1.0, 2.0, -1.0, 0.1]
     lam=st.one_of(st.sampled_from(LAMBDAS), st.floats(-2.0, 2.0)),
     learn=st.booleans(),
     eta=st.sampled_from([None, 1.5]),
-    kind=st.sampled_from(["identity", "haar", "repeated", "near_pi", "very_near_pi", "at_pi"]),
+    kind=st.sampled_from(["identity", "haar", "repeated", "near_pi", "very_near_pi", "at_pi", "partial"]),
     seed=st.integers(0, 2**16),
 )
 def test_equals_the_step_path_to_1e9(n, B, T, lam, learn, eta, kind, seed):
