@@ -14,6 +14,12 @@ task, in ``DIR/qa1 … DIR/qa20`` of ``--out`` and writes the per-task test accu
 with its best-validation parameters) and their mean to ``summary.json`` there; ``--resume``
 of that folder continues every run. A missing or malformed data file is refused (exit 2, one
 line naming it and the expected layout).
+
+``orthornn train ptb --data DIR --model rum|fsrum|lstm|gru`` trains a character language model
+on the Penn Treebank files read from DIR (``DIR/ptb/ptb.{train,valid,test}.txt[.gz]``;
+docs/ptb.md): truncated BPTT over ``--batch`` contiguous streams in windows of ``--bptt``
+characters, the state carried between windows; evaluations report bits per character, and
+``summary.json`` the test BPC of the best-validation parameters (``test_bpc``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -31,10 +38,12 @@ from ..train.config import (
     ACTIVATIONS,
     BABI_SETS,
     INITS,
+    LR_SCHEDULES,
     MODEL_NAMES,
     OPTIMIZERS,
     READOUT_INITS,
     RUM_INITS,
+    SYNTHETIC_TASKS,
     TASK_NAMES,
     TRAIN_ORDERS,
     TrainConfig,
@@ -68,21 +77,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``train`` subcommand."""
     p = sub.add_parser(
         "train",
-        help="train a model on a long-memory task (copy, varcopy, adding, recall) or on bAbI (babi)",
+        help="train a model on a long-memory task (copy, varcopy, adding, recall), on bAbI (babi) or on "
+        "character-level Penn Treebank (ptb)",
         description=(
-            "Train RUM / LT-RNN / EUNN / GORU / LSTM / GRU on a long-memory task or on bAbI question "
-            "answering; resumable, seeded. Options marked 'rum:', 'ltrnn:', 'copy/varcopy:' or 'babi:' "
-            "act on those models or tasks only and are refused elsewhere."
+            "Train RUM / FS-RUM / LT-RNN / EUNN / GORU / LSTM / GRU on a long-memory task, on bAbI question "
+            "answering or as a character language model on Penn Treebank; resumable, seeded. Options marked "
+            "'rum:', 'ltrnn:', 'fsrum:', 'copy/varcopy:', 'babi:' or 'ptb:' act on those models or tasks only "
+            "and are refused elsewhere."
         ),
     )
     a = p.add_argument
     a("task", nargs="?", choices=TASK_NAMES, metavar="TASK", help=f"one of {', '.join(TASK_NAMES)}")
     a("--model", choices=MODEL_NAMES, help=f"one of {', '.join(MODEL_NAMES)}")
     a("--hidden", type=int, metavar="N", help="hidden size (default 64)")
-    a("--lam", type=float, metavar="λ", help="rum: associative power λ (default 0)")
-    a("--learn-lam", action="store_const", const=True, help="rum: learn λ")
-    a("--eta", type=float, metavar="η", help="rum: time normalisation η (default off)")
-    a("--rum-init", choices=RUM_INITS, help="rum: kernel init (default glorot; orthogonal: the official code's)")
+    a("--lam", type=float, metavar="λ", help="rum, fsrum: associative power λ (default 0)")
+    a("--learn-lam", action="store_const", const=True, help="rum, fsrum: learn λ")
+    a("--eta", type=float, metavar="η", help="rum, fsrum: time normalisation η (default off; the paper's ptb: 1)")
+    a("--rum-init", choices=RUM_INITS, help="rum, fsrum: kernel init (default glorot; orthogonal: the official code's)")
+    a("--fast-hidden", type=int, metavar="N", help="fsrum: size of each fast LSTM cell (default 64; --hidden: the RUM)")
+    a("--fast-cells", type=int, metavar="K", help="fsrum: number of fast cells, >= 2 (default 2: FS-RUM-2)")
     a(
         "--readout-init",
         choices=READOUT_INITS,
@@ -111,9 +124,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
     a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
-    a("--data", type=path_arg, metavar="DIR", help=f"babi: the data folder holding babi/<set>/ (default ${DATA_ENV})")
+    a("--data", type=path_arg, metavar="DIR",
+      help=f"babi, ptb: the data folder holding babi/<set>/ or ptb/ (default ${DATA_ENV})")  # fmt: skip
     a("--babi-task", type=_babi_task, metavar="1..20|all", help="babi: the task, or all (20 runs; default 1)")
     a("--babi-set", choices=BABI_SETS, help="babi: en (1k questions, default) or en-10k")
+    a("--bptt", type=int, metavar="T", help="ptb: truncated-BPTT window length in characters (default 150)")
+    a("--embed", type=int, metavar="D", help="ptb: input embedding size (default 128)")
+    a("--dropout", type=float, metavar="P", help="ptb: dropout on the core's input and output (default 0)")
+    a("--zoneout", type=float, metavar="P", help="ptb, rum/fsrum: hidden-state zoneout (default 0)")
+    a("--cell-zoneout", type=float, metavar="P", help="ptb, fsrum: cell-state zoneout of the fast cells (default 0)")
+    a("--layer-norm", action="store_const", const=True, help="ptb, rum: layer norm on the gate and target")
+    a("--lr-schedule", choices=LR_SCHEDULES,
+      help="ptb: constant (default) or paper (RUM Table 6: ×0.05 after half the steps, ×0.005 after 2/3)")  # fmt: skip
     a("--out", type=path_arg, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=path_arg, metavar="DIR", help="continue the run saved in DIR (writes there)")
     a("--quiet", action="store_true", help="no progress bar (there is none either when stderr is not a terminal)")
@@ -127,9 +149,10 @@ def _config(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
     if "data" in given:  # absolute, so that a resume from another folder finds it
         given["data"] = os.path.abspath(given["data"])
     task = given.get("task", base.task if base is not None else None)
-    if task == "babi" and "T" in given:
-        raise UsageError("--T: applies to tasks copy, varcopy, adding, recall only, not 'babi'")
-    if task == "babi" and base is None and "data" not in given and os.environ.get(DATA_ENV):
+    if task in _DATA_TASKS and "T" in given:
+        hint = " (the window length is --bptt)" if task == "ptb" else ""
+        raise UsageError(f"--T: applies to tasks {', '.join(SYNTHETIC_TASKS)} only, not {task!r}{hint}")
+    if task in _DATA_TASKS and base is None and "data" not in given and os.environ.get(DATA_ENV):
         given["data"] = os.path.abspath(os.environ[DATA_ENV])
     try:
         if base is None:
@@ -143,17 +166,22 @@ def _config(args: argparse.Namespace, base: TrainConfig | None) -> TrainConfig:
             check_resumable(base, config)
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
-    if config.task == "babi":
+    if config.task in _DATA_TASKS:
         _check_data(config)
     return config
 
 
+#: The tasks read from a data folder, and the layout each expects there.
+_DATA_TASKS = {"babi": "DIR/babi/{en,en-10k}/qa1_…_train.txt", "ptb": "DIR/ptb/ptb.{train,valid,test}.txt"}
+
+
 def _check_data(config: TrainConfig) -> None:
-    """A bAbI config names a data folder that exists (before any file is written)."""
+    """A bAbI or ptb config names a data folder that exists (before any file is written)."""
+    task = config.task
     if config.data is None:
-        raise UsageError(f"--data: task babi reads its files from a data folder: give --data DIR or set {DATA_ENV}")
+        raise UsageError(f"--data: task {task} reads its files from a data folder: give --data DIR or set {DATA_ENV}")
     if not Path(config.data).is_dir():
-        raise UsageError(f"--data {config.data}: not a folder (expected DIR/babi/{{en,en-10k}}/qa1_…_train.txt)")
+        raise UsageError(f"--data {config.data}: not a folder (expected {_DATA_TASKS[task]})")
 
 
 def _flagged(exc: Exception) -> str:
@@ -504,6 +532,7 @@ def _train_one(
         metrics = _Metrics(out / "metrics.jsonl", flag, old_metrics)  # closed in the finally below
 
     what = f"babi qa{config.babi_task}" if config.task == "babi" else config.task
+    ptb = config.task == "ptb"
     bar = progress_bar(config.steps, initial=trainer.step, desc=f"{config.model} on {what}", unit="step",
                        quiet=quiet)  # fmt: skip
     postfix: dict[str, str] = {}
@@ -518,7 +547,7 @@ def _train_one(
             metrics.write({"kind": "train", **rec})
 
     def on_eval(rec: dict[str, Any]) -> None:
-        postfix["eval"] = f"{rec['loss']:.4f}"
+        postfix["eval"] = f"{rec['bpc']:.4f} bpc" if ptb else f"{rec['loss']:.4f}"
         bar.set_postfix(postfix)  # evaluations are rare: redraw now (the last one ends the run)
         if metrics is not None:
             metrics.write({"kind": "eval", **rec})
@@ -539,17 +568,25 @@ def _train_one(
     if out is not None:
         _write_json(out / "summary.json", summary, flag)
     final = summary["final"] or {}
-    setting = f"task {config.babi_task}, {config.babi_set}" if config.task == "babi" else f"T={config.T}"
+    setting = {"babi": f"task {config.babi_task}, {config.babi_set}", "ptb": f"bptt={config.bptt}"}.get(
+        config.task, f"T={config.T}"
+    )
     print(
         f"{config.model} on {config.task} ({setting}): {summary['steps']} steps, "
         f"{summary['wall_seconds']:.1f} s, {summary['parameters']} parameters, {summary['device']}"
     )
-    if final:
+    if final and ptb:
+        print(f"validation {final['bpc']:.4f} bits per character ({summary['epochs']:.2f} epochs); "
+              f"unigram baseline {summary['baseline'] / math.log(2):.4f}")  # fmt: skip
+    elif final:
         acc = f", accuracy {final['accuracy']:.4f}" if "accuracy" in final else ""
         verdict = "below" if final["beats_baseline"] else "NOT below"
         print(f"held-out loss {final['loss']:.4f}{acc} — {verdict} the memoryless baseline {summary['baseline']:.4f}")
     test = summary.get("test")
-    if test:
+    if test and ptb:
+        print(f"test {test['bpc']:.4f} bits per character on {test['characters']} characters, parameters of the "
+              f"best validation (step {test['step']})")  # fmt: skip
+    elif test:
         acc = f", accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
         at = f", parameters of the best validation (step {test['step']})" if "parameters_of" in test else ""
         print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences{at}")

@@ -12,18 +12,25 @@ from . import functional
 from .baselines import GRU, LSTM
 from .eunn import EUNN
 from .eunnrnn import EUNNRNN, GORU
+from .fsrum import FSRUM, FSState
+from .lm import LanguageModel
+from .lnlstm import LayerNormLSTMCell
 from .ltrnn import LTRNN, L2PoolReadout
 from .rum import RUM, RUMCell, RUMState
 
 __all__ = [
     "EUNN",
     "EUNNRNN",
+    "FSRUM",
     "GORU",
     "GRU",
     "LSTM",
     "LTRNN",
     "RUM",
+    "FSState",
     "L2PoolReadout",
+    "LanguageModel",
+    "LayerNormLSTMCell",
     "RUMCell",
     "RUMState",
     "functional",

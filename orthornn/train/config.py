@@ -22,11 +22,14 @@ __all__ = [
     "BABI_SETS",
     "DATA_OPTIONS",
     "INITS",
+    "LR_SCHEDULES",
     "MODEL_NAMES",
     "MODEL_OPTIONS",
     "OPTIMIZERS",
+    "PTB_MODELS",
     "READOUT_INITS",
     "RUM_INITS",
+    "SCOPED_OPTIONS",
     "SYNTHETIC_TASKS",
     "TASK_NAMES",
     "TASK_OPTIONS",
@@ -35,14 +38,20 @@ __all__ = [
 ]
 
 #: Tasks ``orthornn train`` knows (see :mod:`orthornn.train.registry`): the generated long-memory
-#: tasks and bAbI question answering (read from a data folder, :mod:`orthornn.datasets.babi`).
-TASK_NAMES = ("copy", "varcopy", "adding", "recall", "babi")
+#: tasks, bAbI question answering (read from a data folder, :mod:`orthornn.datasets.babi`) and
+#: character-level Penn Treebank (:mod:`orthornn.datasets.ptb`).
+TASK_NAMES = ("copy", "varcopy", "adding", "recall", "babi", "ptb")
 #: The tasks generated from the seed (:mod:`orthornn.tasks`): ``T`` and the fixed-set sizes act on these.
 SYNTHETIC_TASKS = ("copy", "varcopy", "adding", "recall")
 #: bAbI sets (:data:`orthornn.datasets.babi.SETS`; no import here).
 BABI_SETS = ("en", "en-10k")
 #: Models ``orthornn train`` knows.
-MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru")
+MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru", "fsrum")
+#: The models of the character language model (task ptb): each is the core of
+#: :class:`orthornn.nn.lm.LanguageModel`.
+PTB_MODELS = ("rum", "fsrum", "lstm", "gru")
+#: Learning-rate schedules (:mod:`orthornn.train.schedule`).
+LR_SCHEDULES = ("constant", "paper")
 #: Optimisers (RMSProp with decay 0.9 as both papers; Adam).
 OPTIMIZERS = ("rmsprop", "adam")
 #: LT-RNN transition initialisations (:func:`orthornn.nn.ltrnn.init_transition`).
@@ -56,19 +65,21 @@ READOUT_INITS = ("torch", "glorot-io")
 #: Orders of a fixed training set: a new permutation each epoch, or the drawn order each epoch.
 TRAIN_ORDERS = ("shuffle", "cycle")
 #: The models with a linear readout (the LT-RNN has its own, l2-pooled).
-_READOUT_MODELS = ("rum", "eunn", "goru", "lstm", "gru")
+_READOUT_MODELS = ("rum", "eunn", "goru", "lstm", "gru", "fsrum")
+#: The models with a RUM cell (FS-RUM's slow cell is one): RUM's options act on them.
+_RUM_MODELS = ("rum", "fsrum")
 
 #: Options of one model family: field -> (the models it acts on, its default there).
 MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
-    "lam": (("rum",), 0.0),
-    "learn_lam": (("rum",), False),
-    "eta": (("rum",), None),
+    "lam": (_RUM_MODELS, 0.0),
+    "learn_lam": (_RUM_MODELS, False),
+    "eta": (_RUM_MODELS, None),
     "init": (("ltrnn",), "orthogonal"),
     "activation": (("ltrnn",), "auto"),
     "pool": (("ltrnn",), None),
     "act_clip": (("ltrnn",), None),
     "ortho_lr": (("ltrnn",), 0.0),
-    "rum_init": (("rum",), "glorot"),
+    "rum_init": (_RUM_MODELS, "glorot"),
     "readout_init": (_READOUT_MODELS, "torch"),
 }
 #: Options that act only with another one: field -> (the field it needs set, or needs unset, its default).
@@ -89,15 +100,31 @@ TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
 BABI_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "babi_task": (("babi",), 1),
     "babi_set": (("babi",), "en"),
-    "data": (("babi",), None),
+    "data": (("babi", "ptb"), None),
 }
+#: Options of some models on some tasks: field -> (the models, the tasks (None: every one), the
+#: default where both fit). FS-RUM's sizes act on every task; the language model's options on
+#: task ptb only (so a saved config of the other tasks is what it always was).
+SCOPED_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, Any]] = {
+    "fast_hidden": (("fsrum",), None, 64),
+    "fast_cells": (("fsrum",), None, 2),
+    "bptt": (PTB_MODELS, ("ptb",), 150),
+    "embed": (PTB_MODELS, ("ptb",), 128),
+    "dropout": (PTB_MODELS, ("ptb",), 0.0),
+    "lr_schedule": (PTB_MODELS, ("ptb",), "constant"),
+    "layer_norm": (("rum",), ("ptb",), False),
+    "zoneout": (_RUM_MODELS, ("ptb",), 0.0),
+    "cell_zoneout": (("fsrum",), ("ptb",), 0.0),
+}
+#: Largest size a scoped size option takes (a typo of a huge number is refused, not allocated).
+_MAX_SIZE = 1 << 16
 #: Fields of the generated tasks only: refused (when set) and absent from the saved config on bAbI.
 _SYNTHETIC_FIELDS = ("train_size", "train_order", "valid_size", "test_size", "eval_batches")
 
 #: Largest seed: torch.manual_seed takes 64-bit seeds (the initial parameters are seeded with it).
 MAX_SEED = 2**64 - 1
 
-_REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip")
+_REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip", "dropout", "zoneout", "cell_zoneout")
 
 
 def _is_int(v: Any) -> bool:
@@ -126,9 +153,9 @@ class TrainConfig:
     orthornn.errors.OrthornnError: init: applies to model ltrnn only, not 'rum'
     """
 
-    task: str = "copy"  # copy | varcopy | adding | recall | babi
-    model: str = "rum"  # rum | ltrnn | eunn | goru | lstm | gru
-    hidden: int = 64  # hidden size N
+    task: str = "copy"  # copy | varcopy | adding | recall | babi | ptb
+    model: str = "rum"  # rum | ltrnn | eunn | goru | lstm | gru | fsrum
+    hidden: int = 64  # hidden size N (fsrum: of the slow RUM cell)
     T: int = 10  # task length: copy/varcopy delay, adding length, recall pairs length (not babi)
     S: int | None = None  # copy/varcopy: number of symbols to remember (default 10)
     K: int | None = None  # copy/varcopy: alphabet size (default 8)
@@ -159,7 +186,16 @@ class TrainConfig:
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
     babi_task: int | str | None = None  # babi: task number 1..20, or "all" (a set of 20 runs; default 1)
     babi_set: str | None = None  # babi: en (1k, default) | en-10k
-    data: str | None = None  # babi: the data folder holding babi/<set>/ (required to run)
+    data: str | None = None  # babi, ptb: the data folder holding babi/<set>/ or ptb/ (required to run)
+    fast_hidden: int | None = None  # fsrum: size of each fast LSTM cell (default 64)
+    fast_cells: int | None = None  # fsrum: number k >= 2 of fast cells (default 2: FS-RUM-2)
+    bptt: int | None = None  # ptb: truncated-BPTT window length (default 150, the paper's)
+    embed: int | None = None  # ptb: input embedding size (default 128, the paper's)
+    dropout: float | None = None  # ptb: non-recurrent dropout on the core's input and output (default 0)
+    lr_schedule: str | None = None  # ptb: constant (default) | paper (Table 6, scaled to the run's steps)
+    layer_norm: bool | None = None  # ptb, rum: layer norm on the update gate and target (default False)
+    zoneout: float | None = None  # ptb, rum/fsrum: hidden-state zoneout probability (default 0)
+    cell_zoneout: float | None = None  # ptb, fsrum: fast cells' cell-state zoneout probability (default 0)
 
     def __post_init__(self) -> None:
         self._check_names()
@@ -172,6 +208,12 @@ class TrainConfig:
                 kind = "model" if name in MODEL_OPTIONS else "task"
                 plural = "s" if len(owners) > 1 else ""
                 raise OrthornnError(f"{name}: applies to {kind}{plural} {', '.join(owners)} only, not {where!r}")
+        for name, (_, _, default) in SCOPED_OPTIONS.items():
+            if self.applies(name):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
+            elif getattr(self, name) is not None:
+                raise OrthornnError(_scope_message(name, self.model, self.task))
         if self.task not in SYNTHETIC_TASKS:
             for name in _SYNTHETIC_FIELDS:
                 if getattr(self, name) is not None:
@@ -210,6 +252,9 @@ class TrainConfig:
             return self.task in TASK_OPTIONS[name][0]
         if name in BABI_OPTIONS:
             return self.task in BABI_OPTIONS[name][0]
+        if name in SCOPED_OPTIONS:
+            models, tasks, _ = SCOPED_OPTIONS[name]
+            return self.model in models and (tasks is None or self.task in tasks)
         if self.task not in SYNTHETIC_TASKS and name in ("T", *_SYNTHETIC_FIELDS):
             return False
         if name in DATA_OPTIONS:
@@ -222,6 +267,8 @@ class TrainConfig:
             raise OrthornnError(f"task: unknown {self.task!r}; choose one of {', '.join(TASK_NAMES)}")
         if self.model not in MODEL_NAMES:
             raise OrthornnError(f"model: unknown {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if self.task == "ptb" and self.model not in PTB_MODELS:
+            raise OrthornnError(f"model: task ptb trains the models {', '.join(PTB_MODELS)}, not {self.model!r}")
 
     def validate(self) -> None:
         """Raise :class:`OrthornnError` naming the first bad field."""
@@ -240,8 +287,22 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v not in choices:
                 raise OrthornnError(f"{name}: unknown {v!r}; choose one of {', '.join(choices)}")
-        if self.model == "rum" and self.hidden < 2:
-            raise OrthornnError(f"hidden: model rum needs hidden >= 2 (SO(1) holds no rotation), got {self.hidden}")
+        if self.model in _RUM_MODELS and self.hidden < 2:
+            raise OrthornnError(
+                f"hidden: model {self.model} needs hidden >= 2 (SO(1) holds no rotation), got {self.hidden}"
+            )
+        for name, low in (("fast_hidden", 1), ("fast_cells", 2), ("bptt", 1), ("embed", 1)):
+            v = getattr(self, name)
+            if v is not None and (not _is_int(v) or not low <= v <= _MAX_SIZE):
+                raise OrthornnError(f"{name}: must be an integer from {low} to {_MAX_SIZE}, got {v!r}")
+        for name in ("dropout", "zoneout", "cell_zoneout"):
+            v = getattr(self, name)
+            if v is not None and not (_is_real(v) and 0.0 <= v < 1.0):
+                raise OrthornnError(f"{name}: must be a probability in [0, 1), got {v!r}")
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+            raise OrthornnError(f"lr_schedule: unknown {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        if self.layer_norm is not None and not isinstance(self.layer_norm, bool):
+            raise OrthornnError(f"layer_norm: must be true or false, got {self.layer_norm!r}")
         if self.S is not None and (not _is_int(self.S) or self.S < 1):
             raise OrthornnError(f"S: must be a positive integer, got {self.S!r}")
         if self.K is not None and (not _is_int(self.K) or self.K < 2):
@@ -333,7 +394,21 @@ class TrainConfig:
                 dropped[name] = None
         if task not in SYNTHETIC_TASKS:
             dropped.update({name: None for name in _SYNTHETIC_FIELDS if name not in changes})
+        for name, (models, tasks, _) in SCOPED_OPTIONS.items():
+            if name not in changes and not (model in models and (tasks is None or task in tasks)):
+                dropped[name] = None
         return dataclasses.replace(self, **{**dropped, **changes})
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def _scope_message(name: str, model: str, task: str) -> str:
+    """Why scoped option ``name`` does not act on ``model`` and ``task``: the first that does not fit."""
+    models, tasks, _ = SCOPED_OPTIONS[name]
+    if model not in models:
+        plural = "s" if len(models) > 1 else ""
+        return f"{name}: applies to model{plural} {', '.join(models)} only, not {model!r}"
+    assert tasks is not None
+    plural = "s" if len(tasks) > 1 else ""
+    return f"{name}: applies to task{plural} {', '.join(tasks)} only, not {task!r}"

@@ -22,6 +22,13 @@ length in chunks of at most :data:`EVAL_TOKENS` padded steps. Tokens are one-hot
 the other token tasks: the input kernel's column of a token is its learnt embedding, so the
 network reads "words embedded into dense vectors" (RUM, appendix C). A batch carries each
 sequence's last position (``Batch.last``): the answer is read from the output there.
+
+Character-level PTB (:class:`CharStream`) is read from the config's data folder
+(:func:`orthornn.datasets.load_ptb`): each split cut into ``batch`` contiguous streams
+(:func:`orthornn.datasets.ptb.streams`), training batch ``k`` window ``k mod W`` of the training
+streams (``W`` windows of ``bptt`` characters per epoch, :func:`orthornn.datasets.ptb.windows`), in
+order: the trainer carries the recurrent state from one window to the next and starts it afresh
+at each epoch. Inputs are character ids (the language model embeds them), targets the next ids.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ __all__ = [
     "FIXED_SET_ENTROPY",
     "BabiStream",
     "Batch",
+    "CharStream",
     "TaskStream",
     "stream",
 ]
@@ -209,7 +217,87 @@ class BabiStream:
         )
 
 
-def stream(config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype) -> TaskStream | BabiStream:
-    """The batch stream of ``config``'s task: :class:`BabiStream` for bAbI, else :class:`TaskStream`."""
-    cls = BabiStream if config.task == "babi" else TaskStream
+class CharStream:
+    """Truncated-BPTT windows of a character corpus (``config.task == "ptb"``) on ``device``.
+
+    ``batch(k)`` is window ``k mod W`` of the training streams (:attr:`windows_per_epoch` ``W``),
+    ids (B, T_w) and next ids (B, T_w); :meth:`starts_epoch` says where the carried state starts
+    afresh; ``held_out("valid" | "test")`` the windows of that split's streams, in order.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for s in ("train", "valid", "test"):
+    ...     _ = (d / f"ptb.{s}.txt").write_bytes(b" the cat sat on the mat \\n" * 4)
+    >>> cs = CharStream(TrainConfig(task="ptb", model="lstm", data=str(d), batch=2, bptt=5), device="cpu")
+    >>> cs.windows_per_epoch, tuple(cs.batch(0).x.shape), cs.starts_epoch(cs.windows_per_epoch)
+    (10, (2, 5), True)
+    """
+
+    def __init__(self, config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
+        from ..datasets import DataError
+        from ..datasets.ptb import streams
+
+        self.config, self.device, self.dtype = config, torch.device(device), dtype
+        self.task: Any = build_task(config)
+        self.tokens = True
+        self.input_size = self.output_size = int(self.task.vocab_size)
+        self.bptt = int(config.bptt)
+        self.streams: dict[str, np.ndarray] = {}
+        for split, path in zip(("train", "valid", "test"), self.task.files, strict=True):
+            try:
+                self.streams[split] = streams(self.task.split(split), config.batch)
+            except DataError as exc:
+                raise DataError(f"{path}: {exc} (lower --batch)") from None
+        self._train = [self._batch(x, y) for x, y in self._windows("train")]
+        self.windows_per_epoch = len(self._train)
+        #: Predictions scored per evaluation of each held-out split (B · (n − 1)).
+        self.characters = {s: int(S.shape[0] * (S.shape[1] - 1)) for s, S in self.streams.items()}
+        self.valid_set, self.test_set = self.streams["valid"], self.streams["test"]
+
+    def _windows(self, split: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        from ..datasets.ptb import windows
+
+        return windows(self.streams[split], self.bptt)
+
+    def _batch(self, x: np.ndarray, y: np.ndarray) -> Batch:
+        return Batch(torch.as_tensor(x).to(self.device), torch.as_tensor(y).to(self.device))
+
+    @property
+    def baseline(self) -> float:
+        """Cross-entropy (nats) of the training split's character frequencies (memoryless)."""
+        return float(self.task.unigram_entropy)
+
+    @property
+    def baseline_accuracy(self) -> float:
+        """Accuracy of always predicting the training split's most frequent character."""
+        return float(self.task.unigram_accuracy)
+
+    def batch(self, index: int, split: str = "train") -> Batch:
+        """Training window ``index mod W`` (``split`` must be ``train``)."""
+        if split != "train":
+            raise ValueError("ptb has no held-out stream: evaluate with held_out('valid' | 'test')")
+        return self._train[int(index) % self.windows_per_epoch]
+
+    def starts_epoch(self, index: int) -> bool:
+        """Whether training batch ``index`` is the first window of an epoch (the state restarts)."""
+        return int(index) % self.windows_per_epoch == 0
+
+    def held_out(self, split: str = "valid") -> Iterator[Batch]:
+        """The windows of the validation (or test) streams, in order (carry the state through)."""
+        for x, y in self._windows("test" if split == "test" else "valid"):
+            yield self._batch(x, y)
+
+    def epochs(self, steps: int) -> float:
+        """Epochs of the training split completed after ``steps`` windows."""
+        return steps / self.windows_per_epoch
+
+
+def stream(
+    config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype
+) -> TaskStream | BabiStream | CharStream:
+    """The batch stream of ``config``'s task: :class:`BabiStream` for bAbI, :class:`CharStream`
+    for ptb, else :class:`TaskStream`."""
+    cls = {"babi": BabiStream, "ptb": CharStream}.get(config.task, TaskStream)
     return cls(config, device=device, dtype=dtype)

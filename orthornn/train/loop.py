@@ -12,6 +12,16 @@ run exactly.
 On bAbI the test set is evaluated with the parameters of the best validation evaluation (RUM,
 appendix C: the best-validation model is tested), which the trainer keeps, and its
 checkpoints hold (``best_model``), beside the current ones.
+
+On character-level PTB (task ``ptb``) training batch ``k`` is the ``k``-th window of contiguous
+streams (:class:`~orthornn.train.data.CharStream`): the model's final state of window ``k`` —
+RUM's ``(h, R)``, FS-RUM's fast and slow states, the LSTM's ``(h, c)`` — is detached and
+carried into window ``k + 1`` (truncated BPTT), and starts afresh (zero) at each epoch; the
+checkpoint holds it (``carry``), so a resumed run continues the same streams. Evaluation runs the
+validation (or test) streams window by window with the state carried from zero, and reports the
+cross-entropy per character (``loss``, nats) and its bits per character (``bpc``); the test set is
+scored with the best-validation parameters, as on bAbI. The learning rate follows
+``config.lr_schedule`` (:mod:`orthornn.train.schedule`).
 """
 
 from __future__ import annotations
@@ -25,11 +35,13 @@ from typing import Any
 import torch
 
 from ..errors import OrthornnError
+from ..nn.lm import detach_state, state_to_plain
 from .checkpoint import FORMAT, CheckpointError, check_checkpoint, check_resumable, to_cpu
 from .config import TrainConfig
 from .data import stream
 from .metrics import task_loss
 from .registry import build_model, count_parameters
+from .schedule import lr_factor
 
 __all__ = ["History", "Trainer", "resolve_device", "train"]
 
@@ -101,8 +113,12 @@ class Trainer:
         #: What was not finite when :meth:`train_step` last returned None: "loss" or "gradient".
         self.failure: str | None = None
         #: Whether the test set is evaluated with the best-validation parameters (bAbI), and those.
-        self.test_at_best = config.task == "babi"
+        self.test_at_best = config.task in ("babi", "ptb")
         self.best_model: dict[str, torch.Tensor] | None = None
+        #: Whether the model is a language model over truncated-BPTT windows (task ptb).
+        self.carries_state = config.task == "ptb"
+        #: The detached state at the end of the last training window (ptb), or None.
+        self.carry: Any = None
 
     # -- one step -----------------------------------------------------------------------------
     def _rng_devices(self) -> list[int]:
@@ -117,7 +133,11 @@ class Trainer:
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(_step_seed(c.seed, k))
             self.model.train()
-            scores, _ = self.model(batch.x)
+            if self.carries_state:
+                carry = None if self.stream.starts_epoch(k) else self.carry
+                scores, state = self.model(batch.x, carry)
+            else:
+                scores, _ = self.model(batch.x)
             loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y, batch.last)
             if not math.isfinite(metrics["loss"]):
                 self.failure = "loss"
@@ -136,7 +156,14 @@ class Trainer:
                 return None
             if c.clip is not None:
                 metrics["grad_norm"] = float(grad_norm)
+            if c.lr_schedule is not None:
+                lr = c.lr * lr_factor(c.lr_schedule, k, c.steps)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                metrics["lr"] = lr
             self.optimizer.step()
+            if self.carries_state:
+                self.carry = detach_state(state)
             if c.ortho_lr:  # None (not an LT-RNN) or 0: off
                 self._orthogonality_step()
         self.step += 1
@@ -169,6 +196,8 @@ class Trainer:
         else the ``eval_batches`` batches of the held-out stream."""
         c = self.config
         self.model.eval()
+        if self.carries_state:
+            return self._evaluate_lm(split)
         parts: list[tuple[int, dict[str, float]]] = []
         for b in self.stream.held_out(split):
             scores, _ = self.model(b.x)
@@ -187,6 +216,28 @@ class Trainer:
         if (self.stream.test_set if split == "test" else self.stream.valid_set) is not None:
             rec["sequences"] = total
         return rec
+
+    def _evaluate_lm(self, split: str) -> Record:
+        r"""Cross-entropy per character of the whole ``split`` (its streams, window after window,
+        the state carried from zero): :math:`\mathcal L = -\frac1n \sum \ln p(c_{t+1})` over its
+        ``n`` predictions, and ``bpc`` :math:`= \mathcal L/\ln 2`."""
+        state, total, correct, n = None, 0.0, 0, 0
+        for b in self.stream.held_out(split):
+            scores, state = self.model(b.x, state)
+            total += float(torch.nn.functional.cross_entropy(scores.transpose(1, 2), b.y, reduction="sum"))
+            correct += int((scores.argmax(-1) == b.y).sum())
+            n += b.y.numel()
+        loss = total / n
+        return {
+            "step": self.step,
+            "loss": loss,
+            "bpc": loss / math.log(2),
+            "accuracy": correct / n,
+            "baseline": self.stream.baseline,
+            "baseline_accuracy": self.stream.baseline_accuracy,
+            "beats_baseline": bool(loss < self.stream.baseline),
+            "characters": n,
+        }
 
     # -- the run ------------------------------------------------------------------------------
     def run(
@@ -255,6 +306,14 @@ class Trainer:
         extra: Record = {}
         if self.config.task == "babi":
             extra = {"babi": self.stream.task.describe(), "epochs": self.stream.epochs(self.step)}
+        elif self.config.task == "ptb":
+            test = self.history.test
+            extra = {
+                "ptb": {**self.stream.task.describe(), "windows_per_epoch": self.stream.windows_per_epoch},
+                "epochs": self.stream.epochs(self.step),
+                "test_bpc": None if test is None else test["bpc"],
+                "best_valid_bpc": None if self.best is None else self.best["bpc"],
+            }
         return {
             "task": self.config.task,
             "model": self.config.model,
@@ -287,7 +346,20 @@ class Trainer:
         }
         if self.test_at_best:
             state["best_model"] = self.best_model
+        if self.carries_state:
+            state["carry"] = state_to_plain(self.carry)
         return to_cpu(state)
+
+    def _check_carry(self, carry: Any) -> None:
+        """Raise :class:`CheckpointError` unless ``carry`` (a checkpoint's carried state) has the
+        structure and shapes of this model's state on these streams (one step run to see them)."""
+        with torch.no_grad(), torch.random.fork_rng(devices=self._rng_devices()):
+            self.model.eval()
+            _, ref = self.model(self.stream.batch(0).x[:, :1])
+        expected = _shapes(ref)
+        if carry is None or not all(isinstance(t, torch.Tensor) for t in _flat(carry)) or _shapes(carry) != expected:
+            raise CheckpointError(f"its carried state does not fit this model and batch: expected {expected}, got "
+                                  f"{_shapes(carry) if isinstance(carry, list) else type(carry).__name__}")  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint of a compatible config (see :data:`RESUMABLE_CHANGES`).
@@ -316,10 +388,45 @@ class Trainer:
             first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
             why = f"its model or optimizer state does not fit a {self.config.model} of this config ({first})"
             raise CheckpointError(why) from None
+        if self.carries_state:
+            carry = state.get("carry")
+            try:
+                if carry is not None or state["step"] != 0:  # step 0 carries nothing yet
+                    self._check_carry(carry)
+            except CheckpointError:
+                self.model.load_state_dict(model_before)
+                self.optimizer.load_state_dict(optimizer_before)
+                raise
+            self.carry = None if carry is None else _to_device(carry, self.device)
         self.step, self.best, self.elapsed = int(state["step"]), state["best"], float(state["elapsed"])
         if self.test_at_best:
             self.best_model = best_model if state["best"] is not None else None
         self.history.evals = list(state["evals"])
+
+
+def _flat(state: Any) -> list[Any]:
+    """The leaves of a nested list/tuple state other than None."""
+    if isinstance(state, list | tuple):
+        return [leaf for v in state for leaf in _flat(v)]
+    return [] if state is None else [state]
+
+
+def _shapes(state: Any) -> Any:
+    """The structure of a state with each tensor replaced by its shape (lists for tuples)."""
+    if isinstance(state, torch.Tensor):
+        return tuple(state.shape)
+    if isinstance(state, list | tuple):
+        return [_shapes(v) for v in state]
+    return state
+
+
+def _to_device(obj: Any, device: torch.device) -> Any:
+    """Nested lists of tensors (a checkpoint's carried state) moved to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, list | tuple):
+        return [_to_device(v, device) for v in obj]
+    return obj
 
 
 def train(config: TrainConfig, **callbacks: Any) -> History:

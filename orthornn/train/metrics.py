@@ -6,11 +6,14 @@ r"""Losses and accuracies of the tasks.
 * recall: cross-entropy of the last step's scores; accuracy of its argmax;
 * bAbI: the same, of the scores at each sequence's own last token (``last``; the rest of a
   padded batch is blanks after it), so a question scores alike in any batch;
-* adding: mean squared error of the last step's output (baseline 1/6); no accuracy.
+* adding: mean squared error of the last step's output (baseline 1/6); no accuracy;
+* ptb: cross-entropy of the next character averaged over every position of the window, its bits
+  per character :math:`\mathcal L/\ln 2` (``bpc``) and the accuracy of the argmax.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -55,6 +58,13 @@ def task_loss(
         loss = torch.nn.functional.cross_entropy(final, y)
         with torch.no_grad():
             metrics = {"accuracy": float((final.argmax(-1) == y).float().mean())}
+    elif task_name == "ptb":
+        loss = torch.nn.functional.cross_entropy(scores.transpose(1, 2), y)
+        with torch.no_grad():
+            metrics = {
+                "bpc": float(loss.detach()) / math.log(2),
+                "accuracy": float((scores.argmax(-1) == y).float().mean()),
+            }
     elif task_name == "adding":
         loss = torch.nn.functional.mse_loss(scores[:, -1, 0], y)
         metrics = {}

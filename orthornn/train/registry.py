@@ -1,7 +1,9 @@
 """String registries of the tasks and models ``orthornn train`` can run.
 
 A model builder takes ``(config, input_size, output_size, device, dtype)`` and returns a
-module with ``forward(x) -> (scores, state)``; :data:`MODELS` also accepts new entries.
+module with ``forward(x) -> (scores, state)``; :data:`MODELS` also accepts new entries. On task
+ptb the model is a :class:`~orthornn.nn.lm.LanguageModel` whose core is built by :data:`CORES`
+(embedding → core → readout over the characters).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from torch import Tensor, nn
 from ..errors import OrthornnError
 from ..nn.baselines import GRU, LSTM
 from ..nn.eunnrnn import EUNNRNN, GORU
+from ..nn.fsrum import FSRUM
+from ..nn.lm import LanguageModel
 from ..nn.ltrnn import LTRNN
 from ..nn.rum import RUM
 from ..tasks import AddingTask, CopyTask, RecallTask, VariableCopyTask
 from .config import TrainConfig
 
 __all__ = [
+    "CORES",
     "MODELS",
     "READOUT_INITS",
     "TASKS",
@@ -46,7 +51,17 @@ TASKS: dict[str, Callable[[TrainConfig], Any]] = {
     "adding": lambda c: AddingTask(c.T),
     "recall": lambda c: RecallTask(c.T),
     "babi": lambda c: _babi(c),
+    "ptb": lambda c: _ptb(c),
 }
+
+
+def _ptb(c: TrainConfig) -> Any:
+    """The character corpus of ``c`` read from its data folder (:func:`orthornn.datasets.load_ptb`)."""
+    from ..datasets import load_ptb
+
+    if c.data is None:
+        raise OrthornnError("data: task ptb reads its files from a data folder; none given")
+    return load_ptb(c.data)
 
 
 def _babi(c: TrainConfig) -> Any:
@@ -154,6 +169,20 @@ def _goru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
     return SequenceModel(GORU(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
 
 
+def _fsrum_core(c: TrainConfig, nx: int, **kw: Any) -> FSRUM:
+    """FS-RUM with ``c.fast_cells`` fast cells of ``c.fast_hidden`` units around a RUM of ``c.hidden``."""
+    return FSRUM(
+        nx, c.fast_hidden, c.hidden, fast_cells=c.fast_cells, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta,
+        init=c.rum_init, cell_zoneout=c.cell_zoneout or 0.0, hidden_zoneout=c.zoneout or 0.0, **kw,
+    )  # fmt: skip
+
+
+def _fsrum(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
+    core = _fsrum_core(c, nx, **kw)
+    head = init_readout(nn.Linear(c.fast_hidden, ny, **kw), c.readout_init, nx)
+    return SequenceModel(core, head)
+
+
 #: Model name -> builder ``(config, input_size, output_size, device=, dtype=) -> module``.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "rum": _rum,
@@ -162,11 +191,41 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "gru": _gru,
     "eunn": _eunn,
     "goru": _goru,
+    "fsrum": _fsrum,
 }
+
+
+def _rum_core(c: TrainConfig, nx: int, **kw: Any) -> nn.Module:
+    # a layer norm or zoneout runs step by step; without them the one-node sequence paths run
+    return RUM(nx, c.hidden, lam=c.lam, learn_lam=c.learn_lam, eta=c.eta, init=c.rum_init,
+               layer_norm=bool(c.layer_norm), zoneout=c.zoneout or 0.0, **kw)  # fmt: skip
+
+
+#: Model name -> builder of the recurrent core of the language model ``(config, embed_size,
+#: device=, dtype=) -> module`` (task ptb).
+CORES: dict[str, Callable[..., nn.Module]] = {
+    "rum": _rum_core,
+    "fsrum": _fsrum_core,
+    "lstm": lambda c, nx, **kw: LSTM(nx, c.hidden, **kw),
+    "gru": lambda c, nx, **kw: GRU(nx, c.hidden, **kw),
+}
+
+
+def _language_model(c: TrainConfig, vocab_size: int, **kw: Any) -> LanguageModel:
+    """Embedding (``c.embed``) → the core of ``c.model`` → readout, with dropout ``c.dropout``;
+    the core's parameters are drawn first, then the embedding's, then the readout's."""
+    if c.model not in CORES:
+        raise OrthornnError(f"model: task ptb trains the models {', '.join(CORES)}, not {c.model!r}")
+    lm = LanguageModel(vocab_size, c.embed, CORES[c.model](c, c.embed, **kw), dropout=c.dropout, **kw)
+    init_readout(lm.head, c.readout_init, vocab_size)
+    return lm
 
 
 def build_model(
     config: TrainConfig, input_size: int, output_size: int, *, device: torch.device, dtype: torch.dtype
 ) -> nn.Module:
-    """The model named by ``config.model`` (parameters drawn from torch's current RNG)."""
+    """The model named by ``config.model`` (parameters drawn from torch's current RNG); on task
+    ptb the language model with that core."""
+    if config.task == "ptb":
+        return _language_model(config, input_size, device=device, dtype=dtype)
     return MODELS[config.model](config, input_size, output_size, device=device, dtype=dtype)

@@ -261,9 +261,9 @@ def test_a_fresh_run_does_not_append_to_stale_metrics(tmp_path):
     ("argv", "message"),
     [
         (["recall", "--model", "rum", "--init", "identity"], "--init: applies to model ltrnn only, not 'rum'"),
-        (["copy", "--model", "ltrnn", "--lam", "1"], "--lam: applies to model rum only, not 'ltrnn'"),
-        (["copy", "--model", "lstm", "--learn-lam"], "--learn-lam: applies to model rum only, not 'lstm'"),
-        (["copy", "--model", "goru", "--eta", "1"], "--eta: applies to model rum only, not 'goru'"),
+        (["copy", "--model", "ltrnn", "--lam", "1"], "--lam: applies to models rum, fsrum only, not 'ltrnn'"),
+        (["copy", "--model", "lstm", "--learn-lam"], "--learn-lam: applies to models rum, fsrum only, not 'lstm'"),
+        (["copy", "--model", "goru", "--eta", "1"], "--eta: applies to models rum, fsrum only, not 'goru'"),
         (["copy", "--model", "rum", "--pool", "2"], "--pool: applies to model ltrnn only, not 'rum'"),
         (["copy", "--model", "gru", "--act-clip", "5"], "--act-clip: applies to model ltrnn only, not 'gru'"),
         (["copy", "--model", "eunn", "--ortho-lr", "0.1"], "--ortho-lr: applies to model ltrnn only, not 'eunn'"),
@@ -272,10 +272,10 @@ def test_a_fresh_run_does_not_append_to_stale_metrics(tmp_path):
         (["adding", "--model", "ltrnn", "--K", "4"], "--K: applies to tasks copy, varcopy only, not 'adding'"),
         # the default value too: an option given is an option that must act
         (["copy", "--model", "rum", "--init", "orthogonal"], "--init: applies to model ltrnn only, not 'rum'"),
-        (["copy", "--model", "lstm", "--rum-init", "glorot"], "--rum-init: applies to model rum only, not 'lstm'"),
+        (["copy", "--model", "lstm", "--rum-init", "glorot"], "--rum-init: applies to models rum, fsrum only, not 'lstm'"),
         (
             ["copy", "--model", "ltrnn", "--readout-init", "glorot-io"],
-            "--readout-init: applies to models rum, eunn, goru, lstm, gru only, not 'ltrnn'",
+            "--readout-init: applies to models rum, eunn, goru, lstm, gru, fsrum only, not 'ltrnn'",
         ),
         (["recall", "--model", "rum", "--train-order", "cycle"], "--train-order: applies with --train-size only"),
         (
