@@ -65,11 +65,13 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "FoldKernel",
     "Rum0Kernel",
     "Rum1Kernel",
     "SpectralAdjointKernel",
     "SpectralStepKernel",
     "SpectralUpdateKernel",
+    "fold",
     "native",
     "native_enabled",
     "rum0",
@@ -491,6 +493,77 @@ class SpectralStepKernel:
         return back, gc
 
     supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
+
+
+class FoldKernel:
+    r"""The rank-2 reflector products of the folded angle-0 block (``fold_wy.h``; the torch form of
+    :class:`orthornn.nn.rum.deflation.Deflation` is the reference), batch split over
+    ``torch.get_num_threads()`` threads, each matrix in cache.
+
+    .. math:: H = H_1H_2 = I - V S V^T \ 	ext{on the columns } k{:},\qquad
+              S = egin{pmatrix} 2 & -4\,v_1\cdot v_2 \ 0 & 2 \end{pmatrix}
+
+    (the compact WY form; Golub & Van Loan, *Matrix Computations*, §5.1.7)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._right, self._conj = {}, {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"fold_right_{suf}")
+            f.argtypes = [_I64, _I64, _I64, _I64, _PTR, _PTR, _PTR, _I64]
+            f.restype = None
+            g = getattr(lib, f"fold_conjugate_{suf}")
+            g.argtypes = [_I64, _I64, _I64, _PTR, _PTR, _PTR, _PTR]
+            g.restype = None
+            self._right[dtype], self._conj[dtype] = f, g
+
+    def right(self, X: Tensor, V: Tensor, S: Tensor, k: int, transpose: bool) -> None:
+        """``X_Z ← X_Z H`` (``transpose``: ``X_Z Hᵀ``) for ``X`` (B, r, N) contiguous, in place;
+        ``V`` (B, 2, N − k), ``S`` (B, 2, 2) contiguous, ``X``'s dtype."""
+        B, r, n = X.shape
+        size, nz = X.element_size(), n - k
+        fn = self._right[X.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            ptrs = (X.data_ptr() + b0 * r * n * size, V.data_ptr() + b0 * 2 * nz * size, S.data_ptr() + b0 * 4 * size)
+            fn(b1 - b0, r, n, k, *ptrs, int(transpose))
+
+        _over_batch(run, B)
+
+    def conjugate(self, G: Tensor, V: Tensor, S: Tensor, k: int) -> None:
+        """``G ← diag(I, H) G diag(I, H)ᵀ`` for ``G`` (B, N, N) contiguous, in place."""
+        B, n = G.shape[0], G.shape[-1]
+        size, nz = G.element_size(), n - k
+        fn = self._conj[G.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            work = torch.empty(2 * n, dtype=torch.float64)
+            ptrs = (G.data_ptr() + b0 * n * n * size, V.data_ptr() + b0 * 2 * nz * size, S.data_ptr() + b0 * 4 * size)
+            fn(b1 - b0, n, k, *ptrs, work.data_ptr())
+
+        _over_batch(run, B)
+
+    @staticmethod
+    def supports(X: Tensor) -> bool:
+        """Whether the kernel can run on ``X``: CPU, float32 or float64, contiguous."""
+        return _cpu_float(X) and X.is_contiguous()
+
+
+@functools.cache
+def _load_fold() -> FoldKernel | None:
+    lib = _library()
+    return None if lib is None else FoldKernel(lib)
+
+
+def fold() -> FoldKernel | None:
+    """The compiled reflector products of the folded angle-0 block, or None.
+
+    Examples
+    --------
+    >>> k = fold()
+    >>> k is None or k.supports(torch.zeros(2, 3, 3))
+    True
+    """
+    return _load_fold() if native_enabled() else None
 
 
 @functools.cache

@@ -15,6 +15,8 @@
  *              orthornn.nn.functional.lie._plane_adjoint).
  * spectral_step.h  the O(N^2) middle of that backward step (products with Q' and K, the frame's
  *              gradients, the rank-3 update to dD), per batch element in cache.
+ * fold_wy.h    the rank-2 (compact WY) reflector products of the folded angle-0 block of the spectral
+ *              memory (orthornn.nn.rum.deflation, whose torch form is the reference), in cache.
  * sigmoid.h    a sigmoid without libm calls, so that the loops calling it vectorise.
  * spectral_update.h  (double only, included once) the eigen-update of a block-diagonal rotation by
  *              a plane rotation, A = Bd(d) G = W Bd(phi) W^T, by a 2x2 secular equation
@@ -36,6 +38,7 @@
 #include "rum1_step.h"
 #include "spectral_adjoint.h"
 #include "spectral_step.h"
+#include "fold_wy.h"
 #undef T
 #undef NAME
 
@@ -45,6 +48,7 @@
 #include "rum1_step.h"
 #include "spectral_adjoint.h"
 #include "spectral_step.h"
+#include "fold_wy.h"
 #undef T
 #undef NAME
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .. import kernels
+
 __all__ = ["Deflation", "active_columns"]
 
 
@@ -95,21 +97,30 @@ class Deflation:
         return cls(k, v1, v2), fa, fb
 
     def _wy(self, like: Tensor) -> tuple[Tensor, Tensor]:
-        """``(V, S)`` in ``like``'s dtype and device: (B, N − k, 2) and (B, 2, 2)."""
+        """``(V, S)`` in ``like``'s dtype and device: (B, 2, N − k) and (B, 2, 2), contiguous."""
         key = (like.dtype, like.device)
         if key not in self._cast:
-            V = torch.stack([self.v1, self.v2], -1)
+            V = torch.stack([self.v1, self.v2], -2)
             S = torch.zeros(V.shape[0], 2, 2, dtype=V.dtype)
             S[:, 0, 0] = S[:, 1, 1] = 2
             S[:, 0, 1] = -4 * (self.v1 * self.v2).sum(-1)
-            self._cast[key] = (V.to(like.device, like.dtype), S.to(like.device, like.dtype))
+            self._cast[key] = (V.to(like.device, like.dtype).contiguous(), S.to(like.device, like.dtype))
         return self._cast[key]
+
+    def _native(self, X: Tensor) -> kernels.FoldKernel | None:
+        k = kernels.fold() if X.device.type == "cpu" else None
+        return k if k is not None and k.supports(X) else None
 
     def _right(self, X: Tensor, transpose: bool) -> None:
         """``X_Z ← X_Z H`` (or ``X_Z Hᵀ``) on the columns ``k:`` of ``X`` (B, r, N), in place."""
         V, S = self._wy(X)
-        Z = X[:, :, self.k :]
-        Z.baddbmm_(torch.bmm(torch.bmm(Z, V), S.mT if transpose else S), V.mT, alpha=-1)
+        native = self._native(X)
+        if native is not None:
+            native.right(X, V, S, self.k, transpose)
+            return
+        Zt = X[:, :, self.k :].mT  # (products in this orientation run 2× faster on a column slice)
+        P = torch.bmm(S if transpose else S.mT, torch.bmm(V, Zt))  # (Z V S)ᵀ, or (Z V Sᵀ)ᵀ
+        Zt.baddbmm_(V.mT, P, alpha=-1)
 
     def vectors(self, X: Tensor) -> None:
         """Rows of coordinates in ``Q'`` made coordinates in ``Q''``: ``x_Z ← Hᵀ x_Z`` (as rows,
@@ -127,6 +138,10 @@ class Deflation:
     def conjugate(self, G: Tensor) -> None:
         """A matrix in ``Q''`` coordinates to ``Q'``: ``G ← diag(I, H) G diag(I, H)ᵀ``, in place."""
         V, S = self._wy(G)
+        native = self._native(G)
+        if native is not None:
+            native.conjugate(G, V, S, self.k)
+            return
         rows = G[:, self.k :, :]
-        rows.baddbmm_(torch.bmm(V, S), torch.bmm(V.mT, rows), alpha=-1)  # H G_Z = G_Z − V S (Vᵀ G_Z)
+        rows.baddbmm_(torch.bmm(V.mT, S), torch.bmm(V, rows), alpha=-1)  # H G_Z = G_Z − V S (Vᵀ G_Z)
         self._right(G, True)

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orthornn.nn import kernels
 from orthornn.nn.rum import RUM, RUMState, spectral_sequence
 from orthornn.nn.rum import deflation as deflation_module
 from orthornn.nn.rum import spectral as spectral_module
@@ -52,21 +53,26 @@ def test_the_reflectors_equal_their_dense_matrices(n, k2, B, seed, zero):
     torch.testing.assert_close(fa, (Hd.mT @ a[..., None])[..., 0], rtol=0, atol=1e-14)
     torch.testing.assert_close(fb, (Hd.mT @ b[..., None])[..., 0], rtol=0, atol=1e-14)
     assert bool((fa[:, k + 1 :] == 0).all()) and bool((fb[:, k + 2 :] == 0).all())
-    X = torch.randn(B, 3, n, generator=g, dtype=F64)
-    ref = (Hd.mT @ X.mT).mT
-    fold.vectors(X)
-    torch.testing.assert_close(X, ref, rtol=0, atol=1e-14)
-    Q = torch.randn(B, n, n, generator=g, dtype=F64)
-    ref = Q @ Hd
-    Q2 = Q.clone()
-    fold.columns(Q2)
-    torch.testing.assert_close(Q2, ref, rtol=0, atol=1e-13)
-    fold.undo_columns(Q2)
-    torch.testing.assert_close(Q2, Q, rtol=0, atol=1e-13)
-    G = torch.randn(B, n, n, generator=g, dtype=F64)
-    ref = Hd @ G @ Hd.mT
-    fold.conjugate(G)
-    torch.testing.assert_close(G, ref, rtol=0, atol=1e-13)
+    for native in (True, False):  # the native fold_wy.h and its torch reference
+        with kernels.native(native):
+            for dtype, tol in ((F64, 1e-13), (torch.float32, 1e-5)):
+                X = torch.randn(B, 3, n, generator=g, dtype=F64)
+                ref = (Hd.mT @ X.mT).mT
+                X = X.to(dtype)
+                fold.vectors(X)
+                torch.testing.assert_close(X, ref.to(dtype), rtol=0, atol=tol)
+                Q = torch.randn(B, n, n, generator=g, dtype=F64)
+                ref = Q @ Hd
+                Q2 = Q.to(dtype)
+                fold.columns(Q2)
+                torch.testing.assert_close(Q2, ref.to(dtype), rtol=0, atol=tol)
+                fold.undo_columns(Q2)
+                torch.testing.assert_close(Q2, Q.to(dtype), rtol=0, atol=tol)
+                G = torch.randn(B, n, n, generator=g, dtype=F64)
+                ref = Hd @ G @ Hd.mT
+                G = G.to(dtype)
+                fold.conjugate(G)
+                torch.testing.assert_close(G, ref.to(dtype), rtol=0, atol=tol)
 
 
 def test_active_columns():
