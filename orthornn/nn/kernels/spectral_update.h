@@ -29,6 +29,7 @@
 #define SU_TOL 1e-13   /* pole merging and deflation */
 #define SU_GTOL 1e-2   /* roots closer than this are re-orthogonalised together */
 #define SU_MAXIT 64
+#define SU_REORTH 1e-8 /* a group's second Gram-Schmidt pass runs when the first removed more */
 /* the a-posteriori probe's bound on |W W^T z - z| and |W Bd(phi) W^T z - A z| (per entry, times
  * sqrt(n)): 1e-11 keeps every generic matrix (errors ~1e-14) and refuses the near-coincident ones
  * whose basis lost more than ~1e-10 of orthogonality (1e-10 let one through at 2.6e-10) */
@@ -902,21 +903,26 @@ static int su_one(su_ctx *C, su_ws *ws, const double *d, const double *a, const 
         int g1 = g0 + 1;
         while (g1 < nitem && ws->items[g1].ang - ws->items[g1 - 1].ang <= SU_GTOL)
             ++g1;
-        if (g1 - g0 > 1)
-            for (int pass = 0; pass < 2; ++pass)
-                for (int t = g0; t < g1; ++t)
-                    for (int c = 0; c < ws->items[t].cnt; ++c) {
-                        double *v = Wt + (ws->items[t].row + c) * n;
-                        for (int t2 = g0; t2 <= t; ++t2)
-                            for (int c2 = 0; c2 < ws->items[t2].cnt; ++c2) {
-                                if (t2 == t && c2 >= c)
-                                    break;
-                                double *u = Wt + (ws->items[t2].row + c2) * n;
-                                su_axpy(v, -su_dot(u, v, n), u, n);
-                            }
-                        if (su_normalize(v, n))
-                            return SU_FAIL;
-                    }
+        /* modified Gram-Schmidt; a second pass only when the first removed more than SU_REORTH
+         * (the vectors are then far from orthogonal; "twice is enough", Giraud et al. 2005) */
+        double removed = g1 - g0 > 1 ? 1 : 0;
+        for (int pass = 0; pass < 2 && removed > SU_REORTH; ++pass) {
+            removed = 0;
+            for (int t = g0; t < g1; ++t)
+                for (int c = 0; c < ws->items[t].cnt; ++c) {
+                    double *v = Wt + (ws->items[t].row + c) * n;
+                    for (int t2 = g0; t2 <= t; ++t2)
+                        for (int c2 = 0; c2 < ws->items[t2].cnt; ++c2) {
+                            if (t2 == t && c2 >= c)
+                                break;
+                            double *u = Wt + (ws->items[t2].row + c2) * n, dd = su_dot(u, v, n);
+                            removed = fmax(removed, fabs(dd));
+                            su_axpy(v, -dd, u, n);
+                        }
+                    if (su_normalize(v, n))
+                        return SU_FAIL;
+                }
+        }
         g0 = g1;
     }
     /* a-posteriori probe: W W^T z = z and W Bd(phi) W^T z = A z */
