@@ -243,7 +243,7 @@ def gemm_floor(T: int, batch: int, n: int, reps: int, device: str) -> None:
 
 
 def fractional(T: int, batch: int, reps: int, device: str) -> None:
-    """Issue 12's rows: RUM λ = 0.5 (the spectral node; fixed and learned) and the so_power step
+    """Issue 12's rows: RUM λ = 0.5 (the spectral node; fixed and learned), λ = 0.75 and the so_power step
     path against RUM λ = 1 at N = 100 and 50, each interleaved with the λ = 1 iteration."""
     torch.manual_seed(0)
     task, x, y = _copy_batch(T, batch, device)
@@ -255,7 +255,8 @@ def fractional(T: int, batch: int, reps: int, device: str) -> None:
     print(f"{'model':<26} {'N':>4} {'median s/iter':>14} {'λ=1 s/iter':>11} {'ratio':>6}")
     for n in (100, 50):
         one = _trainer_step(make("RUM λ=1", n, task.vocab_size, task.n_classes, device), x, y)
-        for label in ("RUM λ=0.5", "RUM λ=0.5 learned", "RUM λ=0.5 step path"):
+        # λ = 0.75 forgets more slowly: less of its memory folds (orthornn.nn.rum.deflation)
+        for label in ("RUM λ=0.5", "RUM λ=0.5 learned", "RUM λ=0.75", "RUM λ=0.5 step path"):
             model = make(label, n, task.vocab_size, task.n_classes, device)
             step = _trainer_step(model, x, y)
             if label.endswith("step path"):

@@ -45,9 +45,12 @@ in the plane basis (:func:`orthornn.nn.functional.lie._plane_adjoint`, O(N²)); 
 rebuilt, ``Q' = Q_t W_tᵀ``, from the eigen-update recomputed from its O(N) inputs, so a step keeps
 O(B·N) numbers (``α, β = Q'ᵀŵ, θ, d``, the flips, ``φ_{t−1}``, ``z`` and the projections), never an
 ``N×N`` matrix — memory flat in T, as for λ = 1 (a matrix decomposed in ``R_t``'s coordinates
-keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates. When every
-``W_t`` fits in :data:`STORE_BYTES` (recall at N = 50 does; copy T = 200 at N = 100, B = 128 does
-not), they are kept instead and the backward solves nothing. The carried ``Ĝ`` is projected onto
+keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates. When the
+memory is the identity on a trailing block of columns (a fractional power forgets: with
+``|λ| < 1`` old angles fall to 0), that block is folded into one plane by two reflectors
+(:mod:`orthornn.nn.rum.deflation`) and the eigen-update and the GEMMs act on the rest only. The
+first steps' ``W_t`` are kept for the backward while they fit in :data:`STORE_BYTES`, and those
+steps solve nothing there. The carried ``Ĝ`` is projected onto
 the tangent space at each ``R_{t−1}`` (as the reference's polar step does: its normal part, which
 no loss sees, grows otherwise).
 
@@ -81,9 +84,10 @@ from .sequence_node import _check_sequence_args, _project_sequence, _WeightGrads
 
 __all__ = ["STORE_BYTES", "spectral_sequence"]
 
-#: Largest ``T·B·N²·itemsize`` for which :func:`spectral_sequence` keeps every ``W_t`` for the
-#: backward instead of solving its eigen-update again (about a third of a step's time at
-#: N = 100). Above it the backward rebuilds them from O(N) data per step: memory flat in T.
+#: Bytes of ``W_t`` (each ``B·(k+2)²·itemsize``, ``k + 2`` the step's folded size) that
+#: :func:`spectral_sequence` keeps for the backward, the first steps first, instead of solving
+#: their eigen-updates again. The other steps are rebuilt from O(N) data each, so memory is flat
+#: in T beyond this budget.
 STORE_BYTES = 256 * 2**20
 
 #: ``(d, α, β, θ, pi_tol) ↦ (W, φ, status)`` on float64 CPU tensors: the eigen-update of
@@ -568,9 +572,9 @@ def spectral_sequence(
         The eigen-update (``(d, α, β, θ, pi_tol) ↦ (W, φ, status)``); default the native kernel on
         CPU where it builds, else LAPACK (:func:`_dense_update`).
     store_bytes : int, optional
-        Keep every ``W_t`` for the backward (no second eigen-update a step, one ``B×N×N`` matrix a
-        step of memory) when they take at most this many bytes; otherwise rebuild them (memory
-        flat in T). Default :data:`STORE_BYTES`; ``0``: always rebuild.
+        Keep the first steps' ``W_t`` for the backward (no second eigen-update there) while they
+        take at most this many bytes in all; rebuild the others (memory flat in T beyond it).
+        Default :data:`STORE_BYTES`; ``0``: always rebuild.
 
     Returns
     -------
