@@ -13,13 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import OrthornnError
-from . import henaff, prove, report, spectrum, train
+from . import henaff, prove, report, spectrum, sweep, train
 from .usage import Parser, UsageError, one_line
 
 __all__ = ["UsageError", "main"]
 
 #: Subcommand modules, in the order ``orthornn --help`` lists them.
-SUBCOMMANDS = [prove, train, spectrum, henaff, report]
+SUBCOMMANDS = [prove, train, sweep, spectrum, henaff, report]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -76,6 +76,7 @@ EXAMPLES = {
     "top": 30,
     "prove": 50,
     "train": 170,
+    "sweep": 40,
     "spectrum": 80,
     "henaff copy": 35,
     "henaff figure1": 35,
@@ -649,6 +650,12 @@ def test_prove(argv, template, base):
 @given(argv=argv_for("train"))
 def test_train(argv, template, base):
     _fuzz("train", argv, template, base)
+
+
+@_settings("sweep")
+@given(argv=argv_for("sweep"))
+def test_sweep(argv, template, base):
+    _fuzz("sweep", argv, template, base)
 
 
 @_settings("spectrum")

@@ -1,0 +1,170 @@
+"""``orthornn sweep CONFIG.json --out DIR [--launcher local|slurm] [--workers N] [--only LABEL ...] …``.
+
+Trains every (panel, run, seed) of an analysis config (:mod:`orthornn.sweep.plan`), each an
+``orthornn train`` run in ``DIR/runs/<name>/``, through Submitit: on this machine's cores
+(``--launcher local``, ``--workers`` at a time) or as a SLURM job array (``--launcher slurm``).
+Started again on the same DIR it skips the finished runs and continues the interrupted ones
+from their checkpoints. Prints one line per run as it starts, ends or fails, with the running
+count; at the end writes ``DIR/summary.md`` and ``DIR/figure.png`` (mean and spread over
+seeds). Exit status 0 when every run finished, 1 when one failed or was interrupted (the
+others still ran), 2 on bad usage (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from .usage import UsageError, check_folder, path_arg, writing
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``sweep`` subcommand."""
+    p = sub.add_parser(
+        "sweep",
+        help="train every (panel, run, seed) of an analysis config, locally or on SLURM; resumable",
+        description=(
+            "Train every (panel, run, seed) of an analysis config (analysis/configs/*.json) through Submitit: "
+            "on this machine (--launcher local, --workers at a time) or as a SLURM job array. Started again on "
+            "the same --out it skips finished runs and continues interrupted ones from their checkpoints. "
+            "Exit 0 when every run finished, 1 when one failed or was interrupted."
+        ),
+    )
+    a = p.add_argument
+    a("config", type=path_arg, metavar="CONFIG", help="the sweep config (JSON: name, base, panels, runs, seeds)")
+    a("--out", type=path_arg, metavar="DIR", required=True, help="the sweep's folder (runs/, summary.md, figure.png)")
+    a("--launcher", choices=["local", "slurm"], default="local", help="local (default) or slurm")
+    a("--workers", type=int, metavar="N", help="runs at a time (local: default 1; slurm: default no limit)")
+    a("--slurm-partition", metavar="P", help="slurm: the partition")
+    a("--slurm-gpus-per-run", type=int, metavar="G", help="slurm: GPUs of each run's job")
+    a("--slurm-time", type=int, metavar="MIN", help="slurm: time limit of each job in minutes (default 60; requeued)")
+    a("--only", nargs="+", metavar="LABEL", help="train only the runs with these labels")
+    a("--seeds", type=int, metavar="N", help="train only the first N seeds of the config")
+    a("--dry-run", action="store_true", help="print what each run would do, and stop (writes nothing)")
+    p.set_defaults(handler=run)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command as one shell line (for summary.md)."""
+    words = ["orthornn", "sweep", str(args.config), "--out", str(args.out)]
+    if args.launcher != "local":
+        words += ["--launcher", args.launcher]
+    for flag in ("workers", "slurm_partition", "slurm_gpus_per_run", "slurm_time", "seeds"):
+        if getattr(args, flag) is not None:
+            words += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    if args.only:
+        words += ["--only", *args.only]
+    return shlex.join(words)
+
+
+def _line(event: Any) -> str:
+    """One progress line: ``[finished/total] kind  run: what (running count)``."""
+    c, run = event.counts, event.run
+    what = ""
+    if event.kind == "start":
+        what = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+    elif event.kind == "end" and event.outcome is not None and event.outcome.summary:
+        s = event.outcome.summary
+        fin = s.get("final") or {}
+        acc = f" acc {fin['accuracy']:.3f}" if "accuracy" in fin else ""
+        loss = f"loss {fin['loss']:.4f}{acc} (baseline {s['baseline']:.4f})" if fin else "no evaluation"
+        resumed = f", resumed at step {event.outcome.resumed_from}" if event.outcome.resumed_from else ""
+        stopped = f", stopped: {s['stopped']}" if s.get("stopped") else ""
+        what = f": {loss} in {event.outcome.seconds:.0f} s{resumed}{stopped}"
+    elif event.kind == "skip":
+        what = ": finished before"
+    elif event.message:
+        what = f": {event.message}"
+    tally = f"{c.finished} finished, {c.failed} failed, {c.running} running, {c.waiting} waiting"
+    return f"[{c.finished + c.failed}/{c.total}] {event.kind:<11} {run.title}{what}  ({tally})"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep; 0 when every run finished, 1 when one did not."""
+    from ..errors import OrthornnError
+    from ..sweep.launch import Launch
+    from ..sweep.plan import expand, load_spec
+
+    try:
+        spec = load_spec(args.config)
+    except OrthornnError as exc:
+        raise UsageError(f"CONFIG {exc}") from None
+    try:
+        launch = Launch(
+            launcher=args.launcher,
+            workers=args.workers,
+            partition=args.slurm_partition,
+            gpus_per_run=args.slurm_gpus_per_run,
+            time_min=args.slurm_time,
+        )
+        runs = expand(spec, only=args.only, seeds=args.seeds)
+    except OrthornnError as exc:
+        raise UsageError(str(exc)) from None
+    check_folder(args.out, "--out")
+    if args.dry_run:
+        return _dry_run(runs, args.out)
+    return _sweep(spec, runs, launch, args)
+
+
+def _dry_run(runs: list[Any], out: Path) -> int:
+    from ..sweep.state import run_status
+
+    words = {
+        "new": "train",
+        "finished": "skip (finished)",
+        "legacy": "skip (finished, a run_experiment.py record)",
+        "resumable": "resume from step {step}",
+        "failed": "try again (failed: {message})",
+        "stale": "train afresh (its folder holds another run: {message})",
+    }
+    for run in runs:
+        st = run_status(out / "runs" / run.name, run.config)
+        print(f"{run.title}: {words[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
+    print(f"{len(runs)} runs; nothing was written (--dry-run)")
+    return 0
+
+
+def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) -> int:
+    from ..sweep.aggregate import collect, figure, summary_markdown
+    from ..sweep.launch import run_sweep
+
+    out: Path = args.out
+    print(f"{spec.name}: {len(runs)} runs into {out} ({launch.launcher}, {_workers(launch)})", flush=True)
+    try:
+        with writing(out, "--out"):
+            result = run_sweep(runs, out, launch, on_event=lambda event: print(_line(event), flush=True))
+    except KeyboardInterrupt:
+        print(f"orthornn sweep: interrupted; the same command continues it from {out}", file=sys.stderr)
+        return 130
+    finished = {name for name, status in result.status.items() if status == "finished"}
+    records = collect(runs, out, finished)
+    seeds = sorted({r.seed for r in runs})
+    steps = sorted({r.config.steps for r in runs})
+    devices = sorted({r.config.device for r in runs})
+    scale = (
+        f"seeds {seeds}, steps {', '.join(map(str, steps))}, device {', '.join(devices)}, "
+        f"{launch.threads} thread per run, {launch.launcher} launcher, {_workers(launch)}"
+    )
+    text = summary_markdown(spec, records, scale=scale, command=_command(args), unfinished=result.unfinished())
+    with writing(out / "summary.md", "--out"):
+        (out / "summary.md").write_text(text, encoding="utf-8")
+    if records:
+        with writing(out / "figure.png", "--out"):
+            figure(spec, records).savefig(out / "figure.png", dpi=120)
+    bad = result.unfinished()
+    written = f"{out / 'summary.md'}" + (f", {out / 'figure.png'}" if records else "")
+    print(f"{len(finished)}/{len(runs)} runs finished in {result.seconds:.0f} s; {written}")
+    for run, status, message in bad:
+        print(f"orthornn sweep: {run.title}: {status}: {message}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _workers(launch: Any) -> str:
+    if launch.workers is None:
+        return "1 worker" if launch.launcher == "local" else "no limit on runs at a time"
+    return f"{launch.workers} worker{'s' if launch.workers > 1 else ''}"

@@ -1,0 +1,117 @@
+"""The local launcher with two workers on the tiny grid: the uninterrupted sweep (the
+``reference`` fixture), a re-run that skips it, a killed worker and a preempted one, a failing
+run, and a whole sweep killed and started again — each compared with the reference."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sweep.tiny_grid import KILL, PREEMPT, TINY, results, signal_worker_when, steps_done, tiny
+
+from orthornn.sweep.launch import Launch, run_sweep
+from orthornn.sweep.plan import expand, load_spec
+from orthornn.sweep.state import read_json, run_status
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_reference_sweep_writes_each_run_as_an_orthornn_train_folder(reference):
+    out, runs, recs = reference
+    assert len(runs) == 2 and recs[runs[0].name]["train_loss"] != recs[runs[1].name]["train_loss"]  # two seeds
+    for run in runs:
+        folder = out / "runs" / run.name
+        assert {"config.json", "metrics.jsonl", "checkpoint.pt", "summary.json"} <= {p.name for p in folder.iterdir()}
+        assert read_json(folder / "summary.json")["steps"] == 300
+        assert run_status(folder, run.config).kind == "finished"
+
+
+def test_a_rerun_skips_the_finished_runs(reference, tmp_path):
+    out, runs, recs = reference
+    jobs = sorted((out / "jobs").iterdir())
+    events = []
+    result = run_sweep(runs, out, Launch(workers=2), on_event=events.append)
+    assert result.ok and [e.kind for e in events] == ["skip"] * 2
+    assert sorted((out / "jobs").iterdir()) == jobs  # nothing was submitted
+    assert results(out, runs) == recs
+
+
+def test_a_killed_worker_and_a_preempted_one_continue_from_their_checkpoints(reference, tmp_path):
+    """SIGKILL one run's worker (the sweep submits it again), SIGUSR2 another's (Submitit's
+    preemption signal: the job checkpoints and requeues itself); both end where the
+    uninterrupted runs ended."""
+    _, runs, recs = reference
+    killed, preempted = runs
+    threads = [
+        signal_worker_when(tmp_path / "runs" / killed.name, KILL, after_step=60),
+        signal_worker_when(tmp_path / "runs" / preempted.name, PREEMPT, after_step=60),
+    ]
+    events = []
+    result = run_sweep(runs, tmp_path, Launch(workers=2), on_event=events.append)
+    for t in threads:
+        t.join(timeout=5)
+    assert result.ok, result.unfinished()
+    retries = [e for e in events if e.kind == "retry"]
+    assert [e.run.name for e in retries] == [killed.name] and "without a result" in retries[0].message
+    assert result.outcomes[killed.name].resumed_from >= 25
+    assert result.outcomes[preempted.name].resumed_from >= 25  # the requeued job continued the run
+    logs = "".join(p.read_text() for p in (tmp_path / "jobs").glob("*_log.*"))
+    assert "this job is preempted" in logs and "Requeued job" in logs
+    assert results(tmp_path, runs) == recs
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, capsys):
+    """A bAbI run whose data folder does not exist raises in its job: recorded in failed.json
+    with its message, the other run finishes, the exit status is 1; the next sweep tries it again."""
+    from orthornn.cli import main
+
+    copy = {"task": "copy", "model": "ltrnn", "T": 5, "S": 2, "K": 3, "eval_batches": 1}
+    babi = {"task": "babi", "model": "lstm", "data": str(tmp_path / "none")}
+    runs = [{"label": "orth", **copy}, {"label": "babi", **babi}]
+    spec = tiny(base={"hidden": 8, "batch": 4, "steps": 20, "eval_every": 10}, panels=[{}], seeds=[0], runs=runs)
+    config = tmp_path / "spec.json"
+    config.write_text(__import__("json").dumps(spec))
+    assert main(["sweep", str(config), "--out", str(tmp_path / "out"), "--workers", "2"]) == 1
+    out, err = capsys.readouterr()
+    failed = read_json(tmp_path / "out" / "runs" / "_babi_seed0" / "failed.json")
+    assert "DataError" in failed["error"] and "Traceback" in failed["traceback"]
+    assert "] fail " in out and "] end " in out and "1 finished, 1 failed" in out.splitlines()[-2]
+    assert "babi seed 0: failed:" in err
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| orth | 1 |" in summary and "Not finished (1" in summary and "DataError" in summary
+    assert (tmp_path / "out" / "figure.png").stat().st_size > 0
+    runs = expand(load_spec(spec))
+    assert run_status(tmp_path / "out" / "runs" / "_babi_seed0", runs[1].config).kind == "failed"
+    assert main(["sweep", str(config), "--out", str(tmp_path / "out"), "--dry-run"]) == 0  # a new sweep tries it again
+    assert "babi seed 0: try again (failed: DataError" in capsys.readouterr().out
+
+
+def test_a_killed_sweep_started_again_resumes_and_ends_as_the_uninterrupted_one(reference, tmp_path, capsys):
+    """Kill the whole sweep (driver and workers, one process group) mid-run, then run the same
+    command again: the interrupted runs continue from their checkpoints."""
+    from orthornn.cli import main
+
+    _, runs, recs = reference
+    config = tmp_path / "tiny.json"
+    config.write_text(__import__("json").dumps(TINY))
+    argv = ["sweep", str(config), "--out", str(tmp_path / "out"), "--workers", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "orthornn", *argv], env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    folders = [tmp_path / "out" / "runs" / r.name for r in runs]
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(f.exists() and steps_done(f) > 60 for f in folders):
+        time.sleep(0.01)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    kinds = [run_status(f, r.config).kind for f, r in zip(folders, runs, strict=True)]
+    assert "resumable" in kinds and "finished" not in kinds, kinds  # killed mid-run, none had finished
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("resumed at step") == kinds.count("resumable"), out
+    assert results(tmp_path / "out", runs) == recs
