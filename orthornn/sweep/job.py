@@ -17,16 +17,19 @@ an uninterrupted one does (:mod:`orthornn.train.loop`).
 A run that raises (a bad data folder, a device that is not there, a bug) is recorded in
 ``failed.json`` and returned as ``failed`` with its message: the job itself succeeds, so one
 bad run never stops a sweep (and Submitit's debug executor never opens a debugger).
-The job writes into the run's folder only; it never prints.
+The job writes into the run's folder only, holding a lock on it (a second job of the same run,
+say from a second sweep, returns ``failed`` at once); it never prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +103,15 @@ class RunJob(submitit.helpers.Checkpointable):
         status = state.run_status(self.folder, self.run.config)
         if status.kind in ("finished", "legacy"):
             return Outcome("skipped", summary=state.read_json(self.folder / state.SUMMARY))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with _locked(self.folder) as mine:
+            if not mine:
+                worker = state.read_json(self.folder / state.WORKER) or {}
+                who = f"{worker.get('host')} pid {worker.get('pid')}" if worker else "another process"
+                return Outcome("failed", message=f"another job is training this run now ({who})")
+            return self._guarded(status, torch, t0)
+
+    def _guarded(self, status: state.RunStatus, torch: Any, t0: float) -> Outcome:
         threads, denormal = torch.get_num_threads(), _flushing_denormals(torch)
         torch.set_num_threads(self.threads)
         torch.set_flush_denormal(True)  # as `orthornn train` (denormals slow RUM's CPU steps, docs/training.md)
@@ -172,6 +184,27 @@ class RunJob(submitit.helpers.Checkpointable):
             metrics.close()
         state.write_json(folder / state.SUMMARY, hist.summary)
         return Outcome("finished", summary=hist.summary, resumed_from=resumed_from, seconds=time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[bool]:
+    """Hold ``folder/.lock`` while the run trains; yields False when another job holds it (a
+    second sweep, or a worker left running by a killed one), so two jobs never write one run."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield True
+        return
+    with (folder / ".lock").open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _job_id() -> str | None:

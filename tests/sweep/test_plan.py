@@ -136,3 +136,16 @@ def test_dry_run_says_what_each_run_would_do_and_writes_nothing(tmp_path, capsys
     out = capsys.readouterr().out
     assert "T=5 orth seed 0: train" in out and "T=5 orth seed 1: train" in out and "2 runs; nothing was written" in out
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_that_another_job_is_training_is_not_touched(tmp_path):
+    import fcntl
+
+    run = expand(load_spec(TINY), seeds=1)[0]
+    folder = tmp_path / run.name
+    folder.mkdir()
+    with (folder / ".lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        outcome = RunJob(run, folder)()
+    assert outcome.status == "failed" and "another job is training this run" in outcome.message
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]
