@@ -1,6 +1,7 @@
 """Run orthornn.testing against code nobody here wrote (issue 16): for each property, how many
-examples a Haar-only strategy, the adversarial one (kind "any") and its "small" kind (angles
-c·10⁻ᵏ) need to find a failure (derandomized, no shrinking; "none in N" when none, then the
+examples a Haar-only strategy, the adversarial one (kind "any"), its "small" kind (angles
+c·10⁻ᵏ) and its "expm" kind (just below the exponentials' degree switches) need to find a
+failure (derandomized, no shrinking; "none in N" when none, then the
 count within the Haar budget), then the shrunk falsifying example. Prints Markdown.
 
     OMP_NUM_THREADS=1 python analysis/peer_checks/run.py > analysis/peer_checks/results.md
@@ -131,9 +132,8 @@ def shrunk(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None], budget
     _, err = _run(strategy, prop, budget, shrink=True)  # the examples of examples_to_failure, shrunk
     if err is not None:
         notes = "\n".join(getattr(err, "__notes__", []))
-        call = re.search(r"(orthogonal_with_angles|haar_rotation)\([^()\n]*\)", notes) or re.search(
-            r"(orthogonal_with_angles|haar_rotation)\((.|\n)*?\n\s*\)", notes
-        )
+        names = r"(orthogonal_with_angles|haar_rotation|rotation_with_generator_norm)"
+        call = re.search(names + r"\([^()\n]*\)", notes) or re.search(names + r"\((.|\n)*?\n\s*\)", notes)
         if call is None:  # hypothesis printed the array: describe it by its spectrum instead
             R = np.asarray(LAST_FAILING[0], dtype=np.float64)
             phi = np.sort(np.abs(np.angle(np.linalg.eigvals(R))))[::-2]
@@ -168,9 +168,9 @@ def seeded_counts(strategy: st.SearchStrategy[Any], prop: Callable[[Any], None],
 if __name__ == "__main__":
     print(
         "| property | Haar (`special_orthogonal_matrices`) | adversarial (`adversarial_rotations`) "
-        '| `adversarial_rotations(kind="small")` | shrunk example |'
+        '| `adversarial_rotations(kind="small")` | `adversarial_rotations(kind="expm")` | shrunk example |'
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
 
     def found(count: int | None, budget: int, strategy: st.SearchStrategy[Any], prop: Any) -> str:
         if count:
@@ -182,8 +182,11 @@ if __name__ == "__main__":
         haar = examples_to_failure(special_orthogonal_matrices(SIZES), prop, HAAR_EXAMPLES)
         hard = examples_to_failure(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES)
         small = examples_to_failure(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES)
+        bands = examples_to_failure(adversarial_rotations(SIZES, "expm"), prop, ADVERSARIAL_EXAMPLES)
         if hard:
             example = shrunk(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES)
+        elif bands:
+            example = '("expm") ' + shrunk(adversarial_rotations(SIZES, "expm"), prop, ADVERSARIAL_EXAMPLES)
         elif small:
             example = '("small") ' + shrunk(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES)
         elif haar:
@@ -193,7 +196,8 @@ if __name__ == "__main__":
         h = f"found at example {haar}" if haar else f"none in {HAAR_EXAMPLES}"
         a = found(hard, ADVERSARIAL_EXAMPLES, adversarial_rotations(SIZES), prop)
         m = f"found at example {small}" if small else f"none in {ADVERSARIAL_EXAMPLES}"
-        print(f"| {name} | {h} | {a} | {m} | {example} |", flush=True)
+        e = f"found at example {bands}" if bands else f"none in {ADVERSARIAL_EXAMPLES}"
+        print(f"| {name} | {h} | {a} | {m} | {e} | {example} |", flush=True)
 
     print(
         f"\nOver hypothesis seeds 0…{len(SEEDS) - 1} (not derandomized): runs that found the failure within the "
@@ -201,9 +205,9 @@ if __name__ == "__main__":
     )
     print(
         f"| property | Haar, {HAAR_EXAMPLES} | adversarial, {ADVERSARIAL_EXAMPLES} | "
-        f'adversarial, {HAAR_EXAMPLES} | kind="small", {ADVERSARIAL_EXAMPLES} |'
+        f'adversarial, {HAAR_EXAMPLES} | kind="small", {ADVERSARIAL_EXAMPLES} | kind="expm", {ADVERSARIAL_EXAMPLES} |'
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for name in SEEDED:
         prop = PROPERTIES[name]
         cells = [
@@ -211,5 +215,6 @@ if __name__ == "__main__":
             seeded_counts(adversarial_rotations(SIZES), prop, ADVERSARIAL_EXAMPLES),
             seeded_counts(adversarial_rotations(SIZES), prop, HAAR_EXAMPLES),
             seeded_counts(adversarial_rotations(SIZES, "small"), prop, ADVERSARIAL_EXAMPLES),
+            seeded_counts(adversarial_rotations(SIZES, "expm"), prop, ADVERSARIAL_EXAMPLES),
         ]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)

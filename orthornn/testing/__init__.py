@@ -28,7 +28,8 @@ Strategies
     :func:`dimensions`, :func:`angles`, :func:`vectors`, :func:`unit_vectors`,
     :func:`vector_pairs` (kinds :data:`PAIR_KINDS`), :func:`orthogonal_matrices` (Haar on O(n)),
     :func:`special_orthogonal_matrices` (Haar on SO(n)), :func:`skew_symmetric_matrices`,
-    :func:`spectra` (kinds :data:`SPECTRUM_KINDS`), :func:`orthogonal_matrices_with_angles`,
+    :func:`spectra` (kinds :data:`SPECTRUM_KINDS`; ``"expm"`` at :data:`EXPM_DEGREE_SWITCHES`),
+    :func:`orthogonal_matrices_with_angles`,
     :func:`adversarial_orthogonal_matrices`, :func:`adversarial_rotations`,
     :func:`nearly_orthogonal_matrices`, :func:`nearly_skew_matrices`,
     :func:`rotation_products`, :func:`givens_meshes`, :func:`as_torch`.
@@ -66,10 +67,12 @@ from ._draws import (
     nearly_skew,
     orthogonal_with_angles,
     rotation_product,
+    rotation_with_generator_norm,
     to_torch,
 )
 from ._layers import OPTIMIZERS, LayerReport, check_orthogonal_layer
 from ._strategies import (
+    EXPM_DEGREE_SWITCHES,
     MESH_PHASES_DRAWN_SINGLY,
     PAIR_KINDS,
     SPECTRUM_KINDS,
@@ -97,6 +100,7 @@ from ._strategies import (
 
 __all__ = [
     "DTYPE_NAMES",
+    "EXPM_DEGREE_SWITCHES",
     "MESH_PHASES_DRAWN_SINGLY",
     "MESH_SPECIAL_PHASES",
     "OPTIMIZERS",
@@ -132,6 +136,7 @@ __all__ = [
     "orthogonality_tolerance",
     "rotation_product",
     "rotation_products",
+    "rotation_with_generator_norm",
     "skew_symmetric_matrices",
     "special_orthogonal_matrices",
     "spectra",

@@ -29,6 +29,7 @@ __all__ = [
     "nearly_skew",
     "orthogonal_with_angles",
     "rotation_product",
+    "rotation_with_generator_norm",
     "to_torch",
 ]
 
@@ -211,6 +212,45 @@ def orthogonal_with_angles(
         v = _haar(np.random.default_rng(seed), shape, n)
         b = v @ b @ np.swapaxes(v, -1, -2)
     return _finish(b, dtype, device)
+
+
+def rotation_with_generator_norm(
+    norm: ArrayLike,
+    seed: int | None,
+    *,
+    n: int,
+    det: int = 1,
+    dtype: Any = "float64",
+    device: str | None = None,
+) -> Any:
+    r"""The one-plane matrix :func:`orthogonal_with_angles` ``((φ,), seed, n=n, det=det)`` whose
+        generator :math:`A = \log R` has the 1-norm ``norm``: :math:`arphi =` ``norm`` :math:`/\,c`,
+        :math:`c = \lVert V J V^	op
+    Vert_1` (``V`` the Haar draw of ``seed``, ``J`` the unit generator
+        of the first plane), capped at π.
+
+        The 1-norm (largest column sum) is what scaling-and-squaring exponentials test to choose
+        their degree and number of squarings (``scipy.linalg.expm``, ``torch.linalg.matrix_exp``), so
+        this puts that norm where it is wanted whatever the conjugation; leading dimensions of
+        ``norm`` make a batch.
+
+        >>> R = rotation_with_generator_norm(0.5, seed=4, n=5)
+        >>> import orthornn
+        >>> round(float(np.abs(orthornn.so_log(R)).sum(0).max()), 12)
+        0.5
+    """
+    target = np.asarray(norm, dtype=np.float64)
+    if not np.isfinite(target).all() or (target < 0).any():
+        raise ValueError("norm must be finite and ≥ 0")
+    n = _check_n(n, 2 + (det == -1))
+    J = np.zeros((n, n))
+    J[1, 0], J[0, 1] = 1.0, -1.0
+    if seed is not None:
+        v = _haar(np.random.default_rng(seed), target.shape, n)
+        J = v @ J @ np.swapaxes(v, -1, -2)
+    c = np.abs(J).sum(-2).max(-1)
+    phi = np.minimum(target / c, np.pi)
+    return orthogonal_with_angles(phi[..., None], seed, n=n, det=det, dtype=dtype, device=device)
 
 
 def nearly_orthogonal(

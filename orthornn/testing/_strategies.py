@@ -30,10 +30,12 @@ from ._draws import (
     nearly_skew,
     orthogonal_with_angles,
     rotation_product,
+    rotation_with_generator_norm,
     to_torch,
 )
 
 __all__ = [
+    "EXPM_DEGREE_SWITCHES",
     "MESH_PHASES_DRAWN_SINGLY",
     "PAIR_KINDS",
     "SPECTRUM_KINDS",
@@ -364,7 +366,7 @@ def skew_symmetric_matrices(
 
 
 SpectrumKind = Literal[
-    "zero", "pi", "near_pi", "near_zero", "repeated", "clustered", "mixed", "small", "generic", "any"
+    "zero", "pi", "near_pi", "near_zero", "repeated", "clustered", "mixed", "small", "expm", "generic", "any"
 ]
 #: The kinds of :func:`spectra`, simplest first (``"any"`` shrinks towards the earlier ones).
 SPECTRUM_KINDS: tuple[str, ...] = get_args(SpectrumKind)
@@ -388,6 +390,33 @@ def _small_angle(i: int) -> float:
 _SMALL = st.integers(0, 9 * _SMALL_STEPS - 1).map(_small_angle)
 _SMALL_OR_ZERO = st.integers(0, 9 * _SMALL_STEPS).map(lambda i: _small_angle(i - 1) if i else 0.0)
 _ANY_ANGLE = st.one_of(st.just(0.0), st.just(math.pi), _NEAR_PI, _NEAR_ZERO, _SMALL, _GENERIC)
+
+#: The norms ‖A‖₁ ≤ π at which the standard scaling-and-squaring exponentials change their degree
+#: (sorted): Higham's Padé rule (2005, Table 2.3: θ₃, θ₅, θ₇, θ₉; scipy.linalg.expm) and the
+#: Taylor rule of Bader, Blanes and Casas (2019; torch.linalg.matrix_exp) for float64 (degrees 2,
+#: 4, 8, 12, 18, and 2θ₁₈ where the first squaring starts) and float32 (2, 4, 8, 12, 18). Just
+#: below one of them the lower degree (or one squaring fewer) runs at its limit.
+_PADE = (1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1, 2.097847961257068)
+_TAYLOR64 = (2.580956802971767e-8, 3.397168839976962e-4, 4.991228871115323e-2, 2.996158913811580e-1, 1.090863719290036)
+_TAYLOR32 = (5.978858893805233e-4, 5.116619363445086e-2, 5.800524627688768e-1, 1.461661507209034, 3.010066362817634)
+EXPM_DEGREE_SWITCHES: tuple[float, ...] = tuple(sorted((*_PADE, *_TAYLOR64, 2 * _TAYLOR64[-1], *_TAYLOR32)))
+_EXPM_STEPS = 1000  # points per band: θ·(1 − u), u uniform in [0, 0.3]
+
+
+def _expm_angle(i: int) -> float:
+    """The ``i``-th point of the bands: switch ``i // 1000`` times ``1 − 0.3·j/999``
+    (j = i mod 1000): the 30 % below it, where the lower degree's error grows towards its limit
+    (torch float32: ‖MᵀM − I‖ above 5e-6 for angles in [0.42, 0.58] below the switch 0.58;
+    float64: above 1e-12 in [0.017, 0.050] below 0.0499). ``j = 0`` is the switch itself."""
+    b, j = divmod(i, _EXPM_STEPS)
+    return min(EXPM_DEGREE_SWITCHES[b] * (1.0 - 0.3 * j / (_EXPM_STEPS - 1)), math.pi)
+
+
+# the switch and the point below it drawn apart (one integer over all bands would favour the
+# first switches: hypothesis draws small integers more often), shrinking to the smallest switch
+_EXPM = st.tuples(st.sampled_from(range(len(EXPM_DEGREE_SWITCHES))), st.integers(0, _EXPM_STEPS - 1)).map(
+    lambda t: _expm_angle(t[0] * _EXPM_STEPS + t[1])
+)
 
 
 def _clustered(k: int) -> st.SearchStrategy[tuple[float, ...]]:
@@ -421,6 +450,9 @@ def _rest_angles(kind: str, m: int, seed: int) -> tuple[float, ...]:
         "near_pi": np.where(coin, math.pi - near, uniform),
         "near_zero": near,
         "small": np.where(coin, 0.0, small),
+        "expm": np.where(
+            coin, 0.0, [_expm_angle(int(i)) for i in rng.integers(0, len(EXPM_DEGREE_SWITCHES) * _EXPM_STEPS, m)]
+        ),
         "generic": uniform,
     }
     if kind == "mixed":
@@ -462,6 +494,8 @@ def _head(k: int, kind: str) -> st.SearchStrategy[tuple[float, ...]]:
         return st.tuples(*[_NEAR_ZERO] * k)
     if kind == "small":  # one plane sets the norm; the others 0 (shrinking there) or small too
         return st.tuples(_SMALL, *[_SMALL_OR_ZERO] * rest)
+    if kind == "expm":  # one plane just below a degree switch; the others 0 (shrinking there) or such
+        return st.tuples(_EXPM, *[st.one_of(st.just(0.0), _EXPM)] * rest)
     if kind == "mixed":
         return st.tuples(*[_ANY_ANGLE] * k)
     if kind == "generic":
@@ -491,6 +525,11 @@ def spectra(n: int, kind: SpectrumKind = "any", *, det: int = 1) -> st.SearchStr
       and moderate norms set by one plane, every decade of (10⁻⁹, 1) covered;
       ``torch.linalg.matrix_exp`` loses accuracy at ‖A‖ ≈ 0.02–0.06 in float64 and ≈ 0.4–0.6 in
       float32, between powers of ten);
+    * ``"expm"``: one angle up to 30 % below one of :data:`EXPM_DEGREE_SWITCHES`, the
+      norms where Padé (scipy) and Taylor (torch) scaling-and-squaring exponentials change their
+      degree, the others 0 or such: the lower degree then runs at its limit, where its
+      truncation error is largest (:func:`adversarial_orthogonal_matrices` of this kind place
+      the generator's 1-norm there instead of the angle: :func:`rotation_with_generator_norm`);
     * ``"generic"``: uniform in (−π, π];
     * ``"any"``: one of the above; a failure shrinks towards the earliest kind that shows it.
 
@@ -626,7 +665,42 @@ def adversarial_orthogonal_matrices(
     if kind not in SPECTRUM_KINDS:
         raise ValueError(f"unknown spectrum kind {kind!r}; valid kinds: {', '.join(SPECTRUM_KINDS)}")
     dets: int | st.SearchStrategy[int] = st.sampled_from([1, -1]) if det is None else det
+    if kind == "expm":
+        return _with_generator_norm(n, dets, dtype, batch_shape)
     return _with_spectrum(n, lambda m, d: _spectrum(_planes(m, d), kind), dets, dtype, batch_shape)
+
+
+#: Two draws in three axis-aligned (seed None): there ‖A‖₂ = ‖A‖₁, the largest angle a degree is
+#: used for. torch float32 loses 1e-5 of orthogonality at angles 0.42–0.58 below its switch 0.58,
+#: which a Haar conjugation (‖A‖₁/‖A‖₂ up to ~2 at n = 8) mostly moves away from.
+_EXPM_SEEDS = st.integers(0, 2).flatmap(lambda i: _SEEDS if i == 2 else st.none())
+
+
+def _with_generator_norm(
+    n: Dim, det: int | st.SearchStrategy[int], dtype: DTypes, batch_shape: Shapes
+) -> st.SearchStrategy[FloatArray]:
+    """The "expm" kind as matrices: one plane whose generator's 1-norm (not its angle) is drawn
+    from the bands below :data:`EXPM_DEGREE_SWITCHES` (:func:`rotation_with_generator_norm`), so
+    the Haar conjugation does not push it across a switch."""
+    dts, shapes = _dtypes(dtype), _shapes(batch_shape)
+    dets = det if isinstance(det, st.SearchStrategy) else st.just(det)
+
+    def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
+        @functools.lru_cache(maxsize=256)
+        def build(t: tuple[int, int, Shape, str]) -> st.SearchStrategy[Any]:
+            m, d, shape, name = t
+            kw: dict[str, Any] = {"n": st.just(m), "det": st.just(d), "dtype": st.just(name)}
+            if device is not None:
+                kw["device"] = st.just(device)
+            if _planes(m, d) == 0:  # no plane (n = 2 with det = −1): the reflection alone
+                return st.builds(orthogonal_with_angles, st.just(np.zeros((*shape, 0)).tolist()), _SEEDS, **kw)
+            count = int(np.prod(shape)) if shape else 0
+            norms = _EXPM if not shape else st.tuples(*[_EXPM] * count).map(lambda v: np.reshape(v, shape).tolist())
+            return st.builds(rotation_with_generator_norm, norms, _EXPM_SEEDS, **kw)
+
+        return st.tuples(_dims(n), dets, _strategy(shapes), dts if dt is None else dt).flatmap(build)
+
+    return _rebuildable(make)
 
 
 def adversarial_rotations(

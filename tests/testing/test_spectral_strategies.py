@@ -19,6 +19,7 @@ from hypothesis.errors import NoSuchExample
 
 import orthornn
 from orthornn.testing import (
+    EXPM_DEGREE_SWITCHES,
     MESH_PHASES_DRAWN_SINGLY,
     MESH_SPECIAL_PHASES,
     SPECTRUM_KINDS,
@@ -41,6 +42,7 @@ from orthornn.testing import (
     orthogonal_with_angles,
     rotation_product,
     rotation_products,
+    rotation_with_generator_norm,
     special_orthogonal_matrices,
     spectra,
 )
@@ -78,6 +80,8 @@ def test_spectra_have_their_kind(kind, data):
         assert all(1e-16 < a <= 0.1 for a in phi)
     elif kind == "small":
         assert 1e-9 <= phi[0] < 1 and all(a == 0 or 1e-9 <= a < 1 for a in phi)
+    elif kind == "expm":
+        assert all(a == 0 or _below_a_switch(a) for a in phi) and _below_a_switch(phi[0])
     elif kind == "repeated":
         assert len(set(phi)) == 1
     elif kind == "clustered":
@@ -334,6 +338,80 @@ def test_small_angles_find_torchs_float64_matrix_exp_inaccuracy_within_100_examp
         find(adversarial_rotations(dimensions(2, 8), "near_zero"), inaccurate, settings=budget)
 
 
+def _below_a_switch(x: float) -> bool:
+    """Whether ``x`` is within 30 % below (or at) one of EXPM_DEGREE_SWITCHES."""
+    return any(0.7 * t * (1 - 1e-12) <= x <= t * (1 + 1e-12) for t in EXPM_DEGREE_SWITCHES)
+
+
+@settings(max_examples=40)
+@given(data=st.data())
+def test_expm_kind_puts_the_generators_one_norm_below_a_degree_switch(data):
+    """adversarial_rotations(n, "expm"): one plane whose generator's 1-norm (what Padé and Taylor
+    scaling-and-squaring rules test) is just below a switch, whatever the conjugation."""
+    n = data.draw(dimensions(2, 9))
+    R = data.draw(adversarial_rotations(n, "expm"))
+    A = orthornn.so_log(R)
+    assert np.linalg.matrix_rank(A, tol=1e-9) <= 2  # one plane
+    norm = np.abs(A).sum(0).max()
+    assert _below_a_switch(norm) or np.isclose(np.linalg.norm(A, 2), math.pi)  # (or capped at π)
+    assert_orthogonal(R)
+    # reflections and batches go through the same constructor
+    M = data.draw(adversarial_orthogonal_matrices(n, "expm", batch_shape=(2,)))
+    assert M.shape == (2, n, n)
+
+
+def test_expm_switches_are_the_published_thresholds():
+    # Higham (2005) Padé θ₃…θ₉ and torch's Taylor thresholds (float64 and float32), sorted, ≤ π
+    assert len(EXPM_DEGREE_SWITCHES) == 15 and list(EXPM_DEGREE_SWITCHES) == sorted(EXPM_DEGREE_SWITCHES)
+    assert 0.01495585217958292 in EXPM_DEGREE_SWITCHES and 0.5800524627688768 in EXPM_DEGREE_SWITCHES
+    assert max(EXPM_DEGREE_SWITCHES) < math.pi
+    assert find(spectra(2, "expm"), lambda phi: True) == (EXPM_DEGREE_SWITCHES[0],)  # shrinks to a switch
+
+
+@settings(max_examples=50)
+@given(
+    norm=st.floats(1e-9, 3.0),
+    seed=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    n=st.integers(2, 9),
+)
+def test_rotation_with_generator_norm_has_that_norm(norm, seed, n):
+    R = rotation_with_generator_norm(norm, seed, n=n)
+    A = orthornn.so_log(R)
+    got = np.abs(A).sum(0).max()
+    if np.linalg.norm(A, 2) < math.pi - 1e-9:  # (the angle is capped at π)
+        assert got == pytest.approx(norm, rel=1e-9)
+    batch = rotation_with_generator_norm([norm, norm / 2], seed, n=n)
+    assert batch.shape == (2, n, n)
+
+
+def test_rotation_with_generator_norm_refuses_bad_input():
+    with pytest.raises(ValueError, match="norm"):
+        rotation_with_generator_norm(-1.0, 0, n=3)
+    with pytest.raises(ValueError, match="norm"):
+        rotation_with_generator_norm(float("nan"), 0, n=3)
+    with pytest.raises(ValueError):
+        rotation_with_generator_norm(0.5, 0, n=1)
+
+
+def test_expm_kind_finds_torchs_matrix_exp_losses_within_100_examples():
+    """torch 2.13 (CPU): float64 matrix_exp off by up to 2.5e-10 at norms 0.017–0.050 (below the
+    degree-8 switch 0.0499), float32 loses 1e-5 of orthogonality at 0.42–0.58 (below 0.58); the
+    "expm" kind finds both (analysis/peer_checks/results.md)."""
+    torch = pytest.importorskip("torch")
+
+    def inaccurate64(R):
+        E = torch.linalg.matrix_exp(torch.from_numpy(orthornn.so_log(R))).numpy()
+        return np.abs(E - R).max() > 1e-12
+
+    def drift32(R):
+        E = torch.linalg.matrix_exp(torch.from_numpy(orthornn.so_log(R)).float()).double().numpy()
+        return np.abs(E.T @ E - np.eye(len(R))).max() > 5e-6
+
+    budget = settings(max_examples=100, derandomize=True, database=None, phases=[Phase.generate])
+    for bad in (inaccurate64, drift32):
+        assert bad(find(adversarial_rotations(dimensions(2, 8), "expm"), bad, settings=budget))
+
+
 def test_mesh_phases_mix_special_and_uniform_phases():
     for special in (0.0, 0.5, 1.0):
         p = mesh_phases(64, 3, special=special)
@@ -368,7 +446,7 @@ def test_large_meshes_print_as_mesh_phases_small_ones_phase_by_phase():
     assert "mesh_phases(" not in report(4)
 
 
-@pytest.mark.parametrize("kind", ["pi", "near_pi", "near_zero", "small", "mixed", "generic"])
+@pytest.mark.parametrize("kind", ["pi", "near_pi", "near_zero", "small", "expm", "mixed", "generic"])
 @settings(max_examples=15)
 @given(data=st.data())
 def test_large_spectra_keep_their_kind_beyond_the_planes_drawn_singly(kind, data):
@@ -385,6 +463,8 @@ def test_large_spectra_keep_their_kind_beyond_the_planes_drawn_singly(kind, data
         assert np.all((1e-16 < phi) & (phi <= 0.1))
     elif kind == "small":
         assert 1e-9 <= phi[0] < 1 and np.all((phi == 0) | ((1e-9 <= phi) & (phi < 1)))
+    elif kind == "expm":
+        assert _below_a_switch(phi[0]) and all(a == 0 or _below_a_switch(a) for a in phi)
     if len(tail) >= 8 and kind != "near_zero":  # the seeded tail is not one repeated value
         assert len(set(tail.tolist())) > 1
 
