@@ -2,11 +2,11 @@
  * instantiated for double (suffix _f64) and float (_f32):
  *
  * rum0_step.h  the lambda = 0 RUM step between the GEMMs, forward and adjoint
- *              (orthornn.nn.rum._Sequence0): five row dot products, the matrix-free Rotation, ReLU,
+ *              (orthornn.nn.rum.lambda0._Sequence0): five row dot products, the matrix-free Rotation, ReLU,
  *              gate and time normalisation.  The scalars saved per row are
  *              sc = (p, s, 1/|tau|, c, gamma, delta, r), as in _seq0_step / _seq0_step_backward
- *              in orthornn/nn/rum.py, the reference implementation (and the CUDA / no-compiler path).
- * rum1_step.h  the whole lambda = 1 RUM sequence, forward and adjoint (orthornn.nn.rum._Sequence1):
+ *              in orthornn/nn/rum/lambda0.py, the reference implementation (and the CUDA / no-compiler path).
+ * rum1_step.h  the whole lambda = 1 RUM sequence, forward and adjoint (orthornn.nn.rum.native._Sequence1):
  *              R_t = R_{t-1} Rotation(eps_t, tau_t) as a rank-2 update and the backward that
  *              rebuilds R_{t-1} = R_t Rotation^T instead of storing it; the equations of the step
  *              path (memory_step, fused_step1, _FusedStep1Recompute), the reference.
