@@ -13,7 +13,9 @@ What :func:`run_sweep` does with each run, every time it is called on the same f
 * a job that returns ``failed`` is recorded as failed with its message, the others go on;
 * a job that dies without returning (killed, out of memory, a lost node, timed out more often
   than SLURM may requeue it) is submitted again, up to ``retries`` times, and continues from
-  its checkpoint; after that it is ``interrupted``, and the next sweep on the folder continues it;
+  its checkpoint; after that it is ``interrupted``, and the next sweep on the folder continues it
+  (on a SLURM cluster without accounting, where ``sacct`` answers nothing, such a job is known
+  to have ended when ``squeue`` no longer lists it);
 * a preempted or timed-out SLURM job checkpoints and requeues itself (Submitit's protocol, see
   :mod:`orthornn.sweep.job`) without the sweep noticing.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +48,8 @@ __all__ = ["LAUNCHERS", "Launch", "SweepResult", "make_executor", "run_sweep"]
 LAUNCHERS = ("local", "slurm")
 #: A local job's time limit: none, in effect (Submitit's local default is 2 minutes).
 LOCAL_TIMEOUT_MIN = 60 * 24 * 365
+#: How long a SLURM job that left the queue without a result file is given for one to show.
+RESULT_GRACE_S = 15.0
 #: SLURM job states in which a job is running (not queued).
 RUNNING_STATES = ("RUNNING", "COMPLETING")
 #: The command-line flag of each integer option of :class:`Launch` (how its errors name it).
@@ -191,6 +196,35 @@ class _Active:
     job: Any
     attempt: int
     started: bool
+    submitted: float = field(default_factory=time.monotonic)
+    gone_since: float | None = None  # when squeue was first seen not to list it (no accounting)
+
+
+class _Queue:
+    """Which SLURM jobs ``squeue`` still lists, read at most every ``every`` seconds.
+
+    Submitit learns job states from ``sacct``; on a cluster without accounting that answers
+    nothing (state ``UNKNOWN``), and a job that died without writing its result (killed, a lost
+    node) would never be seen to end. A job in that state that the queue no longer lists, and
+    that was submitted before the last reading, has ended.
+    """
+
+    def __init__(self, every: float) -> None:
+        self.every, self.read_at, self.listed = every, -float("inf"), frozenset[str]()
+
+    def ended(self, a: _Active) -> bool:
+        if a.job.state != "UNKNOWN":  # sacct knows the job: Submitit's done() decides
+            return False
+        now = time.monotonic()
+        if now - self.read_at >= self.every:
+            try:
+                out = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+            if out.returncode != 0:
+                return False
+            self.read_at, self.listed = now, frozenset(out.stdout.split())
+        return a.submitted < self.read_at and str(a.job.job_id) not in self.listed
 
 
 def _first_line(exc: BaseException) -> str:
@@ -260,6 +294,7 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
     executor = make_executor(out / "jobs", launch)
     poll = launch.poll_seconds if launch.poll_seconds is not None else (2.0 if launch.executor == "slurm" else 0.1)
     shows_start = launch.executor != "slurm"  # a local or debug job runs once submitted; a SLURM one may queue
+    queue = _Queue(every=max(poll, 5.0)) if launch.executor == "slurm" else None
     try:
         while todo or active:
             batch = []
@@ -279,13 +314,19 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
                 if not a.started and a.job.state in RUNNING_STATES:
                     a.started = True
                     emit("start", a.run, attempt=a.attempt)
+                lost = False
                 if not a.job.done():
-                    continue
+                    if queue is None or not queue.ended(a):
+                        continue
+                    a.gone_since = a.gone_since or time.monotonic()
+                    if time.monotonic() - a.gone_since < RESULT_GRACE_S:  # its result may still show (NFS)
+                        continue
+                    lost = True
                 progressed = True
                 del active[name]
                 if not a.started:
                     emit("start", a.run, attempt=a.attempt)
-                _collect(a, out, launch, result, todo, emit)
+                _collect(a, out, launch, result, todo, emit, lost=lost)
             if active and not progressed:
                 time.sleep(poll)
     finally:
@@ -307,10 +348,15 @@ def _submit(executor: Any, jobs: list[RunJob]) -> list[Any]:
     return handles
 
 
-def _collect(a: _Active, out: Path, launch: Launch, result: SweepResult, todo: deque[Run], emit: Callable) -> None:
-    """Record what ``a``'s job returned, or resubmit its run if the job died."""
+def _collect(
+    a: _Active, out: Path, launch: Launch, result: SweepResult, todo: deque[Run], emit: Callable, *, lost: bool
+) -> None:
+    """Record what ``a``'s job returned, or resubmit its run if the job died (``lost``: it left
+    the SLURM queue without a result, on a cluster without accounting)."""
     run = a.run
     try:
+        if lost:
+            raise RuntimeError(f"job {a.job.job_id} left the queue without writing a result")
         outcome: Outcome = a.job.result()
     except Exception as exc:  # the job died without returning: killed, lost, timed out too often
         if state.run_status(out / "runs" / run.name, run.config).kind == "finished":  # died after its summary

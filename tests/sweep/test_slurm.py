@@ -1,7 +1,8 @@
 """The slurm launcher: through Submitit's debug executor (everywhere), the sbatch script it
 writes, and on a real one-node SLURM cluster started here (skipped where SLURM is not
 installed, as on a clean CI machine): a sweep with one job preempted (SIGUSR2), which
-checkpoints, requeues itself and ends where the uninterrupted run ends."""
+checkpoints and requeues itself, and one killed, which the sweep submits again; both end
+where the uninterrupted runs end."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 
 import pytest
 from sweep.slurm_cluster import Unavailable, cluster
-from sweep.tiny_grid import PREEMPT, TINY, results, signal_worker_when
+from sweep.tiny_grid import KILL, PREEMPT, TINY, results, signal_worker_when
 
 from orthornn.sweep.job import RunJob
 from orthornn.sweep.launch import Launch, make_executor, run_sweep
@@ -99,20 +100,28 @@ def _hurry_requeued(folder, after: threading.Thread) -> threading.Thread:
     return thread
 
 
-def test_a_sweep_on_a_real_slurm_cluster_with_a_preempted_job(reference, slurm, tmp_path):
+def test_a_sweep_on_a_real_slurm_cluster_with_a_preempted_job_and_a_killed_one(reference, slurm, tmp_path):
+    """One job gets SIGUSR2 (checkpoints and requeues itself), the other's task SIGKILL (its job
+    fails without a result; with no accounting here the sweep sees it leave the queue and
+    submits the run again); both end where the uninterrupted runs end."""
     _, runs, recs = reference
-    folder = tmp_path / "runs" / runs[0].name
-    hurry = _hurry_requeued(folder, signal_worker_when(folder, PREEMPT, after_step=60))
+    preempted, killed = (tmp_path / "runs" / r.name for r in runs)
+    hurry = _hurry_requeued(preempted, signal_worker_when(preempted, PREEMPT, after_step=60))
+    kill = signal_worker_when(killed, KILL, after_step=60)
     launch = Launch(launcher="slurm", workers=2, time_min=60, poll_seconds=0.5)  # > 10 min: a signal is a preemption
-    done: list = []  # without sacct (no accounting here) a job that dies unseen would hang the sweep: a deadline
-    sweep = threading.Thread(target=lambda: done.append(run_sweep(runs, tmp_path, launch)), daemon=True)
+    events: list = []
+    done: list = []  # a deadline: a sweep that waited forever would hang the suite
+    sweep = threading.Thread(target=lambda: done.append(run_sweep(runs, tmp_path, launch, on_event=events.append)))
+    sweep.daemon = True
     sweep.start()
-    sweep.join(timeout=180)
+    sweep.join(timeout=240)
     hurry.join(timeout=5)
-    assert done, "the sweep did not end within 180 s"
+    kill.join(timeout=5)
+    assert done, f"the sweep did not end within 240 s: {[(e.kind, e.run.name) for e in events]}"
     (result,) = done
     assert result.ok, result.unfinished()
-    assert result.outcomes[runs[0].name].resumed_from >= 25
+    assert [e.run.name for e in events if e.kind == "retry"] == [runs[1].name]
+    assert result.outcomes[runs[0].name].resumed_from >= 25 and result.outcomes[runs[1].name].resumed_from >= 25
     logs = "".join(p.read_text() for p in (tmp_path / "jobs").glob("*_log.*"))
     assert "this job is preempted" in logs and "Requeued job" in logs
     assert results(tmp_path, runs) == recs
