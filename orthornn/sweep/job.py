@@ -109,6 +109,9 @@ class RunJob(submitit.helpers.Checkpointable):
                 worker = state.read_json(self.folder / state.WORKER) or {}
                 who = f"{worker.get('host')} pid {worker.get('pid')}" if worker else "another process"
                 return Outcome("failed", message=f"another job is training this run now ({who})")
+            status = state.run_status(self.folder, self.run.config)  # again: another job may have just ended
+            if status.kind == "finished":
+                return Outcome("skipped", summary=state.read_json(self.folder / state.SUMMARY))
             return self._guarded(status, torch, t0)
 
     def _guarded(self, status: state.RunStatus, torch: Any, t0: float) -> Outcome:
