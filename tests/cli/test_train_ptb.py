@@ -165,6 +165,23 @@ def test_a_run_resumed_from_a_mid_run_checkpoint_ends_where_the_uninterrupted_on
     assert hist.test == again.test and hist.summary["test_bpc"] == again.summary["test_bpc"]
 
 
+def test_a_non_finite_loss_stops_the_run_before_it_updates_or_carries_anything(data):
+    trainer = Trainer(_cfg(data, steps=6, eval_every=1, checkpoint_every=1))
+    for _ in range(2):
+        trainer.train_step()
+    carried = [t.clone() for t in _tensors(trainer.carry)]
+    with torch.no_grad():
+        trainer.model.head.bias.fill_(float("nan"))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    saved: list[int] = []
+    hist = trainer.run(on_checkpoint=lambda sd: saved.append(sd["step"]))
+    assert hist.stopped == "non-finite loss at step 3; stopped, parameters are those after step 2"
+    assert trainer.step == 2 and saved == [] and hist.test is None and hist.summary["test_bpc"] is None
+    assert all(torch.equal(a, b) for a, b in zip(carried, _tensors(trainer.carry), strict=True))
+    after = trainer.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) or k == "head.bias" for k in before)
+
+
 def test_the_paper_schedule_sets_the_rate_of_each_step(data):
     hist = Trainer(_cfg(data, steps=6, lr=0.002, lr_schedule="paper", eval_every=6)).run()
     assert [r["lr"] for r in hist.train] == pytest.approx([0.002] * 3 + [1e-4] + [1e-5] * 2, rel=1e-12)
