@@ -555,13 +555,16 @@ def _spectrum_batch(shape: Shape, element: st.SearchStrategy[tuple[float, ...]])
     return st.tuples(*[element] * count).map(lambda rows: np.array(rows, dtype=float).reshape(*shape, -1).tolist())
 
 
-def _with_spectrum(
+def _per_size(
     n: Dim,
-    spectrum: Callable[[int, int], st.SearchStrategy[tuple[float, ...]]],
     det: int | st.SearchStrategy[int],
     dtype: DTypes,
     batch_shape: Shapes,
+    draw: Callable[[int, int, Shape, dict[str, Any]], st.SearchStrategy[Any]],
 ) -> st.SearchStrategy[FloatArray]:
+    """Matrices drawn size by size: ``draw(n, det, shape, kw)`` gives the strategy of one size,
+    determinant and batch shape (``kw``: the constructor's keywords ``n, det, dtype[, device]``
+    as strategies), cached so that each validates once."""
     dts, shapes = _dtypes(dtype), _shapes(batch_shape)
     dets = det if isinstance(det, st.SearchStrategy) else st.just(det)
 
@@ -569,19 +572,27 @@ def _with_spectrum(
         @functools.lru_cache(maxsize=256)
         def build(t: tuple[int, int, Shape, str]) -> st.SearchStrategy[Any]:
             m, d, shape, name = t
-            return st.builds(
-                orthogonal_with_angles,
-                _spectrum_batch(shape, spectrum(m, d)),
-                _SEEDS,
-                n=st.just(m),
-                det=st.just(d),
-                dtype=st.just(name),
-                **({} if device is None else {"device": st.just(device)}),
-            )
+            kw: dict[str, Any] = {"n": st.just(m), "det": st.just(d), "dtype": st.just(name)}
+            if device is not None:
+                kw["device"] = st.just(device)
+            return draw(m, d, shape, kw)
 
         return st.tuples(_dims(n), dets, _strategy(shapes), dts if dt is None else dt).flatmap(build)
 
     return _rebuildable(make)
+
+
+def _with_spectrum(
+    n: Dim,
+    spectrum: Callable[[int, int], st.SearchStrategy[tuple[float, ...]]],
+    det: int | st.SearchStrategy[int],
+    dtype: DTypes,
+    batch_shape: Shapes,
+) -> st.SearchStrategy[FloatArray]:
+    def draw(m: int, d: int, shape: Shape, kw: dict[str, Any]) -> st.SearchStrategy[Any]:
+        return st.builds(orthogonal_with_angles, _spectrum_batch(shape, spectrum(m, d)), _SEEDS, **kw)
+
+    return _per_size(n, det, dtype, batch_shape, draw)
 
 
 def orthogonal_matrices_with_angles(
@@ -682,25 +693,15 @@ def _with_generator_norm(
     """The "expm" kind as matrices: one plane whose generator's 1-norm (not its angle) is drawn
     from the bands below :data:`EXPM_DEGREE_SWITCHES` (:func:`rotation_with_generator_norm`), so
     the Haar conjugation does not push it across a switch."""
-    dts, shapes = _dtypes(dtype), _shapes(batch_shape)
-    dets = det if isinstance(det, st.SearchStrategy) else st.just(det)
 
-    def make(dt: st.SearchStrategy[str] | None, device: str | None) -> st.SearchStrategy[Any]:
-        @functools.lru_cache(maxsize=256)
-        def build(t: tuple[int, int, Shape, str]) -> st.SearchStrategy[Any]:
-            m, d, shape, name = t
-            kw: dict[str, Any] = {"n": st.just(m), "det": st.just(d), "dtype": st.just(name)}
-            if device is not None:
-                kw["device"] = st.just(device)
-            if _planes(m, d) == 0:  # no plane (n = 2 with det = −1): the reflection alone
-                return st.builds(orthogonal_with_angles, st.just(np.zeros((*shape, 0)).tolist()), _SEEDS, **kw)
-            count = int(np.prod(shape)) if shape else 0
-            norms = _EXPM if not shape else st.tuples(*[_EXPM] * count).map(lambda v: np.reshape(v, shape).tolist())
-            return st.builds(rotation_with_generator_norm, norms, _EXPM_SEEDS, **kw)
+    def draw(m: int, d: int, shape: Shape, kw: dict[str, Any]) -> st.SearchStrategy[Any]:
+        if _planes(m, d) == 0:  # no plane (n = 2 with det = −1): the reflection alone
+            return st.builds(orthogonal_with_angles, st.just(np.zeros((*shape, 0)).tolist()), _SEEDS, **kw)
+        count = int(np.prod(shape)) if shape else 0
+        norms = _EXPM if not shape else st.tuples(*[_EXPM] * count).map(lambda v: np.reshape(v, shape).tolist())
+        return st.builds(rotation_with_generator_norm, norms, _EXPM_SEEDS, **kw)
 
-        return st.tuples(_dims(n), dets, _strategy(shapes), dts if dt is None else dt).flatmap(build)
-
-    return _rebuildable(make)
+    return _per_size(n, det, dtype, batch_shape, draw)
 
 
 def adversarial_rotations(
