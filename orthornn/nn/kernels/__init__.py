@@ -69,6 +69,7 @@ __all__ = [
     "Rum0Kernel",
     "Rum1Kernel",
     "SpectralAdjointKernel",
+    "SpectralBackwardKernel",
     "SpectralStepKernel",
     "SpectralUpdateKernel",
     "fold",
@@ -77,6 +78,7 @@ __all__ = [
     "rum0",
     "rum1",
     "spectral_adjoint",
+    "spectral_backward",
     "spectral_step",
     "spectral_update",
 ]
@@ -546,6 +548,105 @@ class FoldKernel:
     def supports(X: Tensor) -> bool:
         """Whether the kernel can run on ``X``: CPU, float32 or float64, contiguous."""
         return _cpu_float(X) and X.is_contiguous()
+
+
+class SpectralBackwardKernel:
+    r"""One backward step of the spectral fractional-λ RUM fused per batch element
+    (``spectral_backward.h``): :class:`SpectralStepKernel`'s middle, the folded block's
+    ``diag(I, H) ∂D diag(I, H)ᵀ`` and ``Q' = Q'' diag(I, Hᵀ)`` (:class:`FoldKernel`), then
+    :class:`SpectralAdjointKernel`'s flips, ∂λ, ``𝓛*_λ`` and projection, with the element's ``K``
+    and ``Q'`` in cache across the three (each part is tested against its torch reference, and
+    this against the three calls in sequence)."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._fn = {}
+        for dtype, suf in _SUFFIX.items():
+            f = getattr(lib, f"spectral_backward_fused_{suf}")
+            f.argtypes = [_I64, _I64, *[_PTR] * 14, _I64, _PTR, _PTR, _PTR, _PTR, _PTR, _DBL, *[_PTR] * 4]
+            f.restype = None
+            self._fn[dtype] = f
+
+    def __call__(
+        self,
+        K: Tensor,
+        Qp: Tensor,
+        vecs: tuple[Tensor, ...],
+        cd: Tensor,
+        sd: Tensor,
+        c: Tensor,
+        k: Tensor,
+        fold: tuple[int, Tensor, Tensor] | None,
+        phi: Tensor,
+        lam: Tensor,
+        flip: Tensor,
+        eps: float,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``K`` (B, N, N) → Ĝ_{t−1} and ``Qp`` (``Q''``) → ``Q'`` in place, as the three kernels;
+        ``fold = (k, V, S)`` or None. Returns ``back`` (B, 3, N), ``∂c`` (B,) and ``∂λ`` per matrix (B,)."""
+        B, n = K.shape[0], K.shape[-1]
+        vecs = tuple(v.contiguous() for v in vecs)
+        cd, sd, c, k = cd.contiguous(), sd.contiguous(), c.contiguous(), k.contiguous()
+        phi, lam = phi.contiguous(), lam.contiguous()
+        fl = flip.to(torch.uint8).contiguous()
+        kf, V, S = (n, K, K) if fold is None else fold
+        back, gc, glam = K.new_empty(B, 3, n), K.new_empty(B), torch.empty(B, dtype=torch.float64)
+        size, m, nz = K.element_size(), n // 2, n - kf
+        fn = self._fn[K.dtype]
+
+        def run(b0: int, b1: int) -> None:
+            f64 = torch.float64
+            work, work2, work3 = (
+                K.new_empty(11 * n),
+                torch.empty(2 * n, dtype=f64),
+                torch.empty(8 * max(m, 1), dtype=f64),
+            )
+            mats = (K.data_ptr() + b0 * n * n * size, Qp.data_ptr() + b0 * n * n * size)
+            rows = tuple(v.data_ptr() + b0 * n * size for v in vecs)
+            planes = (cd.data_ptr() + b0 * m * size, sd.data_ptr() + b0 * m * size)
+            scal = (c.data_ptr() + b0 * size, k.data_ptr() + b0 * size)
+            out = (back.data_ptr() + b0 * 3 * n * size, gc.data_ptr() + b0 * size)
+            wy = (V.data_ptr() + b0 * 2 * nz * size, S.data_ptr() + b0 * 4 * size) if fold else (0, 0)
+            adj = (phi.data_ptr() + b0 * m * 8, lam.data_ptr() + b0 * 8, fl.data_ptr() + b0 * m)
+            fn(
+                b1 - b0,
+                n,
+                *mats,
+                *rows,
+                *planes,
+                *scal,
+                *out,
+                kf,
+                *wy,
+                *adj,
+                eps,
+                glam.data_ptr() + b0 * 8,
+                work.data_ptr(),
+                work2.data_ptr(),
+                work3.data_ptr(),
+            )
+
+        _over_batch(run, B)
+        return back, gc, glam
+
+    supports = staticmethod(_cpu_float)  #: whether the kernel can run on these tensors
+
+
+@functools.cache
+def _load_spectral_backward() -> SpectralBackwardKernel | None:
+    lib = _library()
+    return None if lib is None else SpectralBackwardKernel(lib)
+
+
+def spectral_backward() -> SpectralBackwardKernel | None:
+    """The compiled fused backward step of the spectral fractional-λ RUM, or None.
+
+    Examples
+    --------
+    >>> k = spectral_backward()
+    >>> k is None or k.supports(torch.zeros(2, 3, 3))
+    True
+    """
+    return _load_spectral_backward() if native_enabled() else None
 
 
 @functools.cache

@@ -17,6 +17,8 @@
  *              gradients, the rank-3 update to dD), per batch element in cache.
  * fold_wy.h    the rank-2 (compact WY) reflector products of the folded angle-0 block of the spectral
  *              memory (orthornn.nn.rum.deflation, whose torch form is the reference), in cache.
+ * spectral_backward.h  one backward step of that memory fused per batch element: spectral_step.h, the
+ *              fold's conjugation and basis undo, spectral_adjoint.h, with K and Q' in cache.
  * sigmoid.h    a sigmoid without libm calls, so that the loops calling it vectorise.
  * spectral_update.h  (double only, included once) the eigen-update of a block-diagonal rotation by
  *              a plane rotation, A = Bd(d) G = W Bd(phi) W^T, by a 2x2 secular equation
@@ -39,6 +41,7 @@
 #include "spectral_adjoint.h"
 #include "spectral_step.h"
 #include "fold_wy.h"
+#include "spectral_backward.h"
 #undef T
 #undef NAME
 
@@ -49,6 +52,7 @@
 #include "spectral_adjoint.h"
 #include "spectral_step.h"
 #include "fold_wy.h"
+#include "spectral_backward.h"
 #undef T
 #undef NAME
 

@@ -96,7 +96,7 @@ class Deflation:
         fa[:, k], fb[:, k], fb[:, k + 1] = r1, bz[:, 0], r2  # exactly zero beyond: A = A_s ⊕ I
         return cls(k, v1, v2), fa, fb
 
-    def _wy(self, like: Tensor) -> tuple[Tensor, Tensor]:
+    def wy(self, like: Tensor) -> tuple[Tensor, Tensor]:
         """``(V, S)`` in ``like``'s dtype and device: (B, 2, N − k) and (B, 2, 2), contiguous."""
         key = (like.dtype, like.device)
         if key not in self._cast:
@@ -113,7 +113,7 @@ class Deflation:
 
     def _right(self, X: Tensor, transpose: bool) -> None:
         """``X_Z ← X_Z H`` (or ``X_Z Hᵀ``) on the columns ``k:`` of ``X`` (B, r, N), in place."""
-        V, S = self._wy(X)
+        V, S = self.wy(X)
         native = self._native(X)
         if native is not None:
             native.right(X, V, S, self.k, transpose)
@@ -137,7 +137,7 @@ class Deflation:
 
     def conjugate(self, G: Tensor) -> None:
         """A matrix in ``Q''`` coordinates to ``Q'``: ``G ← diag(I, H) G diag(I, H)ᵀ``, in place."""
-        V, S = self._wy(G)
+        V, S = self.wy(G)
         native = self._native(G)
         if native is not None:
             native.conjugate(G, V, S, self.k)

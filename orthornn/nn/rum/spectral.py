@@ -274,6 +274,58 @@ def _middle(
     return back, gc
 
 
+def _step_back(
+    K: Tensor,
+    Qp: Tensor,
+    vecs: tuple[Tensor, ...],
+    cd: Tensor,
+    sd: Tensor,
+    st: _Step,
+    fold: Deflation | None,
+    first: Tensor | None,
+    flip: Tensor,
+    phi64: Tensor,
+    lam64: Tensor,
+    eps_dt: float,
+    middle: Any,
+    adjoint: Any,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """A backward step's three parts one after another (the reference of the fused native
+    ``spectral_backward.h``): the middle (native ``spectral_step.h`` or :func:`_middle`), the
+    fold's way back from ``Q''`` to ``Q'`` (``first``: at t = 0, ``Q_0``, from which ``Q'`` is taken
+    exactly), then the
+    flips, ∂λ, ``𝓛*_λ`` and the tangent projection (native ``spectral_adjoint.h``, or torch).
+    ``K`` becomes ``Ĝ_{t−1}`` and ``Qp`` ``Q_{t−1}``, in place; returns ``(Ĝ_{t−1}, Q_{t−1}, back, ∂c, ∂λ)``."""
+    B, n = K.shape[0], K.shape[-1]
+    dt, dev = K.dtype, K.device
+    if middle is not None:  # K becomes ∂D in place
+        back, gc = middle.backward(K, Qp, vecs, cd, sd, st.c[:, 0], st.k[:, 0])
+        gc = gc[:, None]
+    else:
+        back, gc = _middle(K, Qp, vecs, cd, sd, st.c, st.k)
+    dD = K
+    if fold is not None:  # from Q'' back to Q' (in which the last step's W was computed)
+        fold.conjugate(dD)
+        if first is not None:
+            Qp = _flip_columns(Qp.copy_(first), flip)
+        else:
+            fold.undo_columns(Qp)
+    if adjoint is not None:  # the flips, ∂λ, 𝓛*_λ and the projection in one native pass
+        dlam = adjoint(dD, phi64, lam64.expand(B), flip, eps_dt).sum().to(dt)
+        return dD, _flip_columns(Qp, flip), back, gc, dlam
+    if bool(flip.any()):  # to Q_{t−1}'s planes
+        S = _signs(flip, n).to(dev, dt)
+        dD.mul_(S[:, :, None] * S[:, None, :])
+    _flip_columns(Qp, flip)
+    phi = phi64.to(dev, dt)
+    lam_b = lam64.to(dev, dt).expand(B)
+    psi = lam_b[:, None] * phi
+    m2 = 2 * (n // 2)
+    diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
+    dlam = (phi * (torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3]))).sum()
+    return _tangent(_plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True), phi), Qp, back, gc, dlam
+
+
 class _SequenceFractional(torch.autograd.Function):
     """The whole fractional-λ RUM over a sequence as one node, the memory in spectral form (module docstring)."""
 
@@ -393,12 +445,13 @@ class _SequenceFractional(torch.autograd.Function):
         T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
         dt, dev = H.dtype, H.device
         eps_dt = float(torch.finfo(dt).eps)
-        lam_b = lam.to(dt).expand(B)
         lam64 = lam.to("cpu", torch.float64)
         adj = kernels.spectral_adjoint() if dev.type == "cpu" else None
         adjoint = adj if adj is not None and adj.supports(Q) else None
         mid = kernels.spectral_step() if dev.type == "cpu" else None
         middle = mid if mid is not None and mid.supports(Q) else None
+        fus = kernels.spectral_backward() if dev.type == "cpu" else None
+        fused = fus if fus is not None and fus.supports(Q) else None
         Q = Q.clone()
         spare, tmp = torch.empty_like(Q), torch.empty_like(Q)  # Q' alternates with Q; W Ĝ
         wbuf = torch.empty_like(Q)
@@ -408,7 +461,6 @@ class _SequenceFractional(torch.autograd.Function):
         gh = H.new_zeros(B, n)
         glam = H.new_zeros(())
         dPB = H.new_empty(T, B, 3 * n)
-        m2 = 2 * (n // 2)
         for t in range(T - 1, -1, -1):
             if grad_H is not None:
                 gh = gh + grad_H[t]
@@ -461,38 +513,25 @@ class _SequenceFractional(torch.autograd.Function):
             om, xi, et = st.coordinates(alpha, beta)
             cd, sd = torch.cos(d).to(dev, dt), torch.sin(d).to(dev, dt)
             vecs = (h, gz, alpha, om, xi, et)
-            if middle is not None:  # K becomes ∂D in place
-                back, gc = middle.backward(K, Qp, vecs, cd, sd, st.c[:, 0], st.k[:, 0])
-                gc = gc[:, None]
-            else:
-                back, gc = _middle(K, Qp, vecs, cd, sd, st.c, st.k)
-            dD = K
-            if fold is not None:  # from Q'' back to Q' (in which the last step's W was computed)
-                fold.conjugate(dD)
-                if t == 0:
-                    Qp = _flip_columns(spare.copy_(Q0), flip)
-                else:
-                    fold.undo_columns(Qp)
-            gh_prev = gh_prev + back[:, 0]
-            geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
             # Ĝ_{t−1} is kept tangent to SO(n) at R_{t−1} (as the reference's polar step does): the normal
             # part, which no loss sees, otherwise grows from step to step until its rounding swamps
             # the gradient (measured: ∂λ off by 1e4 after 49 steps of the copy task)
-            if adjoint is not None:  # the flips, ∂λ, 𝓛*_λ and the projection in one native pass
-                glam = glam + adjoint(dD, PHI[t], lam64.expand(B), flip, eps_dt).sum().to(dt)
-                Gh = dD
+            if fused is not None:  # the three parts below in one native pass, each matrix in cache
+                wy = None if fold is None else (fold.k, *fold.wy(K))
+                lam_rows = lam64.expand(B)
+                back, gc, gl = fused(K, Qp, vecs, cd, sd, st.c[:, 0], st.k[:, 0], wy, PHI[t], lam_rows, flip, eps_dt)
+                gc, glam, Gh = gc[:, None], glam + gl.sum().to(dt), K
+                if t == 0 and fold is not None:  # the first basis exactly, as below
+                    Qp = _flip_columns(spare.copy_(Q0), flip)
                 _flip_columns(Qp, flip)
             else:
-                if bool(flip.any()):  # to Q_{t−1}'s planes
-                    S = _signs(flip, n).to(dev, dt)
-                    dD.mul_(S[:, :, None] * S[:, None, :])
-                _flip_columns(Qp, flip)
-                phi = PHI[t].to(dev, dt)
-                psi = lam_b[:, None] * phi
-                diag = [dD[:, i::2, j::2].diagonal(dim1=-2, dim2=-1)[:, : m2 // 2] for i in (0, 1) for j in (0, 1)]
-                dlam = torch.cos(psi) * (diag[2] - diag[1]) - torch.sin(psi) * (diag[0] + diag[3])
-                glam = glam + (phi * dlam).sum()
-                Gh = _tangent(_plane_adjoint(dD, phi, lam_b, eps_dt, inplace=True), phi)  # Ĝ_{t−1}
+                first = Q0 if t == 0 else None
+                Gh, Qp, back, gc, dlam = _step_back(
+                    K, Qp, vecs, cd, sd, st, fold, first, flip, PHI[t], lam64, eps_dt, middle, adjoint
+                )
+                glam = glam + dlam
+            gh_prev = gh_prev + back[:, 0]
+            geps_f, gtau = _frame_backward(st.ahat, st.bhat, st.c, st.ie, st.it, back[:, 1], back[:, 2], gc)
             if Qp is not Q:  # Q_{t−1}
                 spare, Q = Q, Qp
             dg = torch.cat([gu_pre, gtau], -1)

@@ -182,3 +182,23 @@ def test_rows_decomposed_whole_beside_a_folded_block(monkeypatch):
         torch.testing.assert_close(folded[1], other[1], rtol=0, atol=1e-10)
         for u, v in zip(folded[2], other[2], strict=True):
             torch.testing.assert_close(u, v, rtol=0, atol=1e-9 * max(1.0, float(v.abs().max())))
+
+
+@pytest.mark.skipif(kernels.spectral_backward() is None, reason="needs the native kernels")
+@pytest.mark.parametrize(("dtype", "tol"), [(F64, 1e-12), (torch.float32, 2e-5)])
+def test_the_fused_backward_step_equals_its_three_parts(monkeypatch, dtype, tol):
+    # spectral_backward.h against spectral_step.h, fold_wy.h and spectral_adjoint.h called one after
+    # another: a folded memory (λ < 0: flips too), float64 and float32
+    n, B, T = 21, 4, 16
+    g = torch.Generator().manual_seed(2)
+    torch.manual_seed(2)
+    rum = RUM(3, n, lam=-0.05, learn_lam=True, dtype=dtype)
+    x = torch.randn(B, T, 3, generator=g, dtype=F64).to(dtype).requires_grad_()
+    h0 = torch.randn(B, n, generator=g, dtype=F64).to(dtype).requires_grad_()
+    R0 = _partial_memories(B, n, g).to(dtype).requires_grad_()
+    gH, gR = torch.randn(T, B, n, generator=g, dtype=dtype), torch.randn(B, n, n, generator=g, dtype=dtype)
+    fused = _run(rum, x, h0, R0, gH, gR)
+    monkeypatch.setattr(kernels, "spectral_backward", lambda: None)
+    parts = _run(rum, x, h0, R0, gH, gR)
+    for u, v in zip(fused[2], parts[2], strict=True):
+        torch.testing.assert_close(u, v, rtol=0, atol=tol * max(1.0, float(v.abs().max())))
