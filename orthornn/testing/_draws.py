@@ -223,21 +223,22 @@ def rotation_with_generator_norm(
     dtype: Any = "float64",
     device: str | None = None,
 ) -> Any:
-    r"""The one-plane matrix :func:`orthogonal_with_angles` ``((φ,), seed, n=n, det=det)`` whose
-        generator :math:`A = \log R` has the 1-norm ``norm``: :math:`arphi =` ``norm`` :math:`/\,c`,
-        :math:`c = \lVert V J V^	op
-    Vert_1` (``V`` the Haar draw of ``seed``, ``J`` the unit generator
-        of the first plane), capped at π.
+    r"""A one-plane rotation whose generator :math:`A = \log R` has a prescribed 1-norm.
 
-        The 1-norm (largest column sum) is what scaling-and-squaring exponentials test to choose
-        their degree and number of squarings (``scipy.linalg.expm``, ``torch.linalg.matrix_exp``), so
-        this puts that norm where it is wanted whatever the conjugation; leading dimensions of
-        ``norm`` make a batch.
+    It is ``orthogonal_with_angles((phi,), seed, n=n, det=det)`` with
+    :math:`\varphi = \mathrm{norm} / c`, capped at π, where
+    :math:`c = \lVert V J V^\top\rVert_1`, ``V`` is the Haar draw of ``seed`` and ``J`` the unit
+    generator of the first plane.
 
-        >>> R = rotation_with_generator_norm(0.5, seed=4, n=5)
-        >>> import orthornn
-        >>> round(float(np.abs(orthornn.so_log(R)).sum(0).max()), 12)
-        0.5
+    The 1-norm (largest column sum) is what scaling-and-squaring exponentials test to choose
+    their degree and number of squarings (``scipy.linalg.expm``, ``torch.linalg.matrix_exp``), so
+    this puts that norm where it is wanted whatever the conjugation; leading dimensions of
+    ``norm`` make a batch.
+
+    >>> R = rotation_with_generator_norm(0.5, seed=4, n=5)
+    >>> import orthornn
+    >>> round(float(np.abs(orthornn.so_log(R)).sum(0).max()), 12)
+    0.5
     """
     target = np.asarray(norm, dtype=np.float64)
     if not np.isfinite(target).all() or (target < 0).any():
