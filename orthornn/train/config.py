@@ -124,6 +124,8 @@ _SYNTHETIC_FIELDS = ("train_size", "train_order", "valid_size", "test_size", "ev
 #: Largest seed: torch.manual_seed takes 64-bit seeds (the initial parameters are seeded with it).
 MAX_SEED = 2**64 - 1
 
+#: The largest learning rate a config accepts: far above any useful one, far below float32's 3.4e38.
+MAX_LR = 1e6
 _REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip", "dropout", "zoneout", "cell_zoneout")
 
 
@@ -311,6 +313,8 @@ class TrainConfig:
             raise OrthornnError(f"seed: must be an integer from 0 to 2**64 - 1, got {self.seed!r}")
         if not (_is_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise OrthornnError(f"lr: must be a positive number, got {self.lr!r}")
+        if self.lr > MAX_LR:  # Adam's first step is about lr: beyond this a float32 parameter overflows
+            raise OrthornnError(f"lr: must be at most {MAX_LR:g} (a larger step overflows float32), got {self.lr!r}")
         if self.lam is not None and not (_is_real(self.lam) and math.isfinite(self.lam)):
             raise OrthornnError(f"lam: must be a finite real number, got {self.lam!r}")
         if self.learn_lam is not None and not isinstance(self.learn_lam, bool):

@@ -68,6 +68,7 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
     ("argv", "needle"),
     [
         (["copy", "--model", "rum", "--lr", "-1"], "--lr:"),
+        (["copy", "--model", "rum", "--optimizer", "adam", "--lr", "1e38"], "--lr: must be at most 1e+06"),
         (["copy", "--model", "rum", "--hidden", "0"], "--hidden:"),
         (["copy", "--model", "goru", "--eta", "0"], "--eta:"),
         (["copy"], "--model is required"),
