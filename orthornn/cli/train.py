@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OrthornnError
+from ..train.atomic import replace as _replace
 from ..train.config import (
     ACTIVATIONS,
     BABI_SETS,
@@ -271,34 +272,6 @@ class _Metrics:
     def close(self) -> None:
         with writing(self.path, self.flag):
             self.file.close()
-
-
-def _sync(path: Path, *, folder: bool = False) -> None:
-    """Flush ``path`` (a file, or with ``folder`` a folder's entries) to the disk; a folder only
-    where POSIX lets one open it (not on Windows, whose renames need no such step)."""
-    if folder and not hasattr(os, "O_DIRECTORY"):
-        return
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace(path: Path, data: bytes | None = None) -> None:
-    """Atomically make ``path.tmp`` (written here from ``data``, else by the caller) ``path``:
-    the temporary file is synced, renamed over ``path`` and the folder synced, so a kill or a
-    crash leaves either the old file or the new one, complete, never a torn one."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        if data is not None:
-            tmp.write_bytes(data)
-        _sync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _sync(path.parent, folder=True)
 
 
 def _write_json(path: Path, obj: Any, flag: str) -> None:

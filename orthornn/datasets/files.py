@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import OrthornnError
 
-__all__ = ["DataError", "read_lines"]
+__all__ = ["DataError", "read_bytes", "read_lines"]
 
 
 class DataError(OrthornnError):
@@ -37,12 +37,31 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
     True
     """
     path = Path(path)
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: not UTF-8 text") from None
+    return text.splitlines()
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of ``path`` (gzip-decompressed when its name ends in ``.gz``); :class:`DataError`
+    naming the file when it cannot be read or is not valid gzip.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.txt.gz").write_bytes(gzip.compress(b" a b\\n"))
+    >>> read_bytes(folder / "a.txt.gz")
+    b' a b\\n'
+    """
+    path = Path(path)
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as f:
-                data = f.read()
-        else:
-            data = path.read_bytes()
+                return f.read()
+        return path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -51,9 +70,3 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
         raise DataError(f"{path}: not a valid gzip file ({exc or type(exc).__name__})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line}: not UTF-8 text") from None
-    return text.splitlines()

@@ -48,10 +48,8 @@ Examples
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tasks._params import check_int
-from .files import DataError
+from .files import DataError, read_bytes
 
 __all__ = [
     "SPLITS",
@@ -67,7 +65,6 @@ __all__ = [
     "CharCorpus",
     "load_ptb",
     "ptb_files",
-    "read_bytes",
     "read_corpus",
     "streams",
     "window_count",
@@ -78,32 +75,6 @@ __all__ = [
 SPLITS = ("train", "valid", "test")
 
 LAYOUT = "DIR/ptb/ptb.{train,valid,test}.txt (or .txt.gz)"
-
-
-def read_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of ``path`` (gzip-decompressed when its name ends in ``.gz``); :class:`DataError`
-    naming the file when it cannot be read or is not valid gzip.
-
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.txt.gz").write_bytes(gzip.compress(b" a b\\n"))
-    >>> read_bytes(folder / "a.txt.gz")
-    b' a b\\n'
-    """
-    path = Path(path)
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a file") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: not a valid gzip file ({exc or type(exc).__name__})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
 class ByteVocabulary:

@@ -24,12 +24,12 @@ leaves the old file or the new one, never a torn one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import OrthornnError
+from ..train.atomic import replace
 from ..train.config import TrainConfig
 
 __all__ = [
@@ -62,30 +62,6 @@ class RunStatus:
     kind: str  # one of STATUS_KINDS
     step: int = 0  # resumable: the checkpoint's step
     message: str | None = None  # failed: the error; stale: what differs
-
-
-def _sync(path: Path, *, folder: bool = False) -> None:
-    if folder and not hasattr(os, "O_DIRECTORY"):
-        return
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def replace(path: Path, data: bytes | None = None) -> None:
-    """Make ``path.tmp`` (written from ``data``, or by the caller) ``path``, atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        if data is not None:
-            tmp.write_bytes(data)
-        _sync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _sync(path.parent, folder=True)
 
 
 def write_json(path: Path, obj: Any) -> None:

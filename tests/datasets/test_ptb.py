@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orthornn.datasets import ByteVocabulary, DataError, load_ptb, ptb_files, read_corpus, streams, windows
-from orthornn.datasets.ptb import read_bytes, window_count
+from orthornn.datasets.files import read_bytes
+from orthornn.datasets.ptb import window_count
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
