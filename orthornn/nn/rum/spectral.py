@@ -282,7 +282,6 @@ def _step_back(
     sd: Tensor,
     st: _Step,
     fold: Deflation | None,
-    first: Tensor | None,
     flip: Tensor,
     phi64: Tensor,
     lam64: Tensor,
@@ -292,9 +291,8 @@ def _step_back(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """A backward step's three parts one after another (the reference of the fused native
     ``spectral_backward.h``): the middle (native ``spectral_step.h`` or :func:`_middle`), the
-    fold's way back from ``Q''`` to ``Q'`` (``first``: at t = 0, ``Q_0``, from which ``Q'`` is taken
-    exactly), then the
-    flips, ∂λ, ``𝓛*_λ`` and the tangent projection (native ``spectral_adjoint.h``, or torch).
+    fold's way back from ``Q''`` to ``Q'``, then the flips, ∂λ, ``𝓛*_λ`` and the tangent
+    projection (native ``spectral_adjoint.h``, or torch).
     ``K`` becomes ``Ĝ_{t−1}`` and ``Qp`` ``Q_{t−1}``, in place; returns ``(Ĝ_{t−1}, Q_{t−1}, back, ∂c, ∂λ)``."""
     B, n = K.shape[0], K.shape[-1]
     dt, dev = K.dtype, K.device
@@ -306,10 +304,7 @@ def _step_back(
     dD = K
     if fold is not None:  # from Q'' back to Q' (in which the last step's W was computed)
         fold.conjugate(dD)
-        if first is not None:
-            Qp = _flip_columns(Qp.copy_(first), flip)
-        else:
-            fold.undo_columns(Qp)
+        fold.undo_columns(Qp)
     if adjoint is not None:  # the flips, ∂λ, 𝓛*_λ and the projection in one native pass
         dlam = adjoint(dD, phi64, lam64.expand(B), flip, eps_dt).sum().to(dt)
         return dD, _flip_columns(Qp, flip), back, gc, dlam
@@ -521,13 +516,10 @@ class _SequenceFractional(torch.autograd.Function):
                 lam_rows = lam64.expand(B)
                 back, gc, gl = fused(K, Qp, vecs, cd, sd, st.c[:, 0], st.k[:, 0], wy, PHI[t], lam_rows, flip, eps_dt)
                 gc, glam, Gh = gc[:, None], glam + gl.sum().to(dt), K
-                if t == 0 and fold is not None:  # the first basis exactly, as below
-                    Qp = _flip_columns(spare.copy_(Q0), flip)
                 _flip_columns(Qp, flip)
             else:
-                first = Q0 if t == 0 else None
                 Gh, Qp, back, gc, dlam = _step_back(
-                    K, Qp, vecs, cd, sd, st, fold, first, flip, PHI[t], lam64, eps_dt, middle, adjoint
+                    K, Qp, vecs, cd, sd, st, fold, flip, PHI[t], lam64, eps_dt, middle, adjoint
                 )
                 glam = glam + dlam
             gh_prev = gh_prev + back[:, 0]
@@ -540,7 +532,8 @@ class _SequenceFractional(torch.autograd.Function):
             dPB[t, :, 2 * n :] = gz + geps_f
         grads_w = _WeightGrads(Wh, X, ctx.needs_input_grad[0])
         grads_w.add(dPB, H, X, Wx, 0, T)
-        gU0 = Q @ Gh @ Q.mT if ctx.needs_input_grad[5] else None
+        # in Q_0 as the forward had it: the basis the loop ends with is Q_0 only to rounding (a fold undone)
+        gU0 = Q0 @ Gh @ Q0.mT if ctx.needs_input_grad[5] else None
         glam_out = glam.to(lam.dtype).reshape(lam.shape) if ctx.needs_input_grad[6] else None
         ctx.Ws = None  # one backward per forward pass when W_t were kept: free them now
         return (*grads_w.result(), gh, gU0, glam_out, None, None, None)
