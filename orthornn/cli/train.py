@@ -125,6 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
     a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
+    a("--stop-accuracy", type=float, metavar="A",
+      help="end the run (then test) at the first evaluation whose accuracy is at least A, 0 < A <= 1")  # fmt: skip
     a("--data", type=path_arg, metavar="DIR",
       help=f"babi, ptb: the data folder holding babi/<set>/ or ptb/ (default ${DATA_ENV})")  # fmt: skip
     a("--babi-task", type=_babi_task, metavar="1..20|all", help="babi: the task, or all (20 runs; default 1)")
@@ -563,6 +565,8 @@ def _train_one(
         acc = f", accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
         at = f", parameters of the best validation (step {test['step']})" if "parameters_of" in test else ""
         print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences{at}")
+    if hist.reached is not None:
+        print(f"validation accuracy reached {config.stop_accuracy:g} at step {hist.reached}: the run ends there")
     if hist.stopped is not None:
         where = ""
         if out is not None:

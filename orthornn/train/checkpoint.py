@@ -42,7 +42,7 @@ FORMAT = 1
 
 #: Config fields a resumed run may change (everything else must match the checkpoint); ``data``:
 #: a moved data folder (a different vocabulary no longer fits the model's state).
-RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every", "data"})
+RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every", "data", "stop_accuracy"})
 
 
 class CheckpointError(OrthornnError):

@@ -126,7 +126,18 @@ MAX_SEED = 2**64 - 1
 
 #: The largest learning rate a config accepts: far above any useful one, far below float32's 3.4e38.
 MAX_LR = 1e6
-_REAL_FIELDS = ("lam", "eta", "ortho_lr", "act_clip", "lr", "clip", "dropout", "zoneout", "cell_zoneout")
+_REAL_FIELDS = (
+    "stop_accuracy",
+    "lam",
+    "eta",
+    "ortho_lr",
+    "act_clip",
+    "lr",
+    "clip",
+    "dropout",
+    "zoneout",
+    "cell_zoneout",
+)
 
 
 def _is_int(v: Any) -> bool:
@@ -186,6 +197,7 @@ class TrainConfig:
     eval_every: int = 100  # evaluate on held-out batches every this many steps (and at the end)
     eval_batches: int | None = None  # without valid_size: held-out batches per evaluation (default 4; disjoint stream)
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
+    stop_accuracy: float | None = None  # end the run at the first evaluation with this accuracy (then test)
     babi_task: int | str | None = None  # babi: task number 1..20, or "all" (a set of 20 runs; default 1)
     babi_set: str | None = None  # babi: en (1k, default) | en-10k
     data: str | None = None  # babi, ptb: the data folder holding babi/<set>/ or ptb/ (required to run)
@@ -343,6 +355,11 @@ class TrainConfig:
             raise OrthornnError(f"babi_set: unknown {self.babi_set!r}; choose one of {', '.join(BABI_SETS)}")
         if self.data is not None and (not isinstance(self.data, str) or not self.data):
             raise OrthornnError(f"data: must be the path of a folder, got {self.data!r}")
+        v = self.stop_accuracy
+        if v is not None and not (_is_real(v) and 0.0 < v <= 1.0):
+            raise OrthornnError(f"stop_accuracy: must be an accuracy in (0, 1], got {v!r}")
+        if v is not None and self.task == "adding":
+            raise OrthornnError("stop_accuracy: task adding reports no accuracy (a mean squared error)")
         if self.task == "recall" and self.T % 2:
             raise OrthornnError(f"T: the recall task needs an even T (T/2 key-digit pairs), got {self.T}")
         if self.task == "adding" and self.T < 2:

@@ -75,6 +75,8 @@ class History:
     stopped: str | None = None
     #: The evaluation on the test set when the run reached its last step (``test_size``), or None.
     test: Record | None = None
+    #: The step whose validation accuracy reached ``config.stop_accuracy`` (the run ended there), or None.
+    reached: int | None = None
 
 
 class Trainer:
@@ -249,13 +251,17 @@ class Trainer:
     ) -> History:
         """Train up to ``config.steps``; callbacks receive each record and each checkpoint.
 
+        With ``config.stop_accuracy`` the run ends at the first evaluation whose accuracy reaches
+        it (``History.reached``); a checkpoint and the test set follow, as at the last step.
         The run stops early (``History.stopped`` says why) at a non-finite training loss or
         gradient (before that optimiser step), at a step that leaves a parameter non-finite, or
         at an evaluation whose held-out loss is not finite: no record, evaluation or checkpoint
         is ever made of non-finite numbers, so every checkpoint handed out can be resumed.
         """
         c, hist = self.config, self.history
-        while self.step < c.steps:
+        if hist.evals and hist.evals[-1]["step"] == self.step and self._reaches(hist.evals[-1]):
+            hist.reached = self.step  # resumed from the checkpoint of the step that reached it
+        while self.step < c.steps and hist.reached is None:
             rec = self.train_step()
             if rec is None:
                 what = "gradient" if self.failure == "gradient" else "loss"
@@ -281,12 +287,21 @@ class Trainer:
                         self.best_model = to_cpu(self.model.state_dict())
                 if on_eval is not None:
                     on_eval(ev)
-            if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or self.step == c.steps):
+                if self._reaches(ev):
+                    hist.reached = self.step
+            last = self.step == c.steps or hist.reached is not None
+            if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or last):
                 on_checkpoint(self.state_dict())
-        if self.stream.test_set is not None and hist.stopped is None and self.step == c.steps:
+        finished = self.step == c.steps or hist.reached is not None
+        if self.stream.test_set is not None and hist.stopped is None and finished:
             hist.test = self._test_at_best() if self.test_at_best else self.evaluate("test")
         hist.summary = self.summary()
         return hist
+
+    def _reaches(self, ev: Record) -> bool:
+        """Whether evaluation ``ev`` reaches ``config.stop_accuracy`` (never without one)."""
+        target = self.config.stop_accuracy
+        return target is not None and ev.get("accuracy", -1.0) >= target
 
     def _test_at_best(self) -> Record:
         """The test evaluation with the best-validation parameters (restored afterwards)."""
@@ -314,6 +329,8 @@ class Trainer:
                 "test_bpc": None if test is None else test["bpc"],
                 "best_valid_bpc": None if self.best is None else self.best["bpc"],
             }
+        if self.config.stop_accuracy is not None:
+            extra["reached_stop_accuracy_at"] = self.history.reached
         return {
             "task": self.config.task,
             "model": self.config.model,

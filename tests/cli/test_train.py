@@ -77,6 +77,8 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
         (["copy", "--model", "rum", "--device", "tpu"], "--device:"),
         (["copy", "--model", "rum", "--optimizer", "sgd"], "--optimizer"),
         (["copy", "--model", "rum", "--steps", "x"], "--steps"),
+        (["recall", "--model", "rum", "--stop-accuracy", "1.5"], "--stop-accuracy: must be an accuracy in (0, 1]"),
+        (["adding", "--model", "lstm", "--stop-accuracy", "0.9"], "--stop-accuracy: task adding reports no accuracy"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, needle, capsys):
@@ -125,7 +127,10 @@ def test_the_command_restores_the_denormal_mode(tmp_path):
 
     tiny = torch.tensor([1e-310], dtype=torch.float64)
     torch.set_flush_denormal(False)
-    assert main(["train", "copy", "--model", "ltrnn", "--T", "3", "--S", "2", "--steps", "2", "--batch", "4", "--quiet"]) == 0
+    assert (
+        main(["train", "copy", "--model", "ltrnn", "--T", "3", "--S", "2", "--steps", "2", "--batch", "4", "--quiet"])
+        == 0
+    )
     assert (tiny * 1.0).item() != 0.0
 
 
@@ -273,7 +278,10 @@ def test_a_fresh_run_does_not_append_to_stale_metrics(tmp_path):
         (["adding", "--model", "ltrnn", "--K", "4"], "--K: applies to tasks copy, varcopy only, not 'adding'"),
         # the default value too: an option given is an option that must act
         (["copy", "--model", "rum", "--init", "orthogonal"], "--init: applies to model ltrnn only, not 'rum'"),
-        (["copy", "--model", "lstm", "--rum-init", "glorot"], "--rum-init: applies to models rum, fsrum only, not 'lstm'"),
+        (
+            ["copy", "--model", "lstm", "--rum-init", "glorot"],
+            "--rum-init: applies to models rum, fsrum only, not 'lstm'",
+        ),
         (
             ["copy", "--model", "ltrnn", "--readout-init", "glorot-io"],
             "--readout-init: applies to models rum, eunn, goru, lstm, gru, fsrum only, not 'ltrnn'",
@@ -311,7 +319,10 @@ def test_out_must_be_a_folder_that_can_be_made(tmp_path, capsys):
     assert _exit([*SMALL, "--out", str(f)]) == 2
     assert _one_line(capsys) == f"orthornn train: error: --out {f}: exists and is not a folder"
     assert _exit([*SMALL, "--out", "/proc/x"]) == 2
-    assert _one_line(capsys) == "orthornn train: error: --out /proc/x: cannot create a folder there (No such file or directory)"
+    assert (
+        _one_line(capsys)
+        == "orthornn train: error: --out /proc/x: cannot create a folder there (No such file or directory)"
+    )
     assert _exit([*SMALL, "--out", str(f / "run")]) == 2
     assert _one_line(capsys) == f"orthornn train: error: --out {f / 'run'}: {f} is not a folder"
     assert _exit(["train", "--resume", str(f)]) == 2
@@ -362,3 +373,15 @@ def test_the_official_setup_flags_act_and_are_saved(tmp_path, capsys):
     cfg = json.loads((plain / "config.json").read_text())
     assert cfg["readout_init"] == "torch" and cfg["eval_batches"] == 4 and cfg["train_size"] is None
     assert not {"rum_init", "train_order"} & set(cfg)
+
+
+def test_stop_accuracy_ends_the_run_says_so_and_saves_where(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "recall", "--model", "lstm", "--T", "4", "--hidden", "6", "--batch", "8", "--steps", "40",
+            "--eval-every", "2", "--valid-size", "30", "--test-size", "20", "--lr", "0.03", "--optimizer", "adam",
+            "--stop-accuracy", "0.01", "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == summary["reached_stop_accuracy_at"] == 2 and summary["test"]["sequences"] == 20
+    assert json.loads((out / "config.json").read_text())["stop_accuracy"] == 0.01
+    assert "validation accuracy reached 0.01 at step 2" in capsys.readouterr().out
