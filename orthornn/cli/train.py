@@ -20,6 +20,11 @@ on the Penn Treebank files read from DIR (``DIR/ptb/ptb.{train,valid,test}.txt[.
 docs/ptb.md): truncated BPTT over ``--batch`` contiguous streams in windows of ``--bptt``
 characters, the state carried between windows; evaluations report bits per character, and
 ``summary.json`` the test BPC of the best-validation parameters (``test_bpc``).
+
+``torchrun --nproc_per_node W -m orthornn train ... --ddp`` trains one run data-parallel over
+the W ranks torchrun starts (:mod:`orthornn.train.distributed`): ``--batch`` is the global
+batch, which W must divide; rank 0 writes the run folder and prints, the other ranks write
+nothing; ``--resume DIR`` continues a run under torchrun (every rank reads it) or in one process.
 """
 
 from __future__ import annotations
@@ -113,7 +118,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--steps", type=int, metavar="N", help="optimiser steps in total (default 1000)")
     a("--batch", type=int, metavar="B", help="batch size (default 128)")
     a("--lr", type=float, metavar="LR", help="learning rate (default 1e-3)")
-    a("--optimizer", choices=OPTIMIZERS, help="rmsprop (decay 0.9, default) or adam")
+    a(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="rmsprop (torch's, decay 0.9, default), rmsprop-tf (TensorFlow 1's: the official RUM code's) or adam",
+    )
     a("--clip", type=float, metavar="C", help="gradient-norm clipping (default off)")
     a("--seed", type=int, metavar="S", help="seed of init, data and noise (default 0)")
     a("--device", metavar="DEV", help="auto, cpu, cuda or cuda:N (default cpu)")
@@ -142,6 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--out", type=path_arg, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=path_arg, metavar="DIR", help="continue the run saved in DIR (writes there)")
     a("--quiet", action="store_true", help="no progress bar (there is none either when stderr is not a terminal)")
+    a("--ddp", action="store_true",
+      help="data-parallel over the ranks torchrun starts (--batch: the global batch; rank 0 writes)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -336,9 +347,36 @@ def _resume_state(out: Path) -> tuple[TrainConfig, dict[str, Any] | None]:
     return base, state
 
 
+def _world(args: argparse.Namespace) -> Any:
+    """The ranks of this run: those torchrun describes with ``--ddp``, else one process."""
+    from ..train.distributed import World, from_environment
+
+    if not args.ddp:
+        return World()
+    try:
+        return from_environment()
+    except OrthornnError as exc:
+        raise UsageError(f"--ddp: {exc}") from None
+
+
+def _rank_device(config: TrainConfig, world: Any) -> Any:
+    """This rank's device, once ``config`` is checked to train on ``world``'s ranks."""
+    from ..train.distributed import check_parallel, rank_device
+    from ..train.loop import resolve_device
+
+    try:
+        check_parallel(config, world)
+        return rank_device(resolve_device(config.device), world)
+    except OrthornnError as exc:
+        raise UsageError(_flagged(exc)) from None
+
+
 def _run(args: argparse.Namespace, torch: Any) -> int:
+    from ..train.distributed import joined
+
     if args.out is not None and args.resume is not None:
         raise UsageError("--out and --resume: give one (a resumed run writes into its own DIR)")
+    world = _world(args)
     state = None
     out: Path | None = args.out
     flag = "--out"
@@ -347,19 +385,22 @@ def _run(args: argparse.Namespace, torch: Any) -> int:
         out, flag = args.resume, "--resume"
         base, state = _resume_state(out)
         config = _config(args, base)
+        device = _rank_device(config, world)
         if config.task == "babi" and config.babi_task == "all":
             return _run_babi_set(config, out, flag, args.quiet, torch)
         step = 0 if state is None else int(state["step"])
         old_metrics = _read_metrics(f"--resume {out}", out / "metrics.jsonl", step)
     else:
         config = _config(args, None)
-        if out is not None:
+        device = _rank_device(config, world)
+        if out is not None and world.main:  # one rank probes (creates and removes) the folder
             check_folder(out, "--out")
             if (out / "checkpoint.pt").exists() or (config.babi_task == "all" and (out / "config.json").exists()):
                 raise UsageError(f"--out {out}: holds a run already (continue it with --resume {out})")
         if config.task == "babi" and config.babi_task == "all":
             return _run_babi_set(config, out, flag, args.quiet, torch)
-    return _train_one(config, out, flag, state, old_metrics, args.quiet, torch)[0]
+    with joined(world, device):  # after every rank has checked its arguments and read its files
+        return _train_one(config, out, flag, state, old_metrics, args.quiet, torch, world)[0]
 
 
 def _babi_set_of(config: TrainConfig, task: int) -> tuple[str, str | None]:
@@ -462,14 +503,16 @@ def _train_one(
     old_metrics: list[str],
     quiet: bool,
     torch: Any,
+    world: Any = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Train (or continue) one run into ``out``; its exit status and summary."""
+    """Train (or continue) one run into ``out``; its exit status and summary. Of several ranks
+    (``world``) only the main one writes ``out`` and prints."""
     from ..datasets import DataError
     from ..train import Trainer
     from ..train.checkpoint import CheckpointError
 
     try:
-        trainer = Trainer(config)
+        trainer = Trainer(config, world=world)
         if state is not None:
             trainer.load_state_dict(state)
     except CheckpointError as exc:
@@ -478,6 +521,9 @@ def _train_one(
         raise UsageError(f"--data: {exc}") from None
     except OrthornnError as exc:
         raise UsageError(_flagged(exc)) from None
+    main = world is None or world.main
+    if not main:  # another rank of a data-parallel run: it trains, rank 0 writes and reports
+        out, quiet = None, True
 
     last_ckpt: dict[str, int] = {}
 
@@ -542,6 +588,8 @@ def _train_one(
     summary = hist.summary
     if out is not None:
         _write_json(out / "summary.json", summary, flag)
+    if not main:
+        return (0 if hist.stopped is None else 1), summary
     final = summary["final"] or {}
     setting = {"babi": f"task {config.babi_task}, {config.babi_set}", "ptb": f"bptt={config.bptt}"}.get(
         config.task, f"T={config.T}"

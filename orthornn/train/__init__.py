@@ -26,6 +26,8 @@ _LAZY = {
     "resolve_device": "loop",
     "train": "loop",
     "task_loss": "metrics",
+    "RMSpropTF": "optim",
+    "build_optimizer": "optim",
     "MODELS": "registry",
     "TASKS": "registry",
     "SequenceModel": "registry",

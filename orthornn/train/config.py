@@ -52,8 +52,9 @@ MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru", "fsrum")
 PTB_MODELS = ("rum", "fsrum", "lstm", "gru")
 #: Learning-rate schedules (:mod:`orthornn.train.schedule`).
 LR_SCHEDULES = ("constant", "paper")
-#: Optimisers (RMSProp with decay 0.9 as both papers; Adam).
-OPTIMIZERS = ("rmsprop", "adam")
+#: Optimisers (:mod:`orthornn.train.optim`): RMSProp with decay 0.9 as both papers, as torch
+#: computes it (``rmsprop``) and as TensorFlow 1 and the official RUM code do (``rmsprop-tf``); Adam.
+OPTIMIZERS = ("rmsprop", "rmsprop-tf", "adam")
 #: LT-RNN transition initialisations (:func:`orthornn.nn.ltrnn.init_transition`).
 INITS = ("orthogonal", "haar", "identity", "torus")
 #: LT-RNN input nonlinearities; ``auto``: identity on token tasks, relu on adding.
@@ -189,7 +190,7 @@ class TrainConfig:
     steps: int = 1000  # optimiser steps in total
     batch: int = 128  # sequences per step
     lr: float = 1e-3  # learning rate
-    optimizer: str = "rmsprop"  # rmsprop (decay 0.9) | adam
+    optimizer: str = "rmsprop"  # rmsprop (torch's, decay 0.9) | rmsprop-tf (TensorFlow 1's) | adam
     clip: float | None = None  # gradient-norm clipping (None: off)
     seed: int = 0  # seeds the init, every batch (from (seed, step)) and per-step noise
     device: str = "cpu"  # cpu | cuda | cuda:N | auto (cuda if available)

@@ -22,6 +22,11 @@ validation (or test) streams window by window with the state carried from zero, 
 cross-entropy per character (``loss``, nats) and its bits per character (``bpc``); the test set is
 scored with the best-validation parameters, as on bAbI. The learning rate follows
 ``config.lr_schedule`` (:mod:`orthornn.train.schedule`).
+
+Given a :class:`~orthornn.train.distributed.World` of several ranks, the trainer is one rank of
+a data-parallel run (:mod:`orthornn.train.distributed`): it trains its share of each global
+batch through ``DistributedDataParallel``, and takes the steps one process with the whole batch
+takes.
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ from ..nn.lm import detach_state, state_to_plain
 from .checkpoint import FORMAT, CheckpointError, check_checkpoint, check_resumable, to_cpu
 from .config import TrainConfig
 from .data import stream
+from .distributed import World, check_parallel, rank_device, wrap
 from .metrics import task_loss
+from .optim import build_optimizer
 from .registry import build_model, count_parameters
 from .schedule import lr_factor
 
@@ -91,22 +98,24 @@ class Trainer:
     (3, 3, 3)
     """
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, *, world: World | None = None) -> None:
         self.config = config
-        self.device = resolve_device(config.device)
+        #: The ranks this trainer is one of (:mod:`orthornn.train.distributed`); one by default.
+        self.world = World() if world is None else world
+        check_parallel(config, self.world)
+        self.device = rank_device(resolve_device(config.device), self.world)
         self.dtype = getattr(torch, config.dtype)
-        self.stream = stream(config, device=self.device, dtype=self.dtype)
+        share = self.world.share(config.batch) if self.world.parallel else None
+        self.stream = stream(config, device=self.device, dtype=self.dtype, share=share)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             model = build_model(
                 config, self.stream.input_size, self.stream.output_size, device=torch.device("cpu"), dtype=self.dtype
             )
         self.model = model.to(self.device)
-        params = list(self.model.parameters())
-        if config.optimizer == "rmsprop":
-            self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(params, lr=config.lr, alpha=0.9)
-        else:
-            self.optimizer = torch.optim.Adam(params, lr=config.lr)
+        #: What a training step calls: the model, or its DistributedDataParallel over the ranks.
+        self.network = wrap(self.model, self.world, self.device)
+        self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr)
         self.step = 0
         self.elapsed = 0.0
         self.best: Record | None = None
@@ -133,14 +142,15 @@ class Trainer:
         t0 = time.perf_counter()
         batch = self.stream.batch(k)
         with torch.random.fork_rng(devices=self._rng_devices()):
-            torch.manual_seed(_step_seed(c.seed, k))
+            torch.manual_seed(self.world.noise_seed(_step_seed(c.seed, k)))
             self.model.train()
             if self.carries_state:
                 carry = None if self.stream.starts_epoch(k) else self.carry
-                scores, state = self.model(batch.x, carry)
+                scores, state = self.network(batch.x, carry)
             else:
-                scores, _ = self.model(batch.x)
+                scores, _ = self.network(batch.x)
             loss, metrics = task_loss(c.task, self.stream.task, scores, batch.y, batch.last)
+            metrics = self.world.mean(metrics)  # the global batch's (equal shares); agreed by all ranks
             if not math.isfinite(metrics["loss"]):
                 self.failure = "loss"
                 return None
@@ -153,7 +163,7 @@ class Trainer:
                 grad_norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
             else:  # pragma: no cover - every model has a trainable readout
                 grad_norm = torch.zeros(())
-            if not math.isfinite(float(grad_norm)):
+            if not self.world.all_true(math.isfinite(float(grad_norm))):
                 self.failure = "gradient"
                 return None
             if c.clip is not None:
@@ -167,7 +177,8 @@ class Trainer:
             if self.carries_state:
                 self.carry = detach_state(state)
             if c.ortho_lr:  # None (not an LT-RNN) or 0: off
-                self._orthogonality_step()
+                torch.manual_seed(_step_seed(c.seed, k))  # the step's directions on every rank (as before:
+                self._orthogonality_step()  # an LT-RNN's forward draws nothing)
         self.step += 1
         seconds = time.perf_counter() - t0
         self.elapsed += seconds
@@ -177,7 +188,7 @@ class Trainer:
         """Whether every parameter is finite (one device sync)."""
         with torch.no_grad():
             flags = [torch.isfinite(p).all() for p in self.model.parameters()]
-            return bool(torch.stack(flags).all()) if flags else True
+            return self.world.all_true(bool(torch.stack(flags).all()) if flags else True)
 
     def _orthogonality_step(self) -> None:
         """Henaff §4.2: one SGD step on the soft orthogonality penalty of V (m = batch points)."""
@@ -191,11 +202,15 @@ class Trainer:
             V.sub_(self.config.ortho_lr * grad)
 
     # -- evaluation ---------------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, split: str = "valid") -> Record:
         """Mean loss and metrics on the held-out data, with the memoryless baseline: the fixed
         ``valid`` (or ``test``) set when the config has one (then ``sequences`` is its size),
-        else the ``eval_batches`` batches of the held-out stream."""
+        else the ``eval_batches`` batches of the held-out stream. Of several ranks the main one
+        evaluates (all of the data) and every rank gets its record."""
+        return self.world.from_main(self._evaluate(split) if self.world.main else None)
+
+    @torch.no_grad()
+    def _evaluate(self, split: str) -> Record:
         c = self.config
         self.model.eval()
         if self.carries_state:
@@ -345,6 +360,7 @@ class Trainer:
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "stopped": self.history.stopped,
             "test": self.history.test,
+            **({"ranks": self.world.size} if self.world.parallel else {}),
             **extra,
         }
 
