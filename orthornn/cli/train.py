@@ -45,6 +45,7 @@ from ..train.config import (
     BABI_SETS,
     INITS,
     LR_SCHEDULES,
+    LSTM_INITS,
     MODEL_NAMES,
     OPTIMIZERS,
     READOUT_INITS,
@@ -100,6 +101,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--learn-lam", action="store_const", const=True, help="rum, fsrum: learn λ")
     a("--eta", type=float, metavar="η", help="rum, fsrum: time normalisation η (default off; the paper's ptb: 1)")
     a("--rum-init", choices=RUM_INITS, help="rum, fsrum: kernel init (default glorot; orthogonal: the official code's)")
+    a(
+        "--lstm-init",
+        choices=LSTM_INITS,
+        help="lstm: init (default torch; tf: TensorFlow 1's BasicLSTMCell, the official code's)",
+    )
     a("--fast-hidden", type=int, metavar="N", help="fsrum: size of each fast LSTM cell (default 64; --hidden: the RUM)")
     a("--fast-cells", type=int, metavar="K", help="fsrum: number of fast cells, >= 2 (default 2: FS-RUM-2)")
     a(

@@ -22,7 +22,10 @@ from torch import Tensor, nn
 
 from ..errors import ShapeError
 
-__all__ = ["GRU", "LSTM"]
+__all__ = ["GRU", "LSTM", "LSTM_INITS"]
+
+#: Initialisations of :class:`LSTM`: torch's own, or TensorFlow 1's ``BasicLSTMCell``.
+LSTM_INITS = ("torch", "tf")
 
 
 def _check(x: Tensor, n_x: int, name: str) -> None:
@@ -34,7 +37,17 @@ class LSTM(nn.Module):
     r"""One-layer ``torch.nn.LSTM`` (batch_first) with state ``(h, c)`` of shapes (B, N).
 
     ``forget_bias`` is added to the forget-gate bias at initialisation (1.0 by default, the
-    usual choice; 0 gives torch's own initialisation).
+    usual choice; 0 gives torch's own initialisation). ``init`` picks the initialisation:
+
+    * ``"torch"`` (default): ``torch.nn.LSTM``'s own, every weight and both biases
+      ``U(±1/√N)``, ``forget_bias`` added to ``bias_hh``'s forget slice;
+    * ``"tf"``: TensorFlow 1's ``BasicLSTMCell``, as the official RUM code's LSTM baseline is
+      built. Its one kernel on ``[x; h]``, of shape ``(N_x + N, 4N)``, is Glorot-uniform,
+      ``U(±√(6/(N_x + N + 4N)))``, so every entry of ``weight_ih`` and ``weight_hh`` is drawn
+      from that one bound; its one bias starts at 0 (``bias_ih``, trained), and the constant
+      ``forget_bias`` it adds to the forget gate's pre-activation is ``bias_hh``, frozen
+      (``requires_grad=False``: 0 except ``forget_bias`` on the forget slice). torch's two
+      trained biases would move the gate's bias twice as fast as TensorFlow's one.
 
     Examples
     --------
@@ -53,13 +66,23 @@ class LSTM(nn.Module):
         hidden_size: int,
         *,
         forget_bias: float = 1.0,
+        init: str = "torch",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        if init not in LSTM_INITS:
+            raise ValueError(f"init: unknown {init!r}; choose one of {', '.join(LSTM_INITS)}")
+        self.input_size, self.hidden_size, self.init = int(input_size), int(hidden_size), init
         self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True, device=device, dtype=dtype)
         with torch.no_grad():
+            if init == "tf":
+                bound = (6.0 / (input_size + 5 * hidden_size)) ** 0.5
+                for weight in (self.rnn.weight_ih_l0, self.rnn.weight_hh_l0):
+                    weight.uniform_(-bound, bound)
+                self.rnn.bias_ih_l0.zero_()
+                self.rnn.bias_hh_l0.zero_()
+                self.rnn.bias_hh_l0.requires_grad_(False)
             self.rnn.bias_hh_l0[hidden_size : 2 * hidden_size] += forget_bias
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:

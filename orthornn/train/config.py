@@ -23,6 +23,7 @@ __all__ = [
     "DATA_OPTIONS",
     "INITS",
     "LR_SCHEDULES",
+    "LSTM_INITS",
     "MODEL_NAMES",
     "MODEL_OPTIONS",
     "OPTIMIZERS",
@@ -61,6 +62,8 @@ INITS = ("orthogonal", "haar", "identity", "torus")
 ACTIVATIONS = ("auto", "identity", "relu", "tanh")
 #: RUM kernel initialisations (:data:`orthornn.nn.rum.cell.RUM_INITS`; no torch import here).
 RUM_INITS = ("glorot", "orthogonal")
+#: LSTM initialisations (:data:`orthornn.nn.baselines.LSTM_INITS`): torch's, or TensorFlow 1's BasicLSTMCell.
+LSTM_INITS = ("torch", "tf")
 #: Readout initialisations (:data:`orthornn.train.registry.READOUT_INITS`).
 READOUT_INITS = ("torch", "glorot-io")
 #: Orders of a fixed training set: a new permutation each epoch, or the drawn order each epoch.
@@ -81,6 +84,7 @@ MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "act_clip": (("ltrnn",), None),
     "ortho_lr": (("ltrnn",), 0.0),
     "rum_init": (_RUM_MODELS, "glorot"),
+    "lstm_init": (("lstm",), "torch"),
     "readout_init": (_READOUT_MODELS, "torch"),
 }
 #: Options that act only with another one: field -> (the field it needs set, or needs unset, its default).
@@ -182,6 +186,7 @@ class TrainConfig:
     act_clip: float | None = None  # ltrnn: activation clipping norm (Henaff used 1000; None: off)
     ortho_lr: float | None = None  # ltrnn: soft orthogonality, SGD step size on ‖(VᵀV−I)z‖² per step (default 0)
     rum_init: str | None = None  # rum: kernel init, glorot (default) | orthogonal (the official code's)
+    lstm_init: str | None = None  # lstm: init, torch (default) | tf (TensorFlow 1's BasicLSTMCell, the official code's)
     readout_init: str | None = None  # all but ltrnn: readout init, torch (default) | glorot-io (the official code's)
     train_size: int | None = None  # a fixed training set of this many sequences cycled in epochs (None: fresh batches)
     train_order: str | None = None  # with train_size: shuffle (default; a permutation per (seed, epoch)) | cycle
@@ -298,7 +303,9 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and (not _is_int(v) or v < 1):
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
-        for name, choices in (("rum_init", RUM_INITS), ("readout_init", READOUT_INITS), ("train_order", TRAIN_ORDERS)):
+        choice_fields = (("rum_init", RUM_INITS), ("lstm_init", LSTM_INITS), ("readout_init", READOUT_INITS),
+                         ("train_order", TRAIN_ORDERS))  # fmt: skip
+        for name, choices in choice_fields:
             v = getattr(self, name)
             if v is not None and v not in choices:
                 raise OrthornnError(f"{name}: unknown {v!r}; choose one of {', '.join(choices)}")

@@ -154,7 +154,7 @@ def _ltrnn(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
 
 
 def _lstm(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
-    return SequenceModel(LSTM(nx, c.hidden, **kw), _readout(c, nx, ny, **kw))
+    return SequenceModel(LSTM(nx, c.hidden, init=c.lstm_init, **kw), _readout(c, nx, ny, **kw))
 
 
 def _gru(c: TrainConfig, nx: int, ny: int, **kw: Any) -> nn.Module:
@@ -206,7 +206,7 @@ def _rum_core(c: TrainConfig, nx: int, **kw: Any) -> nn.Module:
 CORES: dict[str, Callable[..., nn.Module]] = {
     "rum": _rum_core,
     "fsrum": _fsrum_core,
-    "lstm": lambda c, nx, **kw: LSTM(nx, c.hidden, **kw),
+    "lstm": lambda c, nx, **kw: LSTM(nx, c.hidden, init=c.lstm_init, **kw),
     "gru": lambda c, nx, **kw: GRU(nx, c.hidden, **kw),
 }
 

@@ -78,6 +78,7 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
         (["copy", "--model", "rum", "--optimizer", "sgd"], "--optimizer"),
         (["copy", "--model", "rum", "--steps", "x"], "--steps"),
         (["recall", "--model", "rum", "--stop-accuracy", "1.5"], "--stop-accuracy: must be an accuracy in (0, 1]"),
+        (["copy", "--model", "rum", "--lstm-init", "tf"], "--lstm-init: applies to model lstm only, not 'rum'"),
         (["adding", "--model", "lstm", "--stop-accuracy", "0.9"], "--stop-accuracy: task adding reports no accuracy"),
     ],
 )
