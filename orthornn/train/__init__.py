@@ -21,6 +21,7 @@ _LAZY = {
     "load_checkpoint": "checkpoint",
     "Batch": "data",
     "TaskStream": "data",
+    "World": "distributed",
     "History": "loop",
     "Trainer": "loop",
     "resolve_device": "loop",

@@ -92,8 +92,13 @@ class TaskStream:
     True
     """
 
-    def __init__(self, config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype) -> None:
+    def __init__(
+        self, config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype, share: slice | None = None
+    ) -> None:
         self.config, self.device, self.dtype = config, torch.device(device), dtype
+        #: The rows of each training batch this stream hands out (a data-parallel rank's share,
+        #: :meth:`orthornn.train.distributed.World.share`); all of them by default.
+        self.share = slice(None) if share is None else share
         self.task: Any = build_task(config)
         self.tokens = config.task != "adding"
         self.input_size = int(self.task.vocab_size) if self.tokens else 2
@@ -125,11 +130,15 @@ class TaskStream:
 
     def batch(self, index: int, split: str = "train") -> Batch:
         """Batch ``index`` of the ``train`` or ``eval`` stream (``train``: of the fixed training
-        set when there is one, cycled in epochs)."""
+        set when there is one, cycled in epochs; its rows :attr:`share` of the global batch)."""
         if split == "train" and self.train_set is not None:
-            return self.encode(*self.train_set.batch(index, self.config.batch))
-        rng = np.random.default_rng([self.config.seed, _SPLITS[split], int(index)])
-        return self.encode(*self.task.sample(self.config.batch, rng))
+            x, y = self.train_set.batch(index, self.config.batch)
+        else:
+            rng = np.random.default_rng([self.config.seed, _SPLITS[split], int(index)])
+            x, y = self.task.sample(self.config.batch, rng)
+        if split == "train":
+            x, y = x[self.share], y[self.share]
+        return self.encode(x, y)
 
     def held_out(self, split: str = "valid") -> Iterator[Batch]:
         """The held-out batches of one evaluation: the whole ``valid`` (or ``test``) set in
@@ -295,9 +304,14 @@ class CharStream:
 
 
 def stream(
-    config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype
+    config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype, share: slice | None = None
 ) -> TaskStream | BabiStream | CharStream:
     """The batch stream of ``config``'s task: :class:`BabiStream` for bAbI, :class:`CharStream`
-    for ptb, else :class:`TaskStream`."""
+    for ptb, else :class:`TaskStream` (whose training batches are rows ``share`` of the global
+    batch, all of them by default; the other streams take no share)."""
     cls = {"babi": BabiStream, "ptb": CharStream}.get(config.task, TaskStream)
+    if cls is TaskStream:
+        return TaskStream(config, device=device, dtype=dtype, share=share)
+    if share is not None and share != slice(None):
+        raise ValueError(f"task {config.task}: its stream hands out whole batches only (no share {share})")
     return cls(config, device=device, dtype=dtype)

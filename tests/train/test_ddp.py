@@ -1,0 +1,214 @@
+"""Data-parallel training (orthornn.train.distributed): two gloo ranks on the CPU train what one
+process with the whole batch trains; the command line under torchrun writes from rank 0 only,
+resumes, and refuses what it cannot run with one line (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from orthornn.cli import main
+from orthornn.errors import OrthornnError
+from orthornn.train import TrainConfig, Trainer
+from orthornn.train.distributed import World, check_parallel, from_environment, joined
+
+#: Two ranks against one process, parameters after the steps, float64 (issue 14: 1e-10).
+DATA_PARALLEL_ATOL = 1e-10
+
+#: Tiny noise-free runs of the three models the issue names, 5 steps each, float64: RUM λ = 0 on
+#: copy with clipping, RUM λ = 1 on recall from a fixed training set with Adam, the LT-RNN on adding
+#: with l2 pooling and the orthogonality penalty.
+CONFIGS = {
+    "rum-lam0": TrainConfig(task="copy", model="rum", lam=0.0, T=4, S=2, K=3, hidden=6, batch=8, steps=5,
+                            lr=1e-2, clip=1.0, eval_every=2, dtype="float64"),
+    "rum-lam1": TrainConfig(task="recall", model="rum", lam=1.0, T=4, hidden=6, batch=8, steps=5, lr=1e-2,
+                            optimizer="adam", train_size=12, valid_size=10, eval_every=5, dtype="float64"),
+    "ltrnn": TrainConfig(task="adding", model="ltrnn", T=6, hidden=6, batch=8, steps=5, lr=1e-2, pool=2,
+                         ortho_lr=1e-2, eval_every=5, dtype="float64"),
+}  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rank(rank: int, port: int, folder: str) -> None:
+    """One of two gloo ranks: trains every config of :data:`CONFIGS`, saves what it ends with."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    world = World(rank=rank, size=2, local_rank=rank)
+    with joined(world, torch.device("cpu")):
+        for name, cfg in CONFIGS.items():
+            trainer = Trainer(cfg, world=world)
+            hist = trainer.run()
+            share = len(trainer.stream.batch(0).y)
+            out = {"model": trainer.model.state_dict(), "train": hist.train, "evals": hist.evals, "share": share}
+            torch.save(out, Path(folder) / f"{name}-rank{rank}.pt")
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory) -> Path:
+    """The folder where two spawned gloo ranks saved their runs of :data:`CONFIGS`."""
+    folder = tmp_path_factory.mktemp("ddp")
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        mp.spawn(_rank, args=(_free_port(), str(folder)), nprocs=2, join=True)
+    finally:
+        if old is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = old
+    return folder
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_two_ranks_train_what_one_process_with_the_whole_batch_trains(name, two_ranks):
+    one = Trainer(CONFIGS[name])
+    hist = one.run()
+    ranks = [torch.load(two_ranks / f"{name}-rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert ranks[0]["share"] == ranks[1]["share"] == CONFIGS[name].batch // 2  # each trains half
+    initial = Trainer(CONFIGS[name]).model.state_dict()
+    assert any(not torch.equal(ranks[0]["model"][k], v) for k, v in initial.items())  # it trained
+    for key, expected in one.model.state_dict().items():
+        assert torch.equal(ranks[0]["model"][key], ranks[1]["model"][key]), key  # the ranks agree bitwise
+        got = ranks[0]["model"][key]
+        assert torch.allclose(got, expected, rtol=0, atol=DATA_PARALLEL_ATOL), (key, (got - expected).abs().max())
+    for mine, theirs in zip(hist.train, ranks[0]["train"], strict=True):  # the global batch's metrics
+        assert mine.keys() == theirs.keys()
+        for key in mine.keys() - {"seconds"}:
+            assert theirs[key] == pytest.approx(mine[key], rel=1e-12, abs=1e-12), key
+    assert [e["step"] for e in ranks[0]["evals"]] == [e["step"] for e in hist.evals]
+    assert ranks[1]["evals"] == ranks[0]["evals"]  # rank 0's evaluation, received by rank 1
+    for mine, theirs in zip(hist.evals, ranks[0]["evals"], strict=True):
+        assert theirs["loss"] == pytest.approx(mine["loss"], rel=1e-10)
+
+
+def test_a_share_is_an_equal_part_of_the_global_batch():
+    parts = [World(rank=r, size=4).share(12) for r in range(4)]
+    assert [list(range(12))[p] for p in parts] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    with pytest.raises(OrthornnError, match=r"^batch: the global batch 10 does not divide by the 4 ranks"):
+        World(rank=0, size=4).share(10)
+    with pytest.raises(OrthornnError, match="task: data-parallel training runs the generated tasks"):
+        check_parallel(TrainConfig(task="ptb", model="lstm"), World(rank=0, size=2))
+    check_parallel(TrainConfig(task="ptb", model="lstm"), World())  # one process trains every task
+    noise = {World(rank=r, size=3).noise_seed(77) for r in range(3)}
+    assert len(noise) == 3 and World(rank=0, size=3).noise_seed(77) == 77
+
+
+def test_the_environment_of_torchrun_is_required():
+    env = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "x", "MASTER_PORT": "1"}
+    assert from_environment(env) == World(rank=0, size=2, local_rank=0)
+    with pytest.raises(OrthornnError, match="not started by torchrun: RANK, MASTER_PORT not set"):
+        from_environment({k: v for k, v in env.items() if k not in ("RANK", "MASTER_PORT")})
+    with pytest.raises(OrthornnError, match="WORLD_SIZE='two'"):
+        from_environment({**env, "WORLD_SIZE": "two"})
+    with pytest.raises(OrthornnError, match="not a rank of that world"):
+        from_environment({**env, "RANK": "2"})
+
+
+# -- the command line ---------------------------------------------------------------------------
+_TINY = ["train", "copy", "--model", "rum", "--T", "3", "--S", "2", "--K", "3", "--hidden", "4", "--eval-every", "2",
+         "--checkpoint-every", "2", "--dtype", "float64", "--lr", "1e-2", "--quiet"]  # fmt: skip
+_TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+def test_ddp_without_torchrun_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    for key in _TORCHRUN_ENV:
+        monkeypatch.delenv(key, raising=False)
+    assert main([*_TINY, "--steps", "4", "--batch", "4", "--ddp", "--out", str(tmp_path / "run")]) == 2
+    assert _one_line(capsys).startswith("orthornn train: error: --ddp: not started by torchrun: RANK, WORLD_SIZE")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--batch", "5"], "--batch: the global batch 5 does not divide by the 2 ranks"),
+        (["--batch", "4", "--device", "cuda:0"], "--device:"),  # no CUDA here; with CUDA: one device per rank
+    ],
+)
+def test_what_two_ranks_cannot_train_is_refused_before_they_meet(extra, needle, tmp_path, capsys, monkeypatch):
+    # rank 0 of two, but no rank 1 and nothing listening: the refusal comes before any rendezvous
+    env = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "9"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([*_TINY, "--steps", "4", *extra, "--ddp", "--out", str(tmp_path / "run")]) == 2
+    assert needle in _one_line(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def _torchrun(args: list[str], cwd: Path, logs: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for key in _TORCHRUN_ENV:
+        env.pop(key, None)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{_free_port()}"]  # fmt: skip
+    if logs is not None:  # each rank's stdout and stderr in a file of its own
+        launcher += ["--log_dir", str(logs), "--redirects", "3"]
+    return subprocess.run(
+        [*launcher, "-m", "orthornn", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _rank_logs(logs: Path, rank: int, stream: str) -> str:
+    (path,) = logs.rglob(f"attempt_0/{rank}/{stream}.log")
+    return path.read_text()
+
+
+def _steps(path: Path) -> list[tuple[str, int]]:
+    return [(r["kind"], r["step"]) for r in map(json.loads, path.read_text().splitlines())]
+
+
+def _model(folder: Path) -> dict[str, torch.Tensor]:
+    return torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
+
+
+@pytest.mark.slow
+def test_torchrun_writes_from_rank_0_only_and_resumes_to_the_uninterrupted_run(tmp_path):
+    full, part, logs = tmp_path / "full", tmp_path / "part", tmp_path / "logs"
+    done = _torchrun([*_TINY, "--steps", "4", "--batch", "4", "--ddp", "--out", str(full)], tmp_path, logs)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in full.iterdir()) == ["checkpoint.pt", "config.json", "metrics.jsonl", "summary.json"]
+    each_once = [("train", 1), ("train", 2), ("eval", 2), ("train", 3), ("train", 4), ("eval", 4)]
+    assert _steps(full / "metrics.jsonl") == each_once  # one rank writes
+    summary = json.loads((full / "summary.json").read_text())
+    assert summary["ranks"] == 2 and summary["steps"] == 4
+    assert "4 steps" in _rank_logs(logs, 0, "stdout") and _rank_logs(logs, 1, "stdout") == ""
+    assert json.loads((full / "config.json").read_text())["batch"] == 4  # the global batch, as one process's
+
+    first = _torchrun([*_TINY, "--steps", "2", "--batch", "4", "--ddp", "--out", str(part)], tmp_path)
+    assert first.returncode == 0, first.stderr
+    alone = tmp_path / "alone"
+    shutil.copytree(part, alone)
+    again = _torchrun(["train", "--resume", str(part), "--steps", "4", "--quiet", "--ddp"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("4 steps") == 1  # rank 0 reports
+    expected, got = _model(full), _model(part)
+    assert all(torch.equal(got[k], v) for k, v in expected.items())  # the same two ranks: bitwise
+    assert _steps(part / "metrics.jsonl") == _steps(full / "metrics.jsonl")
+
+    # the same run in one process with the whole batch, and the DDP checkpoint resumed in one process
+    one = tmp_path / "one"
+    assert main([*_TINY, "--steps", "4", "--batch", "4", "--out", str(one)]) == 0
+    assert main(["train", "--resume", str(alone), "--steps", "4", "--quiet"]) == 0
+    for folder in (one, alone):
+        got = _model(folder)
+        assert all(torch.allclose(got[k], v, rtol=0, atol=DATA_PARALLEL_ATOL) for k, v in expected.items()), folder
