@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--only", nargs="+", metavar="LABEL", help="train only the runs with these labels")
     a("--seeds", type=int, metavar="N", help="train only the first N seeds of the config")
     a("--dry-run", action="store_true", help="print what each run would do, and stop (writes nothing)")
+    a("--summary-only", action="store_true",
+      help="train nothing: write summary.md and figure.png of the runs finished so far")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -106,31 +108,53 @@ def run(args: argparse.Namespace) -> int:
     except OrthornnError as exc:
         raise UsageError(str(exc)) from None
     check_folder(args.out, "--out")
+    if args.dry_run and args.summary_only:
+        raise UsageError("--dry-run and --summary-only: give one of them")
     if args.dry_run:
         return _dry_run(runs, args.out)
+    if args.summary_only:
+        return _summary_only(spec, runs, launch, args)
     return _sweep(spec, runs, launch, args)
+
+
+#: What :func:`orthornn.sweep.state.run_status` finds, in the words of the dry run and summary.
+_WORDS = {
+    "new": "train",
+    "finished": "skip (finished)",
+    "legacy": "skip (finished, a run_experiment.py record)",
+    "resumable": "resume from step {step}",
+    "failed": "try again (failed: {message})",
+    "stale": "train afresh (its folder holds another run: {message})",
+}
 
 
 def _dry_run(runs: list[Any], out: Path) -> int:
     from ..sweep.state import run_status
 
-    words = {
-        "new": "train",
-        "finished": "skip (finished)",
-        "legacy": "skip (finished, a run_experiment.py record)",
-        "resumable": "resume from step {step}",
-        "failed": "try again (failed: {message})",
-        "stale": "train afresh (its folder holds another run: {message})",
-    }
     for run in runs:
         st = run_status(out / "runs" / run.name, run.config)
-        print(f"{run.title}: {words[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
+        print(f"{run.title}: {_WORDS[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
     print(f"{len(runs)} runs; nothing was written (--dry-run)")
     return 0
 
 
+def _summary_only(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) -> int:
+    """summary.md and figure.png of the runs finished so far; the others listed where they stand."""
+    from ..sweep.state import run_status
+
+    finished, unfinished = set(), []
+    for run in runs:
+        st = run_status(args.out / "runs" / run.name, run.config)
+        if st.kind in ("finished", "legacy"):
+            finished.add(run.name)
+        else:
+            where = {"new": "not started", "resumable": f"checkpoint at step {st.step}"}.get(st.kind, st.kind)
+            unfinished.append((run, where, st.message or ""))
+    _write_summary(spec, runs, launch, args, finished, unfinished)
+    return 0
+
+
 def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) -> int:
-    from ..sweep.aggregate import collect, figure, summary_markdown
     from ..sweep.launch import run_sweep
 
     out: Path = args.out
@@ -142,6 +166,26 @@ def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) ->
         print(f"orthornn sweep: interrupted; the same command continues it from {out}", file=sys.stderr)
         return 130
     finished = {name for name, status in result.status.items() if status == "finished"}
+    bad = result.unfinished()
+    _write_summary(spec, runs, launch, args, finished, bad, seconds=result.seconds)
+    for run, status, message in bad:
+        print(f"orthornn sweep: {run.title}: {status}: {message}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _write_summary(
+    spec: Any,
+    runs: list[Any],
+    launch: Any,
+    args: argparse.Namespace,
+    finished: set[str],
+    unfinished: list[Any],
+    seconds: float | None = None,
+) -> None:
+    """Write ``summary.md`` (and ``figure.png``, when a run finished) over the ``finished`` runs."""
+    from ..sweep.aggregate import collect, figure, summary_markdown
+
+    out: Path = args.out
     records = collect(runs, out, finished)
     seeds = sorted({r.seed for r in runs})
     steps = sorted({r.config.steps for r in runs})
@@ -150,18 +194,15 @@ def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) ->
         f"seeds {seeds}, steps {', '.join(map(str, steps))}, device {', '.join(devices)}, "
         f"{launch.threads} thread per run, {launch.launcher} launcher, {_workers(launch)}"
     )
-    text = summary_markdown(spec, records, scale=scale, command=_command(args), unfinished=result.unfinished())
+    text = summary_markdown(spec, records, scale=scale, command=_command(args), unfinished=unfinished)
     with writing(out / "summary.md", "--out"):
         (out / "summary.md").write_text(text, encoding="utf-8")
     if records:
         with writing(out / "figure.png", "--out"):
             figure(spec, records).savefig(out / "figure.png", dpi=120)
-    bad = result.unfinished()
     written = f"{out / 'summary.md'}" + (f", {out / 'figure.png'}" if records else "")
-    print(f"{len(finished)}/{len(runs)} runs finished in {result.seconds:.0f} s; {written}")
-    for run, status, message in bad:
-        print(f"orthornn sweep: {run.title}: {status}: {message}", file=sys.stderr)
-    return 1 if bad else 0
+    took = "" if seconds is None else f" in {seconds:.0f} s"
+    print(f"{len(finished)}/{len(runs)} runs finished{took}; {written}")
 
 
 def _workers(launch: Any) -> str:

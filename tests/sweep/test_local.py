@@ -116,3 +116,31 @@ def test_a_killed_sweep_started_again_resumes_and_ends_as_the_uninterrupted_one(
     out = capsys.readouterr().out
     assert f"resumed at step {status.step}" in out, out
     assert results(tmp_path / "out", runs) == {runs[0].name: recs[runs[0].name]}
+
+
+def test_summary_only_tabulates_the_finished_runs_and_lists_the_others(reference, tmp_path, capsys):
+    """--summary-only trains nothing: over a copy of the reference sweep with one run's summary
+    removed (a run interrupted after its last checkpoint) it tables the finished seed and lists
+    the other with its checkpoint's step; the exit status is 0, and nothing in runs/ changes."""
+    import json
+    import shutil
+
+    from orthornn.cli import main
+
+    out, runs, _ = reference
+    part = tmp_path / "out"
+    shutil.copytree(out / "runs", part / "runs")
+    (part / "runs" / runs[1].name / "summary.json").unlink()
+    before = {p: p.stat().st_mtime_ns for p in (part / "runs").rglob("*")}
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    assert main(["sweep", str(config), "--out", str(part), "--summary-only"]) == 0
+    printed = capsys.readouterr().out
+    assert "1/2 runs finished;" in printed and "in " not in printed.split("finished")[1].split(";")[0]
+    summary = (part / "summary.md").read_text()
+    assert "| orth | 1 |" in summary and "Not finished (1" in summary
+    assert f"{runs[1].title}: checkpoint at step 300" in summary
+    assert (part / "figure.png").stat().st_size > 0
+    assert {p: p.stat().st_mtime_ns for p in (part / "runs").rglob("*")} == before
+    assert main(["sweep", str(config), "--out", str(part), "--summary-only", "--dry-run"]) == 2
+    assert "give one of them" in capsys.readouterr().err
