@@ -43,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -220,15 +221,20 @@ def backend_for(device: torch.device) -> str:
 
 
 @contextlib.contextmanager
-def joined(world: World, device: torch.device) -> Iterator[None]:
+def joined(world: World, device: torch.device, *, timeout: datetime.timedelta | None = None) -> Iterator[None]:
     """Join the process group of ``world`` (rendezvous from the environment, the backend of
-    ``device``), wait for every rank, and leave it at the end. One process joins nothing."""
+    ``device``), wait for every rank, and leave it at the end. One process joins nothing.
+
+    ``timeout``: how long a collective waits for the other ranks before it raises (None:
+    torch's default, 10 minutes under NCCL, 30 under gloo).
+    """
     if not world.parallel:
         yield
         return
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    torch.distributed.init_process_group(backend_for(device), rank=world.rank, world_size=world.size)
+    extra = {} if timeout is None else {"timeout": timeout}
+    torch.distributed.init_process_group(backend_for(device), rank=world.rank, world_size=world.size, **extra)
     try:
         torch.distributed.barrier()  # every rank has read and checked its arguments and files
         yield

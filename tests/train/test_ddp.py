@@ -4,6 +4,7 @@ resumes, and refuses what it cannot run with one line (exit 2)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -18,11 +19,14 @@ import torch.multiprocessing as mp
 
 from orthornn.cli import main
 from orthornn.errors import OrthornnError
-from orthornn.train import TrainConfig, Trainer
+from orthornn.train import TrainConfig, Trainer, loop
 from orthornn.train.distributed import World, check_parallel, from_environment, joined
 
 #: Two ranks against one process, parameters after the steps, float64 (issue 14: 1e-10).
 DATA_PARALLEL_ATOL = 1e-10
+
+#: The step whose training loss rank 1 alone sees as NaN in the last run of :func:`_rank`.
+POISONED = 3
 
 #: Tiny noise-free runs of the three models the issue names, 5 steps each, float64: RUM λ = 0 on
 #: copy with clipping, RUM λ = 1 on recall from a fixed training set with Adam, the LT-RNN on adding
@@ -44,17 +48,31 @@ def _free_port() -> int:
 
 
 def _rank(rank: int, port: int, folder: str) -> None:
-    """One of two gloo ranks: trains every config of :data:`CONFIGS`, saves what it ends with."""
+    """One of two gloo ranks: trains every config of :data:`CONFIGS`, saves what it ends with;
+    then trains the LT-RNN with a loss that is NaN at step 3 on rank 1 only (:data:`POISONED`)."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     world = World(rank=rank, size=2, local_rank=rank)
-    with joined(world, torch.device("cpu")):
+    with joined(world, torch.device("cpu"), timeout=datetime.timedelta(seconds=60)):  # a hang fails the test
         for name, cfg in CONFIGS.items():
             trainer = Trainer(cfg, world=world)
             hist = trainer.run()
             share = len(trainer.stream.batch(0).y)
             out = {"model": trainer.model.state_dict(), "train": hist.train, "evals": hist.evals, "share": share}
             torch.save(out, Path(folder) / f"{name}-rank{rank}.pt")
+        trainer = Trainer(CONFIGS["ltrnn"], world=world)
+        real = loop.task_loss
+
+        def poisoned(*args, **kwargs):
+            loss, metrics = real(*args, **kwargs)
+            if rank == 1 and trainer.step + 1 == POISONED:
+                metrics = {**metrics, "loss": float("nan")}
+            return loss, metrics
+
+        loop.task_loss = poisoned
+        hist = trainer.run()
+        out = {"model": trainer.model.state_dict(), "stopped": hist.stopped, "step": trainer.step}
+        torch.save(out, Path(folder) / f"poisoned-rank{rank}.pt")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +111,18 @@ def test_two_ranks_train_what_one_process_with_the_whole_batch_trains(name, two_
     assert ranks[1]["evals"] == ranks[0]["evals"]  # rank 0's evaluation, received by rank 1
     for mine, theirs in zip(hist.evals, ranks[0]["evals"], strict=True):
         assert theirs["loss"] == pytest.approx(mine["loss"], rel=1e-10)
+
+
+def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_that_step(two_ranks):
+    ranks = [torch.load(two_ranks / f"poisoned-rank{r}.pt", weights_only=True) for r in (0, 1)]
+    message = f"non-finite loss at step {POISONED}; stopped, parameters are those after step {POISONED - 1}"
+    assert [r["stopped"] for r in ranks] == [message, message]  # rank 0 saw a finite loss, and stopped too
+    assert ranks[0]["step"] == ranks[1]["step"] == POISONED - 1
+    assert all(torch.equal(v, ranks[1]["model"][k]) for k, v in ranks[0]["model"].items())
+    one = Trainer(CONFIGS["ltrnn"].replace(steps=POISONED - 1))
+    one.run()
+    assert all(torch.allclose(ranks[0]["model"][k], v, rtol=0, atol=DATA_PARALLEL_ATOL) for k, v in
+               one.model.state_dict().items())  # fmt: skip
 
 
 def test_a_share_is_an_equal_part_of_the_global_batch():
