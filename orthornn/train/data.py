@@ -244,11 +244,21 @@ class CharStream:
     (10, (2, 5), True)
     """
 
-    def __init__(self, config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        device: torch.device | str,
+        dtype: torch.dtype | None = None,
+        share: slice | None = None,
+    ) -> None:
         from ..datasets import DataError
         from ..datasets.ptb import streams
 
         self.config, self.device, self.dtype = config, torch.device(device), dtype
+        #: The training streams (rows of each window) this stream hands out: a data-parallel
+        #: rank's share (:meth:`orthornn.train.distributed.World.share`); all of them by default.
+        self.share = slice(None) if share is None else share
         self.task: Any = build_task(config)
         self.tokens = True
         self.input_size = self.output_size = int(self.task.vocab_size)
@@ -259,7 +269,7 @@ class CharStream:
                 self.streams[split] = streams(self.task.split(split), config.batch)
             except DataError as exc:
                 raise DataError(f"{path}: {exc} (lower --batch)") from None
-        self._train = [self._batch(x, y) for x, y in self._windows("train")]
+        self._train = [self._batch(x[self.share], y[self.share]) for x, y in self._windows("train")]
         self.windows_per_epoch = len(self._train)
         #: Predictions scored per evaluation of each held-out split (B · (n − 1)).
         self.characters = {s: int(S.shape[0] * (S.shape[1] - 1)) for s, S in self.streams.items()}
@@ -307,11 +317,11 @@ def stream(
     config: TrainConfig, *, device: torch.device | str, dtype: torch.dtype, share: slice | None = None
 ) -> TaskStream | BabiStream | CharStream:
     """The batch stream of ``config``'s task: :class:`BabiStream` for bAbI, :class:`CharStream`
-    for ptb, else :class:`TaskStream` (whose training batches are rows ``share`` of the global
-    batch, all of them by default; the other streams take no share)."""
-    cls = {"babi": BabiStream, "ptb": CharStream}.get(config.task, TaskStream)
-    if cls is TaskStream:
-        return TaskStream(config, device=device, dtype=dtype, share=share)
-    if share is not None and share != slice(None):
-        raise ValueError(f"task {config.task}: its stream hands out whole batches only (no share {share})")
-    return cls(config, device=device, dtype=dtype)
+    for ptb, else :class:`TaskStream` (whose training batches, and ptb's, are rows ``share`` of
+    the global batch, all of them by default; bAbI's batches are handed out whole)."""
+    if config.task == "babi":
+        if share is not None and share != slice(None):
+            raise ValueError(f"task babi: its stream hands out whole batches only (no share {share})")
+        return BabiStream(config, device=device, dtype=dtype)
+    cls = CharStream if config.task == "ptb" else TaskStream
+    return cls(config, device=device, dtype=dtype, share=share)

@@ -16,6 +16,13 @@ mean over the token positions of a sequence, each sequence the same length, so t
 holds for the recorded loss and accuracies, averaged over the ranks (:meth:`World.mean`).
 ``B`` must divide by ``W``.
 
+On ptb the ``B`` contiguous streams are split the same way: rank :math:`r` trains streams
+:math:`rB/W \ldots (r+1)B/W - 1` and carries their state from window to window; a checkpoint
+holds every stream's state, gathered from the ranks (:meth:`World.gather_rows`, so every rank
+must make it: give every rank the same callbacks), and each rank takes back its own rows
+(:meth:`World.own_rows`), so a checkpoint resumes with any number of ranks. bAbI is refused
+(:func:`check_parallel`): the last length bucket of an epoch is smaller than ``B``.
+
 Every decision that ends the run is taken by all ranks together, so none waits forever in a
 collective the others have left: a non-finite loss, gradient or parameter on any rank stops
 them all (:meth:`World.all_true`), and the held-out evaluation runs on the main rank (rank 0,
@@ -55,8 +62,20 @@ import torch
 from ..errors import OrthornnError
 from .config import SYNTHETIC_TASKS, TrainConfig
 
-__all__ = ["ENVIRONMENT", "World", "backend_for", "check_parallel", "from_environment", "joined", "rank_device", "wrap"]
+__all__ = [
+    "ENVIRONMENT",
+    "PARALLEL_TASKS",
+    "World",
+    "backend_for",
+    "check_parallel",
+    "from_environment",
+    "joined",
+    "rank_device",
+    "wrap",
+]
 
+#: The tasks a data-parallel run trains: the generated ones and ptb (its streams split over the ranks).
+PARALLEL_TASKS = (*SYNTHETIC_TASKS, "ptb")
 #: The variables ``torchrun`` sets for each rank (env:// rendezvous of the process group).
 ENVIRONMENT = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -136,6 +155,28 @@ class World:
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
         return bool(t.item())
 
+    def gather_rows(self, state: Any) -> Any:
+        """A nested list/tuple of batch-first tensors (a carried recurrent state) with every
+        rank's rows, in rank order (every rank gets it; lists for tuples, None kept)."""
+        if not self.parallel or state is None:
+            return state
+        if isinstance(state, torch.Tensor):
+            parts = [torch.empty_like(state) for _ in range(self.size)]
+            torch.distributed.all_gather(parts, state.contiguous())
+            return torch.cat(parts, 0)
+        if isinstance(state, list | tuple):
+            return [self.gather_rows(v) for v in state]
+        return state
+
+    def own_rows(self, state: Any, batch: int) -> Any:
+        """This rank's rows (:meth:`share` of ``batch``) of every tensor of a nested list of
+        batch-first tensors (the inverse of :meth:`gather_rows`; other leaves kept)."""
+        if isinstance(state, torch.Tensor):
+            return state[self.share(batch)]
+        if isinstance(state, list | tuple):
+            return [self.own_rows(v, batch) for v in state]
+        return state
+
     def from_main(self, obj: _T) -> _T:
         """Rank 0's ``obj`` (picklable), on every rank."""
         if not self.parallel:
@@ -180,13 +221,14 @@ def from_environment(environ: Mapping[str, str] | None = None) -> World:
 
 def check_parallel(config: TrainConfig, world: World) -> None:
     """Raise :class:`OrthornnError` (naming the field) unless ``config`` can train on ``world``'s
-    ranks: a generated task (bAbI's last bucket of an epoch is smaller, and ptb carries one state
-    per stream) and a global batch that divides by the number of ranks."""
+    ranks: not bAbI (the last length bucket of an epoch is smaller than the batch, so the ranks'
+    shares could not be equal), and a global batch that divides by the number of ranks."""
     if not world.parallel:
         return
-    if config.task not in SYNTHETIC_TASKS:
+    if config.task == "babi":
         raise OrthornnError(
-            f"task: data-parallel training runs the generated tasks {', '.join(SYNTHETIC_TASKS)}, not {config.task!r}"
+            f"task: data-parallel training runs the tasks {', '.join(PARALLEL_TASKS)}, not 'babi' "
+            "(an epoch's last length bucket is smaller than the batch)"
         )
     world.share(config.batch)
 

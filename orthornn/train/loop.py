@@ -379,8 +379,8 @@ class Trainer:
         }
         if self.test_at_best:
             state["best_model"] = self.best_model
-        if self.carries_state:
-            state["carry"] = state_to_plain(self.carry)
+        if self.carries_state:  # of several ranks: every rank's streams (a collective)
+            state["carry"] = state_to_plain(self.world.gather_rows(self.carry))
         return to_cpu(state)
 
     def _check_carry(self, carry: Any) -> None:
@@ -422,7 +422,8 @@ class Trainer:
             why = f"its model or optimizer state does not fit a {self.config.model} of this config ({first})"
             raise CheckpointError(why) from None
         if self.carries_state:
-            carry = state.get("carry")
+            carry = state.get("carry")  # every stream's: of several ranks, this rank's streams
+            carry = self.world.own_rows(carry, self.config.batch) if self.world.parallel else carry
             try:
                 if carry is not None or state["step"] != 0:  # step 0 carries nothing yet
                     self._check_carry(carry)

@@ -4,6 +4,7 @@ resumes, and refuses what it cannot run with one line (exit 2)."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import os
@@ -39,6 +40,23 @@ CONFIGS = {
     "ltrnn": TrainConfig(task="adding", model="ltrnn", T=6, hidden=6, batch=8, steps=5, lr=1e-2, pool=2,
                          ortho_lr=1e-2, eval_every=5, dtype="float64"),
 }  # fmt: skip
+#: A character language model on a tiny corpus (:func:`_ptb`): four streams, about three
+#: windows an epoch, so the 5 steps carry the state across windows and restart it once.
+PTB = "ptb-lstm"
+
+
+def _ptb(folder: Path) -> TrainConfig:
+    data = folder / "data"
+    if not data.is_dir():
+        (data / "ptb").mkdir(parents=True)
+        for split in ("train", "valid", "test"):
+            (data / "ptb" / f"ptb.{split}.txt").write_text(" the cat sat on the mat \n" * 2)
+    return TrainConfig(task="ptb", model="lstm", data=str(data), hidden=5, embed=4, bptt=4, batch=4, steps=5,
+                       lr=1e-2, eval_every=5, checkpoint_every=2, dtype="float64")  # fmt: skip
+
+
+def _configs(folder: Path) -> dict[str, TrainConfig]:
+    return {**CONFIGS, PTB: _ptb(folder)}
 
 
 def _free_port() -> int:
@@ -54,11 +72,18 @@ def _rank(rank: int, port: int, folder: str) -> None:
     torch.set_num_threads(1)
     world = World(rank=rank, size=2, local_rank=rank)
     with joined(world, torch.device("cpu"), timeout=datetime.timedelta(seconds=60)):  # a hang fails the test
-        for name, cfg in CONFIGS.items():
+        for name, cfg in _configs(Path(folder)).items():
             trainer = Trainer(cfg, world=world)
-            hist = trainer.run()
+            saved: dict[int, dict] = {}
+            hist = trainer.run(on_checkpoint=lambda sd, saved=saved: saved.update({sd["step"]: sd}))  # every rank
             share = len(trainer.stream.batch(0).y)
-            out = {"model": trainer.model.state_dict(), "train": hist.train, "evals": hist.evals, "share": share}
+            out = {"model": trainer.model.state_dict(), "train": hist.train, "evals": hist.evals, "share": share,
+                   "checkpoints": saved}  # fmt: skip
+            if name == PTB:  # resumed from its step-2 checkpoint (every stream's state) on both ranks
+                resumed = Trainer(cfg, world=world)
+                resumed.load_state_dict(copy.deepcopy(saved[2]))  # (the optimiser would update it in place)
+                resumed.run(on_checkpoint=lambda sd: None)
+                out["resumed"] = resumed.model.state_dict()
             torch.save(out, Path(folder) / f"{name}-rank{rank}.pt")
         trainer = Trainer(CONFIGS["ltrnn"], world=world)
         real = loop.task_loss
@@ -91,13 +116,14 @@ def two_ranks(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("name", [*CONFIGS, PTB])
 def test_two_ranks_train_what_one_process_with_the_whole_batch_trains(name, two_ranks):
-    one = Trainer(CONFIGS[name])
+    cfg = _configs(two_ranks)[name]
+    one = Trainer(cfg)
     hist = one.run()
     ranks = [torch.load(two_ranks / f"{name}-rank{r}.pt", weights_only=True) for r in (0, 1)]
-    assert ranks[0]["share"] == ranks[1]["share"] == CONFIGS[name].batch // 2  # each trains half
-    initial = Trainer(CONFIGS[name]).model.state_dict()
+    assert ranks[0]["share"] == ranks[1]["share"] == cfg.batch // 2  # each trains half
+    initial = Trainer(cfg).model.state_dict()
     assert any(not torch.equal(ranks[0]["model"][k], v) for k, v in initial.items())  # it trained
     for key, expected in one.model.state_dict().items():
         assert torch.equal(ranks[0]["model"][key], ranks[1]["model"][key]), key  # the ranks agree bitwise
@@ -111,6 +137,35 @@ def test_two_ranks_train_what_one_process_with_the_whole_batch_trains(name, two_
     assert ranks[1]["evals"] == ranks[0]["evals"]  # rank 0's evaluation, received by rank 1
     for mine, theirs in zip(hist.evals, ranks[0]["evals"], strict=True):
         assert theirs["loss"] == pytest.approx(mine["loss"], rel=1e-10)
+
+
+def test_a_ptb_checkpoint_holds_every_stream_and_resumes_with_any_number_of_ranks(two_ranks):
+    cfg = _ptb(two_ranks)
+    ranks = [torch.load(two_ranks / f"{PTB}-rank{r}.pt", weights_only=True) for r in (0, 1)]
+    one = Trainer(cfg)
+    saved = {}
+    one.run(on_checkpoint=lambda sd: saved.update({sd["step"]: sd}))
+    assert one.stream.windows_per_epoch < cfg.steps  # the carried state restarts within the run
+    assert sorted(ranks[0]["checkpoints"]) == sorted(saved) == [2, 4, 5]
+    for step, expected in saved.items():  # the global state, gathered from both ranks' streams
+        carries = [_flat(r["checkpoints"][step]["carry"]) for r in ranks]
+        assert [t.shape[0] for t in carries[0]] == [cfg.batch] * len(_flat(expected["carry"]))
+        assert all(torch.equal(a, b) for a, b in zip(*carries, strict=True))
+        for got, want in zip(carries[0], _flat(expected["carry"]), strict=True):
+            assert torch.allclose(got, want, rtol=0, atol=DATA_PARALLEL_ATOL), step
+    for key, value in ranks[0]["model"].items():  # two ranks resumed at step 2: the uninterrupted run
+        assert torch.equal(ranks[0]["resumed"][key], value), key
+    alone = Trainer(cfg)  # one process resumed from the two ranks' checkpoint
+    alone.load_state_dict(ranks[0]["checkpoints"][2])
+    alone.run()
+    for key, value in one.model.state_dict().items():
+        assert torch.allclose(alone.model.state_dict()[key], value, rtol=0, atol=DATA_PARALLEL_ATOL), key
+
+
+def _flat(state) -> list[torch.Tensor]:
+    if isinstance(state, list | tuple):
+        return [t for v in state for t in _flat(v)]
+    return [] if state is None else [state]
 
 
 def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_that_step(two_ranks):
@@ -130,9 +185,10 @@ def test_a_share_is_an_equal_part_of_the_global_batch():
     assert [list(range(12))[p] for p in parts] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
     with pytest.raises(OrthornnError, match=r"^batch: the global batch 10 does not divide by the 4 ranks"):
         World(rank=0, size=4).share(10)
-    with pytest.raises(OrthornnError, match="task: data-parallel training runs the generated tasks"):
-        check_parallel(TrainConfig(task="ptb", model="lstm"), World(rank=0, size=2))
-    check_parallel(TrainConfig(task="ptb", model="lstm"), World())  # one process trains every task
+    with pytest.raises(OrthornnError, match=r"task: data-parallel training runs the tasks copy, .*, not 'babi'"):
+        check_parallel(TrainConfig(task="babi", model="lstm"), World(rank=0, size=2))
+    check_parallel(TrainConfig(task="babi", model="lstm"), World())  # one process trains every task
+    check_parallel(TrainConfig(task="ptb", model="lstm", batch=4), World(rank=1, size=2))
     noise = {World(rank=r, size=3).noise_seed(77) for r in range(3)}
     assert len(noise) == 3 and World(rank=0, size=3).noise_seed(77) == 77
 
