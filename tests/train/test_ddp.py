@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import fcntl
 import json
 import os
 import shutil
@@ -71,7 +72,7 @@ def _rank(rank: int, port: int, folder: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     world = World(rank=rank, size=2, local_rank=rank)
-    with joined(world, torch.device("cpu"), timeout=datetime.timedelta(seconds=60)):  # a hang fails the test
+    with joined(world, torch.device("cpu"), timeout=datetime.timedelta(seconds=300)):  # a hang fails
         for name, cfg in _configs(Path(folder)).items():
             trainer = Trainer(cfg, world=world)
             saved: dict[int, dict] = {}
@@ -100,10 +101,8 @@ def _rank(rank: int, port: int, folder: str) -> None:
         torch.save(out, Path(folder) / f"poisoned-rank{rank}.pt")
 
 
-@pytest.fixture(scope="module")
-def two_ranks(tmp_path_factory) -> Path:
-    """The folder where two spawned gloo ranks saved their runs of :data:`CONFIGS`."""
-    folder = tmp_path_factory.mktemp("ddp")
+def _spawn(folder: Path) -> None:
+    """Two gloo ranks (:func:`_rank`) saving into ``folder``, one thread each."""
     old = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
@@ -113,6 +112,26 @@ def two_ranks(tmp_path_factory) -> Path:
             del os.environ["OMP_NUM_THREADS"]
         else:
             os.environ["OMP_NUM_THREADS"] = old
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory) -> Path:
+    """The folder where two spawned gloo ranks saved their runs of :func:`_configs`: made once
+    per test session, also when several xdist workers run these tests (the first one makes it,
+    under a lock, in the session's folder they share)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp("ddp")
+        _spawn(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
+    folder = shared / "ddp-two-ranks"
+    with (shared / "ddp-two-ranks.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            _spawn(folder)
+            (folder / "done").touch()
     return folder
 
 
