@@ -87,6 +87,7 @@ ACTING = {
     "act_clip": 0.05,
     "ortho_lr": 0.5,
     "rum_init": "orthogonal",
+    "lstm_init": "tf",
     "readout_init": "glorot-io",
     "S": 3,
     "K": 4,
