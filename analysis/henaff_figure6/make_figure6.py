@@ -179,6 +179,7 @@ def figure(H: np.ndarray, r: np.ndarray, phi: np.ndarray, parts: tuple[np.ndarra
     colours = [f"C{k}" for k in np.tile(np.arange(len(top)), T)]  # the (T, n) phases flattened row by row
     plot_memory_phases(phi[:, top], axs[3], times=t, size=5.0, color=colours)
     axs[3].set_ylabel("φ_i,t of the 3 pairs")
+    axs[3].set_xlabel("")
     axs[3].set_title("(d) phase atan2(h_2i+1, h_2i) of the same pairs (discarded by the pooling)", fontsize="medium")
     axs[4].plot(t, raw + pooled, color="k", lw=1.5, label="y_t")
     axs[4].plot(t, raw, color="C0", lw=1, label="W_I h_t + c (unpooled)")
