@@ -190,11 +190,14 @@ def _write_summary(
     seeds = sorted({r.seed for r in runs})
     steps = sorted({r.config.steps for r in runs})
     devices = sorted({r.config.device for r in runs})
-    scale = (
-        f"seeds {seeds}, steps {', '.join(map(str, steps))}, device {', '.join(devices)}, "
-        f"{launch.threads} thread per run, {launch.launcher} launcher, {_workers(launch)}"
-    )
-    text = summary_markdown(spec, records, scale=scale, command=_command(args), unfinished=unfinished)
+    scale = f"seeds {seeds}, steps {', '.join(map(str, steps))}, device {', '.join(devices)}, "
+    if args.summary_only:  # how the runs were launched is not known here, only what they trained
+        scale += f"{launch.threads} thread per run; tabulated by --summary-only from the runs finished so far"
+        command = None
+    else:
+        scale += f"{launch.threads} thread per run, {launch.launcher} launcher, {_workers(launch)}"
+        command = _command(args)
+    text = summary_markdown(spec, records, scale=scale, command=command, unfinished=unfinished)
     with writing(out / "summary.md", "--out"):
         (out / "summary.md").write_text(text, encoding="utf-8")
     if records:

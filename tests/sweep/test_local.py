@@ -139,6 +139,7 @@ def test_summary_only_tabulates_the_finished_runs_and_lists_the_others(reference
     assert "1/2 runs finished;" in printed and "in " not in printed.split("finished")[1].split(";")[0]
     summary = (part / "summary.md").read_text()
     assert "| orth | 1 |" in summary and "Not finished (1" in summary
+    assert "tabulated by --summary-only" in summary and "Command:" not in summary and "worker" not in summary
     assert f"{runs[1].title}: checkpoint at step 300" in summary
     assert (part / "figure.png").stat().st_size > 0
     assert {p: p.stat().st_mtime_ns for p in (part / "runs").rglob("*")} == before
