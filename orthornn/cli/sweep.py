@@ -13,8 +13,12 @@ others still ran), 2 on bad usage (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +164,7 @@ def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) ->
     out: Path = args.out
     print(f"{spec.name}: {len(runs)} runs into {out} ({launch.launcher}, {_workers(launch)})", flush=True)
     try:
-        with writing(out, "--out"):
+        with writing(out, "--out"), _stopped_by_signals():
             result = run_sweep(runs, out, launch, on_event=lambda event: print(_line(event), flush=True))
     except KeyboardInterrupt:
         print(f"orthornn sweep: interrupted; the same command continues it from {out}", file=sys.stderr)
@@ -171,6 +175,28 @@ def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) ->
     for run, status, message in bad:
         print(f"orthornn sweep: {run.title}: {status}: {message}", file=sys.stderr)
     return 1 if bad else 0
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (and SIGINT, even where a background shell ignores it) stop the sweep as Ctrl-C
+    does: :func:`~orthornn.sweep.launch.run_sweep` then cancels its jobs, whose checkpoints stay.
+    Killed by SIGTERM's default action, the sweep would leave its local workers training."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _write_summary(

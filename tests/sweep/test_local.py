@@ -4,6 +4,7 @@ run, and a whole sweep killed and started again — each compared with the refer
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -145,3 +146,49 @@ def test_summary_only_tabulates_the_finished_runs_and_lists_the_others(reference
     assert {p: p.stat().st_mtime_ns for p in (part / "runs").rglob("*")} == before
     assert main(["sweep", str(config), "--out", str(part), "--summary-only", "--dry-run"]) == 2
     assert "give one of them" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_sweep_alone_stops_its_workers_too(tmp_path, sig):
+    """SIGTERM or SIGINT to the sweep's process only (not its group; SIGINT ignored as a
+    background shell leaves it): it exits 130, its worker stops training, and the run is left
+    resumable from its checkpoint — no orphaned worker trains on."""
+    import json
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**TINY, "base": {**TINY["base"], "steps": 100000}}))
+    argv = ["sweep", str(config), "--out", str(tmp_path / "out"), "--seeds", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "orthornn", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    run = expand(load_spec(json.loads(config.read_text())), seeds=1)[0]
+    folder = tmp_path / "out" / "runs" / run.name
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not (folder.exists() and steps_done(folder) > 60):
+            time.sleep(0.01)
+        worker = read_json(folder / "worker.json")["pid"]
+        sweep.send_signal(sig)
+        assert sweep.wait(timeout=60) == 130
+        assert "interrupted; the same command continues it" in sweep.stderr.read().decode()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _alive(worker):
+            time.sleep(0.05)
+        assert not _alive(worker)
+        assert run_status(folder, run.config).kind == "resumable"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sweep.pid, signal.SIGKILL)
+        sweep.wait()
+        sweep.stderr.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, reaped by nobody yet, has stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
