@@ -46,12 +46,16 @@ CONFIGS = {
 PTB = "ptb-lstm"
 
 
+def _write_ptb(folder: Path) -> None:
+    """The tiny corpus of :func:`_ptb`, written once before the ranks start (two ranks writing
+    it at once race: one finds the other's folder, the other a file not yet there)."""
+    (folder / "data" / "ptb").mkdir(parents=True, exist_ok=True)
+    for split in ("train", "valid", "test"):
+        (folder / "data" / "ptb" / f"ptb.{split}.txt").write_text(" the cat sat on the mat \n" * 2)
+
+
 def _ptb(folder: Path) -> TrainConfig:
     data = folder / "data"
-    if not data.is_dir():
-        (data / "ptb").mkdir(parents=True)
-        for split in ("train", "valid", "test"):
-            (data / "ptb" / f"ptb.{split}.txt").write_text(" the cat sat on the mat \n" * 2)
     return TrainConfig(task="ptb", model="lstm", data=str(data), hidden=5, embed=4, bptt=4, batch=4, steps=5,
                        lr=1e-2, eval_every=5, checkpoint_every=2, dtype="float64")  # fmt: skip
 
@@ -103,6 +107,7 @@ def _rank(rank: int, port: int, folder: str) -> None:
 
 def _spawn(folder: Path) -> None:
     """Two gloo ranks (:func:`_rank`) saving into ``folder``, one thread each."""
+    _write_ptb(folder)
     old = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
