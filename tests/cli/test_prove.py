@@ -133,3 +133,13 @@ def test_timeout_flag(proofs, tmp_path):
         [sys.executable, "-m", "orthornn", "prove", str(proofs), "--timeout", "-1"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "--timeout" in proc.stderr
+
+
+def test_a_path_that_is_no_theorem_file_exits_2_naming_it_as_given(tmp_path, capsys, monkeypatch):
+    """The argument as typed (``0/``, which :class:`~pathlib.Path` shortens to ``0``), in one line."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    for arg, why in (("0/", "no such file or directory"), ("notes.txt", "not a .py file or a directory")):
+        assert main(["prove", arg]) == 2
+        err = capsys.readouterr().err
+        assert err == f"orthornn prove: error: PATH '{arg}': {why}\n"
