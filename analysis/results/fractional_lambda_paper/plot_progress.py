@@ -1,0 +1,63 @@
+"""Validation accuracy and loss against steps of the recall T = 30 runs made so far: RUM λ = 0.5
+(this sweep, the spectral memory) and RUM λ = 1 (../rum_table1_recall_official/, the same
+training setup), read from their metrics.jsonl; writes progress.png here.
+
+    python analysis/results/fractional_lambda_paper/plot_progress.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from orthornn.plotting import plot_training_curves
+
+HERE = Path(__file__).resolve().parent
+RUNS = {
+    "RUM λ = 0.5 (spectral)": HERE / "runs" / "T_30_RUM_lambda=0.5_seed0",
+    "RUM λ = 1": HERE.parent / "rum_table1_recall_official" / "runs" / "T_30_RUM_lambda=1_seed0",
+}
+
+
+def evaluations(folder: Path) -> list[dict]:
+    """The evaluation records of a run folder's metrics.jsonl (a torn last line dropped)."""
+    out = []
+    for line in (folder / "metrics.jsonl").read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if rec.get("kind") == "eval":
+            out.append(rec)
+    return out
+
+
+def main() -> None:
+    evals = {name: evaluations(folder) for name, folder in RUNS.items()}
+    fig = Figure(figsize=(10, 3.6))
+    acc, loss = fig.subplots(1, 2)
+    plot_training_curves(
+        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
+        acc,
+        baseline=10.0,
+        baseline_label="chance (10 %)",
+        ylabel="validation accuracy (%), 10,000 sequences",
+    )
+    plot_training_curves(
+        {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
+        loss,
+        baseline=evals["RUM λ = 1"][0]["baseline"],
+        ylabel="validation loss",
+        logy=True,
+    )
+    for ax in (acc, loss):
+        ax.set_xlabel("optimiser step")
+        ax.set_title("recall T = 30, N = 50, batch 128, Adam 1e-3 (seed 0)", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(HERE / "progress.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
