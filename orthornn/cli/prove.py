@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..symbolic import Status, default_theorems, discover, to_json, to_markdown
 from .progress import progress_bar
@@ -45,29 +44,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _path_text(text: str) -> str:
-    """argparse ``type`` of a theorem PATH: the text as given (a message names it so: ``0/``,
-    not the ``0`` that :class:`~pathlib.Path` makes of it), checked not empty."""
+    """argparse ``type`` of a theorem PATH: the text as given, checked not empty, so that
+    :func:`~orthornn.symbolic.discover` names it so in an error (``0/``, not ``0``)."""
     path_arg(text)
     return text
-
-
-def _theorem_paths(texts: list[str]) -> list[Path]:
-    """The PATH arguments as paths; :class:`UsageError` naming the first that is neither a
-    folder nor a ``.py`` file, as given."""
-    for text in texts:
-        path = Path(text)
-        if not path.exists():
-            raise UsageError(f"PATH {text!r}: no such file or directory")
-        if not path.is_dir() and not (path.is_file() and path.suffix == ".py"):
-            raise UsageError(f"PATH {text!r}: not a .py file or a directory")
-    return [Path(text) for text in texts]
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the selected theorems, print a table, write the reports; 0 iff all proved."""
     check_writable(args.json_file, "--json")
     check_writable(args.markdown_file, "--markdown")
-    paths = _theorem_paths(args.paths) or [default_theorems()]
+    paths = args.paths or [default_theorems()]
     if args.timeout < 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be ≥ 0 seconds")
     timeout = args.timeout or None

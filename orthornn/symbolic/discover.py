@@ -67,17 +67,20 @@ def default_theorems(cwd: str | Path | None = None) -> Path:
     return local if local.is_dir() else shipped_theorems()
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
+def _files(paths: Iterable[str | Path]) -> list[Path]:
+    """The theorem files under ``paths``; an error names a path as given (``0/``, not the ``0``
+    that :class:`~pathlib.Path` makes of it)."""
     files: list[Path] = []
-    for path in paths:
+    for given in paths:
+        path = Path(given)
         if path.is_dir():
             files.extend(p for p in sorted(path.rglob("*.py")) if not p.name.startswith("_"))
         elif path.is_file() and path.suffix == ".py":
             files.append(path)
         elif path.exists():
-            raise DiscoveryError(f"{path}: not a .py file or a directory")
+            raise DiscoveryError(f"{given}: not a .py file or a directory")
         else:
-            raise DiscoveryError(f"{path}: no such file or directory")
+            raise DiscoveryError(f"{given}: no such file or directory")
     return files
 
 
@@ -118,7 +121,7 @@ def discover(paths: Sequence[str | Path], pattern: str | None = None) -> list[Th
     Raises :class:`DiscoveryError` for a missing path, a path with no theorem file, or two
     theorems with the same id.
     """
-    files = _files(Path(p) for p in paths)
+    files = _files(paths)
     if not files:
         raise DiscoveryError(f"no theorem files (*.py) under {', '.join(map(str, paths))}")
     theorems: list[Theorem] = []

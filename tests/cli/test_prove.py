@@ -142,4 +142,4 @@ def test_a_path_that_is_no_theorem_file_exits_2_naming_it_as_given(tmp_path, cap
     for arg, why in (("0/", "no such file or directory"), ("notes.txt", "not a .py file or a directory")):
         assert main(["prove", arg]) == 2
         err = capsys.readouterr().err
-        assert err == f"orthornn prove: error: PATH '{arg}': {why}\n"
+        assert err == f"orthornn prove: error: {arg}: {why}\n"
