@@ -121,23 +121,20 @@ def run(args: argparse.Namespace) -> int:
     return _sweep(spec, runs, launch, args)
 
 
-#: What :func:`orthornn.sweep.state.run_status` finds, in the words of the dry run and summary.
-_WORDS = {
-    "new": "train",
-    "finished": "skip (finished)",
-    "legacy": "skip (finished, a run_experiment.py record)",
-    "resumable": "resume from step {step}",
-    "failed": "try again (failed: {message})",
-    "stale": "train afresh (its folder holds another run: {message})",
-}
-
-
 def _dry_run(runs: list[Any], out: Path) -> int:
     from ..sweep.state import run_status
 
+    words = {
+        "new": "train",
+        "finished": "skip (finished)",
+        "legacy": "skip (finished, a run_experiment.py record)",
+        "resumable": "resume from step {step}",
+        "failed": "try again (failed: {message})",
+        "stale": "train afresh (its folder holds another run: {message})",
+    }
     for run in runs:
         st = run_status(out / "runs" / run.name, run.config)
-        print(f"{run.title}: {_WORDS[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
+        print(f"{run.title}: {words[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
     print(f"{len(runs)} runs; nothing was written (--dry-run)")
     return 0
 
