@@ -90,6 +90,14 @@ def test_tf_init_draws_the_joint_glorot_bound():
     assert 0.99 / n**0.5 < float(torch_init.abs().max()) <= 1 / n**0.5 < 0.95 * bound  # torch's U(±1/√N)
 
 
+def test_the_config_names_the_same_inits():
+    """orthornn.train.config keeps its own copy (it imports no torch): the two must agree."""
+    from orthornn.nn.baselines import LSTM_INITS
+    from orthornn.train.config import LSTM_INITS as CONFIG_LSTM_INITS
+
+    assert CONFIG_LSTM_INITS == LSTM_INITS == ("torch", "tf")
+
+
 def test_unknown_init_is_refused():
     with pytest.raises(ValueError, match=r"^init: unknown 'keras'; choose one of torch, tf$"):
         LSTM(2, 3, init="keras")
