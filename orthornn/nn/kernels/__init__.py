@@ -351,7 +351,7 @@ class SpectralAdjointKernel:
         fn = self._fn[G.dtype]
 
         def run(b0: int, b1: int) -> None:
-            work = torch.empty(8 * max(m, 1), dtype=torch.float64)
+            work = torch.empty(10 * max(m, 1), dtype=torch.float64)
             ptrs = (
                 G.data_ptr() + b0 * n * n * size,
                 phi.data_ptr() + b0 * m * 8,
@@ -598,7 +598,7 @@ class SpectralBackwardKernel:
             work, work2, work3 = (
                 K.new_empty(11 * n),
                 torch.empty(2 * n, dtype=f64),
-                torch.empty(8 * max(m, 1), dtype=f64),
+                torch.empty(10 * max(m, 1), dtype=f64),
             )
             mats = (K.data_ptr() + b0 * n * n * size, Qp.data_ptr() + b0 * n * n * size)
             rows = tuple(v.data_ptr() + b0 * n * size for v in vecs)

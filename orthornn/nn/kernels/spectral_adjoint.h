@@ -54,6 +54,7 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
     int64_t m = n / 2;
     double *hc = work, *hs = work + m, *lc = work + 2 * m, *ls = work + 3 * m, *ec = work + 4 * m, *es = work + 5 * m;
     double *fc = work + 6 * m, *fs = work + 7 * m; /* cos, sin of the angles themselves */
+    double *rp = work + 8 * m, *rq = work + 9 * m; /* one block row's ratios F(phi_j, +-phi_k) */
     for (int64_t b = 0; b < B; b++) {
         T *g = G + b * n * n;
         const double *ph = phi + b * m;
@@ -83,22 +84,40 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
             fs[k] = sin(ph[k]);
         }
         glam[b] = gl;
-        /* 3. the blocks */
+        /* 3. the blocks, a block row j at a time: first the ratios of every pair (j, k) in a loop
+         * without branches (both forms computed, one selected: it vectorises), the rare pairs at the
+         * branch cut after it, then the products */
+        double l2 = la * la;
+        double c2 = is_log ? 1.0 / 6.0 : (1.0 - l2) / 6.0;
+        double c4 = is_log ? 7.0 / 360.0 : 7.0 / 360.0 - l2 / 36.0 + l2 * l2 / 120.0;
+        double lead = is_log ? 1.0 : la;
         for (int64_t j = 0; j < m; j++) {
             T *r0 = g + (2 * j) * n, *r1 = g + (2 * j + 1) * n;
+            double phj = ph[j], hsj = hs[j], hcj = hc[j], lsj = ls[j], lcj = lc[j];
+#pragma omp simd
             for (int64_t k = 0; k < m; k++) {
-                /* F(phi_j, phi_k): delta = (phi_j - phi_k)/2; phase e^{i mu (phi_j + phi_k)} */
-                double dm = 0.5 * (ph[j] - ph[k]);
-                double den = hs[j] * hc[k] - hc[j] * hs[k];
-                double num = ls[j] * lc[k] - lc[j] * ls[k];
-                double rp = sa_ratio(dm, num, den, la, is_log, eps);
-                double pr = (ec[j] * ec[k] - es[j] * es[k]) * rp, pi = (es[j] * ec[k] + ec[j] * es[k]) * rp;
-                /* F(phi_j, -phi_k): delta = (phi_j + phi_k)/2; phase e^{i mu (phi_j - phi_k)} */
-                double dp = 0.5 * (ph[j] + ph[k]);
-                double denp = hs[j] * hc[k] + hc[j] * hs[k];
-                double nump = ls[j] * lc[k] + lc[j] * ls[k];
-                double rq = sa_ratio(dp, nump, denp, la, is_log, eps);
-                double qr = (ec[j] * ec[k] + es[j] * es[k]) * rq, qi = (es[j] * ec[k] - ec[j] * es[k]) * rq;
+                /* F(phi_j, phi_k): delta = (phi_j - phi_k)/2;  F(phi_j, -phi_k): delta = (phi_j + phi_k)/2 */
+                double dm = 0.5 * (phj - ph[k]), dp = 0.5 * (phj + ph[k]);
+                double den = hsj * hc[k] - hcj * hs[k], denp = hsj * hc[k] + hcj * hs[k];
+                double num = is_log ? dm : lsj * lc[k] - lcj * ls[k];
+                double nump = is_log ? dp : lsj * lc[k] + lcj * ls[k];
+                double d2 = dm * dm, d2p = dp * dp;
+                double ser = lead * (1.0 + d2 * (c2 + d2 * c4)), serp = lead * (1.0 + d2p * (c2 + d2p * c4));
+                rp[k] = fabs(dm) < SA_SERIES ? ser : num / den;
+                rq[k] = fabs(dp) < SA_SERIES ? serp : nump / denp;
+            }
+            for (int64_t k = 0; k < m; k++) {
+                double dm = 0.5 * (phj - ph[k]), dp = 0.5 * (phj + ph[k]);
+                if (fabs(fabs(dm) - SA_PI) < SA_SERIES)
+                    rp[k] = sa_ratio(dm, 0.0, 1.0, la, is_log, eps);
+                if (fabs(fabs(dp) - SA_PI) < SA_SERIES)
+                    rq[k] = sa_ratio(dp, 0.0, 1.0, la, is_log, eps);
+            }
+#pragma omp simd
+            for (int64_t k = 0; k < m; k++) {
+                /* phases e^{i mu (phi_j + phi_k)} and e^{i mu (phi_j - phi_k)} */
+                double pr = (ec[j] * ec[k] - es[j] * es[k]) * rp[k], pi = (es[j] * ec[k] + ec[j] * es[k]) * rp[k];
+                double qr = (ec[j] * ec[k] + es[j] * es[k]) * rq[k], qi = (es[j] * ec[k] - ec[j] * es[k]) * rq[k];
                 double a = r0[2 * k], bb = r0[2 * k + 1], c = r1[2 * k], d = r1[2 * k + 1];
                 double p_re = 0.5 * (a + d), p_im = 0.5 * (c - bb), q_re = 0.5 * (a - d), q_im = 0.5 * (bb + c);
                 /* conj(F) * p */

@@ -8,7 +8,7 @@
  *   3. spectral_adjoint        the flips, the lambda gradient, L*_lambda and the tangent projection
  *
  * Arguments as in those kernels; kfold = n: not folded (V, S unused). work: 11 n of T; work2: 2 n
- * doubles; work3: 8 m doubles. Instantiated by kernels.c for T = double and float.
+ * doubles; work3: 10 m doubles. Instantiated by kernels.c for T = double and float.
  */
 
 void NAME(spectral_backward_fused)(int64_t B, int64_t n, T *K, T *Qp, const T *h, const T *dz, const T *alpha,

@@ -411,7 +411,9 @@ class _SequenceFractional(torch.autograd.Function):
                 spare = Qp
                 phi = phi_s
             else:  # Q_t = Q'' (W_s ⊕ I), in place: only the first ns columns change
-                Q[:, :, :ns] = torch.bmm(Wt.mT, Q[:, :, :ns].mT).mT  # (this orientation: faster on a slice)
+                # the slice as the left operand, untransposed: faster than (Wᵀ Q_sᵀ)ᵀ on this strided
+                # slice (`python benchmarks/spectral_floor.py --slices --n 50`)
+                Q[:, :, :ns] = torch.bmm(Q[:, :, :ns], Wt)
                 phi = torch.zeros_like(phi)
                 phi[:, : ns // 2] = phi_s
             if bad_rows.numel():
@@ -483,7 +485,7 @@ class _SequenceFractional(torch.autograd.Function):
             elif ns == n:
                 Qp = torch.bmm(Q, W.mT, out=spare)  # Q' = Q_t W_tᵀ
             else:  # Q'' = Q_t (W_s ⊕ I)ᵀ, in place
-                Q[:, :, :ns] = torch.bmm(W, Q[:, :, :ns].mT).mT
+                Q[:, :, :ns] = torch.bmm(Q[:, :, :ns], W.mT)  # (orientation: as in the forward)
                 Qp = Q
             if ns == n:
                 K = torch.bmm(torch.bmm(W, Gh, out=tmp), W.mT, out=Gh)  # W Ĝ Wᵀ: ∂L/∂R_t in Q'
