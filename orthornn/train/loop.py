@@ -414,7 +414,9 @@ class Trainer:
                     raise KeyError("best_model: the best-validation parameters are missing")
                 self.model.load_state_dict(best_model)  # checks that they fit
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
+            # a copy: torch's optimiser keeps the given CPU tensors as its state and updates them in
+            # place, so a second resume from the same in-memory checkpoint would start elsewhere
+            self.optimizer.load_state_dict(to_cpu(state["optimizer"]))
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
             self.model.load_state_dict(model_before)
             self.optimizer.load_state_dict(optimizer_before)

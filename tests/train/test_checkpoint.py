@@ -61,6 +61,38 @@ def test_every_checkpoint_is_plain_data_and_resumes_through_weights_only(model, 
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_one_in_memory_checkpoint_resumes_twice_to_the_same_end_and_is_left_as_it_was(optimizer):
+    # torch's Optimizer.load_state_dict keeps the given CPU tensors as its state and steps them in
+    # place: without the copy, the first resumed run would move the checkpoint the second starts from
+    cfg = _tiny("rum", optimizer)
+    saved = {}
+    full = Trainer(cfg)
+    full.run(on_checkpoint=lambda sd: saved.setdefault(sd["step"], sd))
+    state = saved[2]
+    before = [t.clone() for t in _tensors(state["optimizer"])]
+    ends = []
+    for _ in range(2):
+        resumed = Trainer(cfg)
+        resumed.load_state_dict(state)
+        resumed.run()
+        ends.append(resumed.model.state_dict())
+    assert before and all(torch.equal(a, b) for a, b in zip(before, _tensors(state["optimizer"]), strict=True))
+    a, b, c = full.model.state_dict(), ends[0], ends[1]
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
+
+
+def _tensors(obj):
+    """The tensors of a nested dict/list, in a fixed order."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for k in sorted(obj, key=str) for t in _tensors(obj[k])]
+    if isinstance(obj, list | tuple):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
 def test_a_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "planted"
     state = Trainer(_tiny("ltrnn", "adam")).state_dict()

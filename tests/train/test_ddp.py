@@ -4,7 +4,6 @@ resumes, and refuses what it cannot run with one line (exit 2)."""
 
 from __future__ import annotations
 
-import copy
 import datetime
 import fcntl
 import json
@@ -86,7 +85,7 @@ def _rank(rank: int, port: int, folder: str) -> None:
                    "checkpoints": saved}  # fmt: skip
             if name == PTB:  # resumed from its step-2 checkpoint (every stream's state) on both ranks
                 resumed = Trainer(cfg, world=world)
-                resumed.load_state_dict(copy.deepcopy(saved[2]))  # (the optimiser would update it in place)
+                resumed.load_state_dict(saved[2])
                 resumed.run(on_checkpoint=lambda sd: None)
                 out["resumed"] = resumed.model.state_dict()
             torch.save(out, Path(folder) / f"{name}-rank{rank}.pt")
