@@ -141,6 +141,17 @@ def test_the_dense_solver_and_the_default_agree():
     _assert_same(a, b, 1e-10)
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda", "mps"])
+def test_the_default_solver_is_the_native_kernel_on_every_device_and_lapack_without_it(device):
+    # the eigen-update runs on the host whatever the model's device: on a GPU too the native
+    # O(N²) kernel, not LAPACK's O(N³) Schur form (a device object needs no such device here)
+    native = kernels.spectral_update()
+    chosen = spectral_module._solver(torch.device(device))
+    assert chosen is (spectral_module._dense_update if native is None else native)
+    with kernels.native(False):
+        assert spectral_module._solver(torch.device(device)) is spectral_module._dense_update
+
+
 def test_rows_decomposed_in_their_own_coordinates_give_the_same_values_and_gradients():
     # a solver that hands every other row back (status 1, as for an eigenvalue −1): those rows take
     # the canonical decomposition of R_t and keep their Q'; the backward uses the kept basis
