@@ -20,7 +20,8 @@
  * stores the root as an offset from the nearer pole, adds that pole in its own eigenbasis, and is
  * safeguarded by the bracket.  Eigenvectors are Cauchy-like, x_j = (-1/2 - i/2 cot) Y_j c (c the
  * null vector of the 2x2 matrix, orthogonal to its larger row); vectors of close roots are
- * re-orthogonalised in groups; a random probe checks W W^T and the reconstruction (status 2). */
+ * re-orthogonalised in groups (classical Gram-Schmidt, a second pass where needed); a random probe
+ * checks W W^T and the reconstruction (status 2). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@
 #define SU_TOL 1e-13   /* pole merging and deflation */
 #define SU_GTOL 1e-2   /* roots closer than this are re-orthogonalised together */
 #define SU_MAXIT 64
-#define SU_REORTH 1e-8 /* a group's second Gram-Schmidt pass runs when the first removed more */
+#define SU_REORTH 1e-8 /* a vector's second Gram-Schmidt pass runs when its first removed more */
 /* the a-posteriori probe's bound on |W W^T z - z| and |W Bd(phi) W^T z - A z| (per entry, times
  * sqrt(n)): 1e-11 keeps every generic matrix (errors ~1e-14) and refuses the near-coincident ones
  * whose basis lost more than ~1e-10 of orthogonality (1e-10 let one through at 2.6e-10) */
@@ -607,6 +608,62 @@ typedef struct {
     su_dk *dk;
 } su_ws;
 
+/* Classical Gram-Schmidt with a second pass ("twice is enough", Giraud et al. 2005) over the rows
+ * of Wt of the items g0 <= t < g1 (a group of close roots), in order: each vector's projections on
+ * the vectors before it are independent dot products (no chain through the vector, unlike modified
+ * Gram-Schmidt), and its second pass runs only when the first removed more than SU_REORTH (the
+ * vectors are then far from orthogonal).  Returns 1 if a vector collapses. */
+static int su_orthogonalise(su_ws *ws, int g0, int g1, int64_t n)
+{
+    double *rows[1000], *dots = ws->arr; /* n <= 1000 (spectral_update_f64); arr is free here */
+    int r = 0;
+    for (int t = g0; t < g1; ++t)
+        for (int c = 0; c < ws->items[t].cnt; ++c)
+            rows[r++] = ws->Wt + (ws->items[t].row + c) * n;
+    for (int i = 0; i < r; ++i) {
+        double *v = rows[i];
+        for (int pass = 0; pass < 2 && i > 0; ++pass) {
+            double removed = 0;
+            int j = 0;
+            for (; j + 4 <= i; j += 4) { /* four dot products at once: four independent chains */
+                const double *u0 = rows[j], *u1 = rows[j + 1], *u2 = rows[j + 2], *u3 = rows[j + 3];
+                double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+                for (int64_t e = 0; e < n; ++e)
+                    a0 += u0[e] * v[e], a1 += u1[e] * v[e], a2 += u2[e] * v[e], a3 += u3[e] * v[e];
+                dots[j] = a0, dots[j + 1] = a1, dots[j + 2] = a2, dots[j + 3] = a3;
+            }
+            for (; j < i; ++j)
+                dots[j] = su_dot(rows[j], v, n);
+            for (j = 0; j < i; ++j)
+                removed = fmax(removed, fabs(dots[j]));
+            int64_t e = 0;
+            for (; e + 16 <= n; e += 16) { /* v -= sum_j dots_j u_j, sixteen entries (four chains) at a time */
+                double acc[16] = {0};
+                for (int j = 0; j < i; ++j) {
+                    const double *u = rows[j] + e, dj = dots[j];
+#pragma omp simd
+                    for (int l = 0; l < 16; ++l)
+                        acc[l] += dj * u[l];
+                }
+                for (int l = 0; l < 16; ++l)
+                    v[e + l] -= acc[l];
+            }
+            for (; e < n; ++e) {
+                double acc = 0;
+                for (int j = 0; j < i; ++j)
+                    acc += dots[j] * rows[j][e];
+                v[e] -= acc;
+            }
+            if (removed <= SU_REORTH)
+                break;
+        }
+        if (su_normalize(v, n))
+            return 1;
+    }
+    return 0;
+}
+
 /* one matrix: returns the status */
 static int su_one(su_ctx *C, su_ws *ws, const double *d, const double *a, const double *w, double theta,
                   double pi_tol, double *W, double *phi)
@@ -903,26 +960,8 @@ static int su_one(su_ctx *C, su_ws *ws, const double *d, const double *a, const 
         int g1 = g0 + 1;
         while (g1 < nitem && ws->items[g1].ang - ws->items[g1 - 1].ang <= SU_GTOL)
             ++g1;
-        /* modified Gram-Schmidt; a second pass only when the first removed more than SU_REORTH
-         * (the vectors are then far from orthogonal; "twice is enough", Giraud et al. 2005) */
-        double removed = g1 - g0 > 1 ? 1 : 0;
-        for (int pass = 0; pass < 2 && removed > SU_REORTH; ++pass) {
-            removed = 0;
-            for (int t = g0; t < g1; ++t)
-                for (int c = 0; c < ws->items[t].cnt; ++c) {
-                    double *v = Wt + (ws->items[t].row + c) * n;
-                    for (int t2 = g0; t2 <= t; ++t2)
-                        for (int c2 = 0; c2 < ws->items[t2].cnt; ++c2) {
-                            if (t2 == t && c2 >= c)
-                                break;
-                            double *u = Wt + (ws->items[t2].row + c2) * n, dd = su_dot(u, v, n);
-                            removed = fmax(removed, fabs(dd));
-                            su_axpy(v, -dd, u, n);
-                        }
-                    if (su_normalize(v, n))
-                        return SU_FAIL;
-                }
-        }
+        if (g1 - g0 > 1 && su_orthogonalise(ws, g0, g1, n))
+            return SU_FAIL;
         g0 = g1;
     }
     /* a-posteriori probe: W W^T z = z and W Bd(phi) W^T z = A z */
