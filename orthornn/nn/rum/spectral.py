@@ -43,9 +43,9 @@ with ``𝓛*_λ`` the Daleckii–Krein adjoint of ``X ↦ X^λ`` at ``blockdiag(
 in the plane basis (:func:`orthornn.nn.functional.lie._plane_adjoint`, O(N²)); ``∂α, ∂ξ, …`` go to
 ``∂ε, ∂τ`` through ``Q'`` (matrix–vector products) and the frame's adjoint. The basis itself is
 rebuilt, ``Q' = Q_t W_tᵀ``, from the eigen-update recomputed from its O(N) inputs, so a step keeps
-O(B·N) numbers (``α, β = Q'ᵀŵ, θ, d``, the flips, ``φ_{t−1}``, ``z`` and the projections), never an
-``N×N`` matrix — memory flat in T, as for λ = 1 (a matrix decomposed in ``R_t``'s coordinates
-keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates. When the
+O(B·N) numbers (``α, β = Q'ᵀŵ, θ, d``, the flips, ``φ_{t−1}``, ``z``, the frame's ``â, b̂`` and
+the projections), never an ``N×N`` matrix — memory flat in T, as for λ = 1 (a matrix decomposed
+in ``R_t``'s coordinates keeps its ``Q'``). Per step: one GEMM forward, three backward, and two eigen-updates. When the
 memory is the identity on a trailing block of columns (a fractional power forgets: with
 ``|λ| < 1`` old angles fall to 0), that block is folded into one plane by two reflectors
 (:mod:`orthornn.nn.rum.deflation`) and the eigen-update and the GEMMs act on the rest only. The
@@ -206,10 +206,16 @@ def _flip_columns(Q: Tensor, flip: Tensor) -> Tensor:
 
 
 class _Step:
-    """One step's frame and its coordinates in ``Q'``, recomputed identically forward and backward."""
+    """One step's frame and its coordinates in ``Q'``: computed by the forward, which keeps its
+    ``â, b̂`` and scalars (:meth:`kept`, O(B·N)) for the backward to restore it from (``parts``)."""
 
-    def __init__(self, g: Tensor, eps: Tensor, n: int) -> None:
+    def __init__(self, g: Tensor, eps: Tensor, n: int, parts: tuple[Tensor, Tensor, Tensor] | None = None) -> None:
         self.u_pre, self.tau, self.eps = g[:, :n], g[:, n:], eps
+        if parts is not None:  # the forward's: â, b̂ (B, n) and (c, 1/|ε|, 1/|τ|, s) (B, 4)
+            self.ahat, self.bhat, sc = parts
+            self.c, self.ie, self.it, self.s = sc.split(1, dim=-1)
+            self.k, self.moved, self.bad = 1 / (1 + self.c), (self.s > 0)[:, 0], False
+            return
         self.ahat, self.bhat, self.c, self.ie, self.it, self.bad = _frame_parts(eps, self.tau)
         self.w = self.bhat - self.c * self.ahat
         self.s = self.w.norm(dim=-1, keepdim=True)
@@ -217,6 +223,10 @@ class _Step:
         self.moved = (self.s > 0)[:, 0]  # θ = 0: the Rotation is I and so is W
         self.what = torch.where(self.s > 0, self.w / torch.where(self.s > 0, self.s, 1.0), 0.0)
         self.theta = torch.atan2(self.s[:, 0], self.c[:, 0])
+
+    def kept(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(â, b̂, (c, 1/|ε|, 1/|τ|, s))``: what the backward restores this step from."""
+        return self.ahat, self.bhat, torch.cat([self.c, self.ie, self.it, self.s], -1)
 
     def coordinates(self, alpha: Tensor, beta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``α, ω = s β, ξ = ω − (1 − c) α, η = −(α + k ω)`` in the model dtype: returns ``(ω, ξ, η)``."""
@@ -365,6 +375,7 @@ class _SequenceFractional(torch.autograd.Function):
         TH, D = torch.empty(T, B, dtype=torch.float64), torch.empty(T, B, m, dtype=torch.float64)
         PHI = torch.empty(T + 1, B, m, dtype=torch.float64)
         FL = torch.empty(T, B, m, dtype=torch.bool)
+        AH, BH, SC = h0.new_empty(T, B, n), h0.new_empty(T, B, n), h0.new_empty(T, B, 4)  # each step's frame
         folds: list[Deflation | None] = []  # each step's reflectors (O(B·N)), or None: solved whole
         kept: dict[int, tuple[Tensor, Tensor]] = {}
         for t in range(T):
@@ -374,6 +385,7 @@ class _SequenceFractional(torch.autograd.Function):
             st = _Step(g, PB[t, :, 2 * n :], n)
             if st.bad:
                 return h0.new_empty(0), h0.new_empty(0), True
+            AH[t], BH[t], SC[t] = st.kept()
             phi = torch.where(phi < zero_tol, 0.0, phi)  # (float32: below 1.2e-9, a hundredth of R's rounding)
             PHI[t] = phi
             d, flip = _powered(phi, lam64)
@@ -434,7 +446,7 @@ class _SequenceFractional(torch.autograd.Function):
         phi_dev = phi.to(dev, dt)
         Qc = _planes(Q, torch.cos(phi_dev)[:, None, :], -torch.sin(phi_dev)[:, None, :])  # Q blockdiag(M(φ))
         R_T = torch.bmm(Qc, Q.mT)  # Q blockdiag(M(φ)) Qᵀ
-        ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach())
+        ctx.save_for_backward(Wh, weight_x, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam.detach(), AH, BH, SC)
         ctx.kept, ctx.eta, ctx.solve, ctx.pi_tol, ctx.Ws, ctx.folds = kept, eta, solve, pi_tol, Ws, folds
         ctx.set_materialize_grads(False)
         return H[1:], R_T, False
@@ -442,7 +454,7 @@ class _SequenceFractional(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_H: Tensor | None, grad_R: Tensor | None, _: Any) -> Any:
         _first_order_only()
-        Wh, Wx, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam = ctx.saved_tensors
+        Wh, Wx, H, PB, X, Zs, Sr, Q, Q0, AL, BE, TH, D, PHI, FL, lam, AH, BH, SC = ctx.saved_tensors
         T, B, n = H.shape[0] - 1, H.shape[1], H.shape[2]
         dt, dev = H.dtype, H.device
         eps_dt = float(torch.finfo(dt).eps)
@@ -466,7 +478,7 @@ class _SequenceFractional(torch.autograd.Function):
             if grad_H is not None:
                 gh = gh + grad_H[t]
             h, z = H[t], Zs[t]
-            st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n)
+            st = _Step(PB[t, :, : 2 * n], PB[t, :, 2 * n :], n, (AH[t], BH[t], SC[t]))  # as the forward had it
             d, flip = D[t], FL[t]
             fold = ctx.folds[t]
             ns = n if fold is None else fold.size
