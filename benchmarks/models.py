@@ -13,6 +13,15 @@ table with the ratio to the LSTM at the same hidden size and the targets of issu
     OMP_NUM_THREADS=1 python benchmarks/models.py --floor [--reps 5]       # λ = 0 GEMM floor vs LSTM
     OMP_NUM_THREADS=1 python benchmarks/models.py --fractional [--reps 3]  # λ = 0.5 vs λ = 1 (issue 12)
     OMP_NUM_THREADS=1 python benchmarks/models.py --memory --lam 0.5       # the same memory table, λ = 0.5
+    OMP_NUM_THREADS=1 python benchmarks/models.py --fractional-recall [--warmup 100] [--reps 5]
+
+``--fractional-recall`` times the fractional-λ study's own setting instead of a fresh model on a
+fixed copy batch: associative recall T = 30, N = 50, batch 128, trained as
+``analysis/configs/fractional_lambda_paper.json`` trains it (Adam 1e-3, orthogonal kernels, the
+glorot-io readout), each model first trained ``--warmup`` steps (its spectrum then has the decayed
+angles a real run has), then its ``Trainer.train_step`` (the whole iteration: data, forward,
+backward, Adam) interleaved with that of RUM λ = 1 trained alike; CPU seconds of this process,
+so other load on the machine weighs less.
 
 Denormals are flushed to zero (``torch.set_flush_denormal(True)``) unless ``--keep-denormals``.
 """
@@ -267,11 +276,50 @@ def fractional(T: int, batch: int, reps: int, device: str) -> None:
             print(f"{label:<26} {n:>4} {m:14.3f} {ml:11.3f} {m / ml:6.1f}", flush=True)
 
 
+def fractional_recall(warmup: int, reps: int, device: str) -> None:
+    """RUM λ ∈ {0.5 fixed, 0.5 learned, 0.25, 0.75} against λ = 1 in the recall setting of the
+    fractional-λ study, each after ``warmup`` training steps (module docstring)."""
+    from orthornn.train import TrainConfig, Trainer
+
+    def trainer(**kw) -> Trainer:
+        cfg = TrainConfig(task="recall", T=30, hidden=50, batch=128, model="rum", rum_init="orthogonal",
+                          readout_init="glorot-io", optimizer="adam", lr=1e-3, steps=warmup + reps + 1,
+                          eval_every=10**9, seed=0, device=device, **kw)  # fmt: skip
+        tr = Trainer(cfg)
+        for _ in range(warmup):
+            tr.train_step()
+        return tr
+
+    def timed(tr: Trainer):
+        def step() -> float:
+            t0 = time.process_time()
+            if tr.train_step() is None:
+                raise SystemExit(f"the loss or gradient became non-finite ({tr.failure})")
+            return time.process_time() - t0
+
+        return step
+
+    print(
+        f"recall T=30, N=50, batch 128, Adam 1e-3; each model trained {warmup} steps, then {reps} "
+        f"iterations interleaved with RUM λ=1 (CPU s of this process); threads {torch.get_num_threads()}"
+    )
+    print(f"{'model':<22} {'median s/iter':>14} {'λ=1 s/iter':>11} {'ratio':>6}")
+    one = timed(trainer(lam=1.0))
+    rows = [("RUM λ=0.5", {"lam": 0.5}), ("RUM λ=0.5 learned", {"lam": 0.5, "learn_lam": True}),
+            ("RUM λ=0.25", {"lam": 0.25}), ("RUM λ=0.75", {"lam": 0.75})]  # fmt: skip
+    for label, kw in rows:
+        tm, tl = interleaved_seconds(timed(trainer(**kw)), one, reps)
+        m, ml = statistics.median(tm), statistics.median(tl)
+        print(f"{label:<22} {m:14.3f} {ml:11.3f} {m / ml:6.1f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--memory", action="store_true", help="only the λ = 1 peak-memory table (T = 50, 200, 500)")
     p.add_argument("--floor", action="store_true", help="only the GEMM floor of RUM λ = 0 N = 250 against the LSTM")
     p.add_argument("--fractional", action="store_true", help="only RUM λ = 0.5 against λ = 1 (N = 100, 50)")
+    p.add_argument("--fractional-recall", action="store_true", help="fractional λ against λ = 1, trained recall T = 30")
+    p.add_argument("--warmup", type=int, default=100, help="--fractional-recall: training steps before timing")
     p.add_argument("--lam", type=float, default=1.0, help="--memory: the λ of the table (default 1)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--T", type=int, default=200)
@@ -293,6 +341,9 @@ def main() -> None:
         return
     if args.fractional:
         fractional(args.T, args.batch, args.reps, args.device)
+        return
+    if args.fractional_recall:
+        fractional_recall(args.warmup, args.reps, args.device)
         return
     torch.manual_seed(0)
     task, x, y = _copy_batch(args.T, args.batch, args.device)
