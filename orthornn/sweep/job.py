@@ -170,16 +170,18 @@ class RunJob(submitit.helpers.Checkpointable):
         if not resume:
             save(trainer.state_dict())  # step 0: a run folder always holds a checkpoint
 
+        def learned() -> dict[str, float]:  # a learned λ after the step (train) or at the evaluation
+            return {"learned_lam": float(lam.detach())} if lam is not None else {}
+
         def on_record(rec: dict[str, Any]) -> None:
-            metrics.write({"kind": "train", **rec})
+            metrics.write({"kind": "train", **rec, **learned()})
             k = rec["step"]
             boundary = k % config.eval_every and k % config.checkpoint_every and k != config.steps
             if boundary and time.monotonic() - last["time"] >= self.checkpoint_seconds and trainer.parameters_finite():
                 save(trainer.state_dict())
 
         def on_eval(rec: dict[str, Any]) -> None:
-            extra = {"learned_lam": float(lam.detach())} if lam is not None else {}
-            metrics.write({"kind": "eval", **rec, **extra})
+            metrics.write({"kind": "eval", **rec, **learned()})
 
         try:
             hist = trainer.run(on_record=on_record, on_eval=on_eval, on_checkpoint=save)

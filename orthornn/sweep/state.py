@@ -161,7 +161,8 @@ def read_metrics(path: Path, upto: int | None = None) -> list[dict[str, Any]]:
 
 def read_record(folder: Path) -> dict[str, Any]:
     """A finished run as one record: ``config``, ``train_loss`` (per step), ``evals``,
-    ``summary`` and, for a learned λ, ``learned_lam`` (``[(step, λ), ...]`` at the evaluations).
+    ``summary`` and, for a learned λ, ``learned_lam`` (``[(step, λ), ...]`` at the evaluations;
+    the train records of ``metrics.jsonl`` also carry it, after each step).
 
     The same record ``run_experiment.py`` wrote to ``runs/<name>.json``, which is read instead
     where the folder does not exist (a ``legacy`` run).
