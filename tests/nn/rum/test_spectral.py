@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -150,6 +151,29 @@ def test_the_default_solver_is_the_native_kernel_on_every_device_and_lapack_with
     assert chosen is (spectral_module._dense_update if native is None else native)
     with kernels.native(False):
         assert spectral_module._solver(torch.device(device)) is spectral_module._dense_update
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lam", [0.5, 1.5, -0.5])
+def test_on_cuda_the_node_equals_itself_on_the_cpu_and_the_step_path(lam):
+    # the device form (torch operations on CUDA, the eigen-update on the host) against the same
+    # node on the CPU (native kernels) and against the step path on CUDA, values and every gradient
+    g = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    rum = RUM(3, 9, lam=lam, learn_lam=True, dtype=F64)
+    x = torch.randn(4, 10, 3, generator=g, dtype=F64)
+    h0 = torch.randn(4, 9, generator=g, dtype=F64)
+    R0 = _memory("haar", 4, 9, g)
+    gH, gR = torch.randn(10, 4, 9, generator=g, dtype=F64), torch.randn(4, 9, 9, generator=g, dtype=F64)
+    results = {}
+    for dev in ("cpu", "cuda"):
+        r = copy.deepcopy(rum).to(dev)
+        leaves = [t.to(dev).requires_grad_() for t in (x, h0, R0)]
+        results[dev] = _both(r, *leaves, gH.to(dev), gR.to(dev))
+    (node_cpu, _), (node_cuda, step_cuda) = results["cpu"], results["cuda"]
+    _assert_same(node_cuda, step_cuda, 1e-9)
+    hs, RT, grads = node_cuda
+    _assert_same((hs.cpu(), RT.cpu(), [t.cpu() for t in grads]), node_cpu, 1e-9)
 
 
 def test_rows_decomposed_in_their_own_coordinates_give_the_same_values_and_gradients():
