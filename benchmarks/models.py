@@ -281,9 +281,13 @@ def fractional_recall(warmup: int, reps: int, device: str) -> None:
     fractional-λ study, each after ``warmup`` training steps (module docstring)."""
     from orthornn.train import TrainConfig, Trainer
 
+    rows = [("RUM λ=0.5", {"lam": 0.5}), ("RUM λ=0.5 learned", {"lam": 0.5, "learn_lam": True}),
+            ("RUM λ=0.25", {"lam": 0.25}), ("RUM λ=0.75", {"lam": 0.75})]  # fmt: skip
+    steps = warmup + len(rows) * (reps + 1)  # the λ = 1 trainer's share: a warm-up and reps per row
+
     def trainer(**kw) -> Trainer:
         cfg = TrainConfig(task="recall", T=30, hidden=50, batch=128, model="rum", rum_init="orthogonal",
-                          readout_init="glorot-io", optimizer="adam", lr=1e-3, steps=warmup + reps + 1,
+                          readout_init="glorot-io", optimizer="adam", lr=1e-3, steps=steps,
                           eval_every=10**9, seed=0, device=device, **kw)  # fmt: skip
         tr = Trainer(cfg)
         for _ in range(warmup):
@@ -305,8 +309,6 @@ def fractional_recall(warmup: int, reps: int, device: str) -> None:
     )
     print(f"{'model':<22} {'median s/iter':>14} {'λ=1 s/iter':>11} {'ratio':>6}")
     one = timed(trainer(lam=1.0))
-    rows = [("RUM λ=0.5", {"lam": 0.5}), ("RUM λ=0.5 learned", {"lam": 0.5, "learn_lam": True}),
-            ("RUM λ=0.25", {"lam": 0.25}), ("RUM λ=0.75", {"lam": 0.75})]  # fmt: skip
     for label, kw in rows:
         tm, tl = interleaved_seconds(timed(trainer(**kw)), one, reps)
         m, ml = statistics.median(tm), statistics.median(tl)

@@ -27,24 +27,29 @@
 #define SA_SERIES 1e-3
 #define SA_PI 3.14159265358979323846
 
+/* The series of sin(lam delta)/sin(delta) (log: delta/sin delta) near delta = 0, in d2 = delta^2. */
+static inline double sa_series(double d2, double lam, int is_log) {
+    if (is_log) return 1.0 + d2 * (1.0 / 6.0 + d2 * (7.0 / 360.0));
+    double l2 = lam * lam;
+    return lam * (1.0 + d2 * ((1.0 - l2) / 6.0 + d2 * (7.0 / 360.0 - l2 / 36.0 + l2 * l2 / 120.0)));
+}
+
+/* The same ratio at the branch cut |delta| ~ pi: the reference's sinc form, clamped at eps. */
+static inline double sa_cut(double delta, double lam, int is_log, double eps) {
+    double sd = sin(delta) / delta;
+    if (sd < eps) sd = eps;
+    if (is_log) return 1.0 / sd;
+    double ld = lam * delta;
+    double sl = ld == 0.0 ? 1.0 : sin(ld) / ld;
+    return lam * sl / sd;
+}
+
 /* sin(lam delta)/sin(delta) (log: delta/sin delta when is_log) at one pair, given the outer-product
  * numerator and denominator. */
 static inline double sa_ratio(double delta, double num, double den, double lam, int is_log, double eps) {
     double ad = fabs(delta);
-    if (ad < SA_SERIES) {
-        double d2 = delta * delta;
-        if (is_log) return 1.0 + d2 * (1.0 / 6.0 + d2 * (7.0 / 360.0));
-        double l2 = lam * lam;
-        return lam * (1.0 + d2 * ((1.0 - l2) / 6.0 + d2 * (7.0 / 360.0 - l2 / 36.0 + l2 * l2 / 120.0)));
-    }
-    if (fabs(ad - SA_PI) < SA_SERIES) { /* the branch cut: the reference's sinc form, clamped at eps */
-        double sd = sin(delta) / delta;
-        if (sd < eps) sd = eps;
-        if (is_log) return 1.0 / sd;
-        double ld = lam * delta;
-        double sl = ld == 0.0 ? 1.0 : sin(ld) / ld;
-        return lam * sl / sd;
-    }
+    if (ad < SA_SERIES) return sa_series(delta * delta, lam, is_log);
+    if (fabs(ad - SA_PI) < SA_SERIES) return sa_cut(delta, lam, is_log, eps);
     return (is_log ? delta : num) / den;
 }
 #endif
@@ -87,10 +92,6 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
         /* 3. the blocks, a block row j at a time: first the ratios of every pair (j, k) in a loop
          * without branches (both forms computed, one selected: it vectorises), the rare pairs at the
          * branch cut after it, then the products */
-        double l2 = la * la;
-        double c2 = is_log ? 1.0 / 6.0 : (1.0 - l2) / 6.0;
-        double c4 = is_log ? 7.0 / 360.0 : 7.0 / 360.0 - l2 / 36.0 + l2 * l2 / 120.0;
-        double lead = is_log ? 1.0 : la;
         for (int64_t j = 0; j < m; j++) {
             T *r0 = g + (2 * j) * n, *r1 = g + (2 * j + 1) * n;
             double phj = ph[j], hsj = hs[j], hcj = hc[j], lsj = ls[j], lcj = lc[j];
@@ -101,17 +102,15 @@ void NAME(spectral_adjoint)(int64_t B, int64_t n, T *G, const double *phi, const
                 double den = hsj * hc[k] - hcj * hs[k], denp = hsj * hc[k] + hcj * hs[k];
                 double num = is_log ? dm : lsj * lc[k] - lcj * ls[k];
                 double nump = is_log ? dp : lsj * lc[k] + lcj * ls[k];
-                double d2 = dm * dm, d2p = dp * dp;
-                double ser = lead * (1.0 + d2 * (c2 + d2 * c4)), serp = lead * (1.0 + d2p * (c2 + d2p * c4));
-                rp[k] = fabs(dm) < SA_SERIES ? ser : num / den;
-                rq[k] = fabs(dp) < SA_SERIES ? serp : nump / denp;
+                rp[k] = fabs(dm) < SA_SERIES ? sa_series(dm * dm, la, is_log) : num / den;
+                rq[k] = fabs(dp) < SA_SERIES ? sa_series(dp * dp, la, is_log) : nump / denp;
             }
             for (int64_t k = 0; k < m; k++) {
                 double dm = 0.5 * (phj - ph[k]), dp = 0.5 * (phj + ph[k]);
                 if (fabs(fabs(dm) - SA_PI) < SA_SERIES)
-                    rp[k] = sa_ratio(dm, 0.0, 1.0, la, is_log, eps);
+                    rp[k] = sa_cut(dm, la, is_log, eps);
                 if (fabs(fabs(dp) - SA_PI) < SA_SERIES)
-                    rq[k] = sa_ratio(dp, 0.0, 1.0, la, is_log, eps);
+                    rq[k] = sa_cut(dp, la, is_log, eps);
             }
 #pragma omp simd
             for (int64_t k = 0; k < m; k++) {

@@ -640,8 +640,8 @@ static int su_orthogonalise(su_ws *ws, int g0, int g1, int64_t n)
             int64_t e = 0;
             for (; e + 16 <= n; e += 16) { /* v -= sum_j dots_j u_j, sixteen entries (four chains) at a time */
                 double acc[16] = {0};
-                for (int j = 0; j < i; ++j) {
-                    const double *u = rows[j] + e, dj = dots[j];
+                for (int q = 0; q < i; ++q) {
+                    const double *u = rows[q] + e, dj = dots[q];
 #pragma omp simd
                     for (int l = 0; l < 16; ++l)
                         acc[l] += dj * u[l];
@@ -651,7 +651,7 @@ static int su_orthogonalise(su_ws *ws, int g0, int g1, int64_t n)
             }
             for (; e < n; ++e) {
                 double acc = 0;
-                for (int j = 0; j < i; ++j)
+                for (j = 0; j < i; ++j)
                     acc += dots[j] * rows[j][e];
                 v[e] -= acc;
             }

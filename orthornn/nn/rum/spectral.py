@@ -150,12 +150,11 @@ def _nonnegative(Z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return Z, np.abs(phi)
 
 
-def _solver(device: torch.device) -> Solver:
+def _solver() -> Solver:
     """The native eigen-update where it builds, else :func:`_dense_update`, whatever the model's
-    ``device``: the eigen-update always runs on the host, on float64 CPU tensors (``α, β, θ, d``
-    are O(B·N) and ``W_t`` goes back to the device), so on a GPU too the O(N²) secular-equation
-    kernel beats LAPACK's O(N³) real Schur form (``benchmarks/spectral_update.py``)."""
-    del device  # (the rule is the same on every device; the argument names what was asked)
+    device: the eigen-update always runs on the host, on float64 CPU tensors (``α, β, θ, d`` are
+    O(B·N) and ``W_t`` goes back to the device), so on a GPU too the O(N²) secular-equation kernel
+    beats LAPACK's O(N³) real Schur form (``benchmarks/spectral_update.py``)."""
     kern = kernels.spectral_update()
     return _dense_update if kern is None else kern
 
@@ -657,7 +656,7 @@ def spectral_sequence(
     if not bool(torch.isfinite(lam_t).all()):
         raise NotFiniteError("lam contains NaN or inf")
     U0 = _polar(R0, "R0")  # the Newton–Schulz polar factor, through autograd, as so_power
-    solve = _solver(h0.device) if solver is None else solver
+    solve = _solver() if solver is None else solver
     limit = STORE_BYTES if store_bytes is None else store_bytes
     budget = limit if torch.is_grad_enabled() else 0
     hs, R_T, bad = _SequenceFractional.apply(x, weight_x, bias, weight_h, h0, U0, lam_t, eta, solve, budget)

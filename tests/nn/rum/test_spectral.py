@@ -142,15 +142,13 @@ def test_the_dense_solver_and_the_default_agree():
     _assert_same(a, b, 1e-10)
 
 
-@pytest.mark.parametrize("device", ["cpu", "cuda", "mps"])
-def test_the_default_solver_is_the_native_kernel_on_every_device_and_lapack_without_it(device):
-    # the eigen-update runs on the host whatever the model's device: on a GPU too the native
-    # O(N²) kernel, not LAPACK's O(N³) Schur form (a device object needs no such device here)
+def test_the_default_solver_is_the_native_kernel_and_lapack_without_it():
+    # the eigen-update runs on the host whatever the model's device, so the choice takes no device:
+    # on a GPU too the native O(N²) kernel, not LAPACK's O(N³) Schur form
     native = kernels.spectral_update()
-    chosen = spectral_module._solver(torch.device(device))
-    assert chosen is (spectral_module._dense_update if native is None else native)
+    assert spectral_module._solver() is (spectral_module._dense_update if native is None else native)
     with kernels.native(False):
-        assert spectral_module._solver(torch.device(device)) is spectral_module._dense_update
+        assert spectral_module._solver() is spectral_module._dense_update
 
 
 @pytest.mark.gpu
