@@ -57,6 +57,8 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
     b' a b\\n'
     """
     path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():  # /dev/zero reads forever, a FIFO blocks
+        raise DataError(f"{path}: not a regular file (a device, pipe or socket)")
     try:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as f:

@@ -130,6 +130,8 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> Spec:
     else:
         path = Path(source)
         where = f"{path}: "
+        if path.exists() and not path.is_dir() and not path.is_file():  # /dev/zero reads forever, a FIFO blocks
+            raise SweepError(f"{path}: not a regular file (a device, pipe or socket), not a sweep config")
         try:
             text = path.read_text(encoding="utf-8")
         except IsADirectoryError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,11 @@ def test_unreadable_files_are_named(tmp_path):
         read_bytes(tmp_path / "none.txt")
     with pytest.raises(DataError, match="is a folder, not a file"):
         read_bytes(tmp_path)
+    with pytest.raises(DataError, match=r"^/dev/zero: not a regular file"):  # read to the end, it takes all memory
+        read_bytes("/dev/zero")
+    os.mkfifo(tmp_path / "fifo.txt")  # opened for reading, it would block until a writer came
+    with pytest.raises(DataError, match=r"fifo\.txt: not a regular file"):
+        read_bytes(tmp_path / "fifo.txt")
     (tmp_path / "bad.txt.gz").write_bytes(b"not gzip at all")
     with pytest.raises(DataError, match=rf"^{tmp_path / 'bad.txt.gz'}: not a valid gzip file"):
         read_bytes(tmp_path / "bad.txt.gz")

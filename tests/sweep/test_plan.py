@@ -5,6 +5,7 @@ refusals (exit 2, one line) and --dry-run."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,11 @@ def test_bad_usage_exits_2_with_one_line(tmp_path, capsys):
     config.write_text(json.dumps(TINY))
     out = ["--out", str(tmp_path / "out")]
     assert _error(capsys, ["sweep", str(tmp_path / "none.json"), *out]).endswith("none.json: no such file")
+    for device in ("/dev/zero", "/dev/full"):  # read to the end, either would take all memory
+        err = _error(capsys, ["sweep", device, *out])
+        assert err.endswith(f"{device}: not a regular file (a device, pipe or socket), not a sweep config")
+    os.mkfifo(tmp_path / "fifo.json")  # opened for reading, it would block until a writer came
+    assert "fifo.json: not a regular file" in _error(capsys, ["sweep", str(tmp_path / "fifo.json"), *out])
     (tmp_path / "bad.json").write_text("{")
     assert "bad.json: not JSON" in _error(capsys, ["sweep", str(tmp_path / "bad.json"), *out])
     assert "--only 'zz': no run has that label" in _error(capsys, ["sweep", str(config), *out, "--only", "zz"])
