@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli.records import timeless_records
 
 import orthornn
 from orthornn.train.checkpoint import CheckpointError, load_checkpoint
@@ -202,8 +203,7 @@ def _same(a, b) -> bool:
 
 
 def _metrics(folder: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(ln).items() if k != "seconds"}
-            for ln in (folder / "metrics.jsonl").read_text().splitlines()]  # fmt: skip
+    return timeless_records(folder / "metrics.jsonl")
 
 
 def _summary(folder: Path) -> dict:

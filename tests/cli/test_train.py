@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from cli.records import timeless_records
 
 from orthornn.cli import main
 
@@ -58,10 +59,7 @@ def test_resume_continues_to_the_uninterrupted_result(tmp_path):
     b = torch.load(part / "checkpoint.pt", weights_only=True)
     assert a["step"] == b["step"] == 6
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    fa = (full / "metrics.jsonl").read_text().splitlines()
-    fb = (part / "metrics.jsonl").read_text().splitlines()
-    strip = lambda lines: [{k: v for k, v in json.loads(ln).items() if k != "seconds"} for ln in lines]  # noqa: E731
-    assert strip(fa) == strip(fb)
+    assert timeless_records(full / "metrics.jsonl") == timeless_records(part / "metrics.jsonl")
 
 
 @pytest.mark.parametrize(

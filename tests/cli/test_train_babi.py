@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli.records import timeless_records
 
 from orthornn.cli import main
 from orthornn.datasets.babi import TASKS
@@ -63,10 +64,6 @@ def _argv(data: Path, *extra: str) -> list[str]:
     return ["train", "babi", "--data", str(data), "--model", "rum", "--optimizer", "adam", *small, *extra]
 
 
-def _lines(path: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(ln).items() if k != "seconds"} for ln in path.read_text().splitlines()]
-
-
 def test_smoke_training_writes_summary_with_test_accuracy(data, tmp_path, capsys):
     out = tmp_path / "run"
     assert main([*_argv(data, "--steps", "4", "--out", str(out))]) == 0
@@ -74,7 +71,7 @@ def test_smoke_training_writes_summary_with_test_accuracy(data, tmp_path, capsys
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["task"] == "babi" and cfg["babi_task"] == 1 and cfg["babi_set"] == "en"
     assert Path(cfg["data"]).is_absolute() and "T" not in cfg and "eval_batches" not in cfg
-    lines = _lines(out / "metrics.jsonl")
+    lines = timeless_records(out / "metrics.jsonl")
     assert [r["step"] for r in lines if r["kind"] == "train"] == [1, 2, 3, 4]
     assert [r["step"] for r in lines if r["kind"] == "eval"] == [2, 4]
     summary = json.loads((out / "summary.json").read_text())
@@ -97,7 +94,7 @@ def test_resume_continues_to_the_uninterrupted_result(data, tmp_path):
     assert a["step"] == b["step"] == 6
     for key in ("model", "best_model"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
-    assert _lines(full / "metrics.jsonl") == _lines(part / "metrics.jsonl")
+    assert timeless_records(full / "metrics.jsonl") == timeless_records(part / "metrics.jsonl")
     sa, sb = (json.loads((d / "summary.json").read_text()) for d in (full, part))
     assert sa["test"] == sb["test"] and sa["best"] == sb["best"]
 

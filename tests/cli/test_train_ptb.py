@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli.records import timeless_records
 
 from orthornn.cli import main
 from orthornn.train import TrainConfig, Trainer
@@ -54,10 +55,6 @@ def _argv(data: Path, *extra: str, model: str = "rum") -> list[str]:
     return ["train", "ptb", "--data", str(data), "--model", model, "--optimizer", "adam", *small, *extra]
 
 
-def _lines(path: Path) -> list[dict]:
-    return [{k: v for k, v in json.loads(ln).items() if k != "seconds"} for ln in path.read_text().splitlines()]
-
-
 def _cfg(data: Path, **kw) -> TrainConfig:
     base = {"task": "ptb", "model": "rum", "data": str(data), "hidden": 8, "embed": 6, "batch": 4, "bptt": 16,
             "optimizer": "adam", "dtype": "float64", "steps": 4, "eval_every": 2}  # fmt: skip
@@ -73,7 +70,7 @@ def test_smoke_training_writes_the_test_bpc_of_the_best_validation(data, tmp_pat
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["task"] == "ptb" and cfg["bptt"] == 16 and cfg["lr_schedule"] == "constant"
     assert Path(cfg["data"]).is_absolute() and "T" not in cfg and "babi_task" not in cfg
-    lines = _lines(out / "metrics.jsonl")
+    lines = timeless_records(out / "metrics.jsonl")
     assert [r["step"] for r in lines if r["kind"] == "train"] == [1, 2, 3, 4]
     evals = [r for r in lines if r["kind"] == "eval"]
     assert [r["step"] for r in evals] == [2, 4]
@@ -142,7 +139,7 @@ def test_resume_continues_to_the_uninterrupted_result(data, tmp_path):
     for key in ("model", "best_model"):
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key])
     assert all(torch.equal(x, y) for x, y in zip(_tensors(a["carry"]), _tensors(b["carry"]), strict=True))
-    assert _lines(full / "metrics.jsonl") == _lines(part / "metrics.jsonl")
+    assert timeless_records(full / "metrics.jsonl") == timeless_records(part / "metrics.jsonl")
     sa, sb = (json.loads((d / "summary.json").read_text()) for d in (full, part))
     assert sa["test"] == sb["test"] and sa["best"] == sb["best"]
 
