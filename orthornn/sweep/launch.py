@@ -4,7 +4,8 @@ One Submitit job per run (:class:`~orthornn.sweep.job.RunJob`). The *local* laun
 at most ``workers`` of them at a time as processes of this machine (Submitit's
 ``LocalExecutor``); the *slurm* launcher submits them all as one job array, of which SLURM runs
 at most ``workers`` at a time (``--array=…%workers``), each with its own time limit, GPUs and
-partition. Submitit writes the jobs' pickles and logs into ``OUT/jobs/``.
+partition. Submitit writes the jobs' pickles and logs into ``OUT/jobs/`` (and the local jobs'
+controllers their stderr into ``OUT/jobs/controllers.err``).
 
 What :func:`run_sweep` does with each run, every time it is called on the same folder:
 
@@ -48,6 +49,8 @@ __all__ = ["LAUNCHERS", "Launch", "SweepResult", "make_executor", "run_sweep"]
 LAUNCHERS = ("local", "slurm")
 #: A local job's time limit: none, in effect (Submitit's local default is 2 minutes).
 LOCAL_TIMEOUT_MIN = 60 * 24 * 365
+#: The file in ``OUT/jobs/`` that local jobs' controllers write their stderr to.
+CONTROLLERS_LOG = "controllers.err"
 #: How long a SLURM job that left the queue without a result file is given for one to show.
 RESULT_GRACE_S = 15.0
 #: SLURM job states in which a job is running (not queued).
@@ -301,7 +304,8 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
             while todo and len(active) + len(batch) < launch.capacity:
                 batch.append(todo.popleft())
             if batch:
-                jobs = _submit(executor, [_job(run, out, launch) for run in batch])
+                with _controllers_stderr(out / "jobs" / CONTROLLERS_LOG, launch):
+                    jobs = _submit(executor, [_job(run, out, launch) for run in batch])
                 for run, job in zip(batch, jobs, strict=True):
                     if launch.executor != "slurm":  # a result pickle is on a local disk: no wait for it to show
                         job._results_timeout_s = 0
@@ -337,6 +341,35 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
 
 def _job(run: Run, out: Path, launch: Launch) -> RunJob:
     return RunJob(run, out / "runs" / run.name, threads=launch.threads, checkpoint_seconds=launch.checkpoint_seconds)
+
+
+@contextlib.contextmanager
+def _controllers_stderr(path: Path, launch: Launch) -> Iterator[None]:
+    """Local jobs started inside this context write their controllers' stderr to ``path``.
+
+    Each local job is a Submitit controller process (``python -m submitit.local._local``) that
+    starts the job's worker and inherits this process's file descriptor 2 when it starts. When
+    the sweep stops early it cancels the job with SIGINT, and the controller, which has no
+    handler for it, prints a ``KeyboardInterrupt`` traceback (after which it stops the worker, as
+    it should). Started with descriptor 2 pointing at ``path`` (appended to), the controllers
+    leave the sweep's own stderr to the sweep: its one line saying how to continue. The workers'
+    output goes to their own logs in ``OUT/jobs/`` either way. SLURM jobs start no local process.
+    """
+    if launch.executor != "local":
+        yield
+        return
+    import sys
+
+    sys.stderr.flush()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _submit(executor: Any, jobs: list[RunJob]) -> list[Any]:
