@@ -6,8 +6,10 @@ Trains every (panel, run, seed) of an analysis config (:mod:`orthornn.sweep.plan
 Started again on the same DIR it skips the finished runs and continues the interrupted ones
 from their checkpoints. Prints one line per run as it starts, ends or fails, with the running
 count; at the end writes ``DIR/summary.md`` and ``DIR/figure.png`` (mean and spread over
-seeds). Exit status 0 when every run finished, 1 when one failed or was interrupted (the
-others still ran), 2 on bad usage (one line on stderr).
+seeds). With ``--until-step K`` each run trains to step K at most this time and pauses there,
+resumable (an equal step budget across a grid, continued later by the same command with a
+larger K, or without it). Exit status 0 when every run finished (or paused at K), 1 when one
+failed or was interrupted (the others still ran), 2 on bad usage (one line on stderr).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Train every (panel, run, seed) of an analysis config (analysis/configs/*.json) through Submitit: "
             "on this machine (--launcher local, --workers at a time) or as a SLURM job array. Started again on "
             "the same --out it skips finished runs and continues interrupted ones from their checkpoints. "
-            "Exit 0 when every run finished, 1 when one failed or was interrupted."
+            "Exit 0 when every run finished (or paused at --until-step), 1 when one failed or was interrupted."
         ),
     )
     a = p.add_argument
@@ -49,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--slurm-time", type=int, metavar="MIN", help="slurm: time limit of each job in minutes (default 60; requeued)")
     a("--only", nargs="+", metavar="LABEL", help="train only the runs with these labels")
     a("--seeds", type=int, metavar="N", help="train only the first N seeds of the config")
+    a("--until-step", type=int, metavar="K",
+      help="train each run to step K at most, this time: it pauses there with a checkpoint (no test, "
+           "no summary) and the same command with a larger K, or without it, continues it")  # fmt: skip
     a("--dry-run", action="store_true", help="print what each run would do, and stop (writes nothing)")
     a("--summary-only", action="store_true",
       help="train nothing: write summary.md and figure.png of the runs finished so far")  # fmt: skip
@@ -60,7 +65,7 @@ def _command(args: argparse.Namespace) -> str:
     words = ["orthornn", "sweep", str(args.config), "--out", str(args.out)]
     if args.launcher != "local":
         words += ["--launcher", args.launcher]
-    for flag in ("workers", "slurm_partition", "slurm_gpus_per_run", "slurm_time", "seeds"):
+    for flag in ("workers", "slurm_partition", "slurm_gpus_per_run", "slurm_time", "seeds", "until_step"):
         if getattr(args, flag) is not None:
             words += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     if args.only:
@@ -83,11 +88,15 @@ def _line(event: Any) -> str:
         stopped = f", stopped: {s['stopped']}" if s.get("stopped") else ""
         what = f": {loss} in {event.outcome.seconds:.0f} s{resumed}{stopped}"
     elif event.kind == "skip":
-        what = ": finished before"
+        what = f": {event.message}" if event.message else ": finished before"
+    elif event.kind == "pause" and event.outcome is not None:
+        resumed = f", resumed at step {event.outcome.resumed_from}" if event.outcome.resumed_from else ""
+        what = f": {event.message} in {event.outcome.seconds:.0f} s{resumed}"
     elif event.message:
         what = f": {event.message}"
-    tally = f"{c.finished} finished, {c.failed} failed, {c.running} running, {c.waiting} waiting"
-    return f"[{c.finished + c.failed}/{c.total}] {event.kind:<11} {run.title}{what}  ({tally})"
+    paused = f"{c.paused} paused, " if c.paused else ""
+    tally = f"{c.finished} finished, {paused}{c.failed} failed, {c.running} running, {c.waiting} waiting"
+    return f"[{c.finished + c.paused + c.failed}/{c.total}] {event.kind:<11} {run.title}{what}  ({tally})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             partition=args.slurm_partition,
             gpus_per_run=args.slurm_gpus_per_run,
             time_min=args.slurm_time,
+            until_step=args.until_step,
         )
         runs = expand(spec, only=args.only, seeds=args.seeds)
     except OrthornnError as exc:
@@ -114,14 +124,16 @@ def run(args: argparse.Namespace) -> int:
     check_folder(args.out, "--out")
     if args.dry_run and args.summary_only:
         raise UsageError("--dry-run and --summary-only: give one of them")
+    if args.summary_only and args.until_step is not None:
+        raise UsageError("--summary-only trains nothing: --until-step has no meaning with it")
     if args.dry_run:
-        return _dry_run(runs, args.out)
+        return _dry_run(runs, args.out, args.until_step)
     if args.summary_only:
         return _summary_only(spec, runs, launch, args)
     return _sweep(spec, runs, launch, args)
 
 
-def _dry_run(runs: list[Any], out: Path) -> int:
+def _dry_run(runs: list[Any], out: Path, until: int | None) -> int:
     from ..sweep.state import run_status
 
     words = {
@@ -134,7 +146,13 @@ def _dry_run(runs: list[Any], out: Path) -> int:
     }
     for run in runs:
         st = run_status(out / "runs" / run.name, run.config)
-        print(f"{run.title}: {words[st.kind].format(step=st.step, message=st.message)}  [{out / 'runs' / run.name}]")
+        what = words[st.kind].format(step=st.step, message=st.message)
+        if until is not None and st.kind not in ("finished", "legacy"):
+            if st.kind == "resumable" and st.step >= until:
+                what = f"skip (at step {st.step}, not before --until-step {until})"
+            elif until < run.config.steps:
+                what += f", to step {until} (pause there)"
+        print(f"{run.title}: {what}  [{out / 'runs' / run.name}]")
     print(f"{len(runs)} runs; nothing was written (--dry-run)")
     return 0
 
@@ -167,8 +185,9 @@ def _sweep(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) ->
         print(f"orthornn sweep: interrupted; the same command continues it from {out}", file=sys.stderr)
         return 130
     finished = {name for name, status in result.status.items() if status == "finished"}
-    bad = result.unfinished()
-    _write_summary(spec, runs, launch, args, finished, bad, seconds=result.seconds)
+    unfinished = result.unfinished()  # the paused ones too: summary.md lists them where they stand
+    _write_summary(spec, runs, launch, args, finished, unfinished, seconds=result.seconds)
+    bad = [(run, status, message) for run, status, message in unfinished if status != "paused"]
     for run, status, message in bad:
         print(f"orthornn sweep: {run.title}: {status}: {message}", file=sys.stderr)
     return 1 if bad else 0
@@ -219,6 +238,8 @@ def _write_summary(
         command = None
     else:
         scale += f"{launch.threads} thread per run, {launch.launcher} launcher, {_workers(launch)}"
+        if launch.until_step is not None:
+            scale += f"; this time each run to step {launch.until_step} at most (--until-step)"
         command = _command(args)
     text = summary_markdown(spec, records, scale=scale, command=command, unfinished=unfinished)
     with writing(out / "summary.md", "--out"):
@@ -228,7 +249,9 @@ def _write_summary(
             figure(spec, records).savefig(out / "figure.png", dpi=120)
     written = f"{out / 'summary.md'}" + (f", {out / 'figure.png'}" if records else "")
     took = "" if seconds is None else f" in {seconds:.0f} s"
-    print(f"{len(finished)}/{len(runs)} runs finished{took}; {written}")
+    paused = sum(status == "paused" for _, status, _ in unfinished)
+    also = f", {paused} paused at --until-step {launch.until_step}" if paused else ""
+    print(f"{len(finished)}/{len(runs)} runs finished{also}{took}; {written}")
 
 
 def _workers(launch: Any) -> str:

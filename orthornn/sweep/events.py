@@ -17,8 +17,9 @@ __all__ = ["EVENT_KINDS", "Counts", "Event"]
 #: Kinds of events: ``skip`` (finished before this sweep), ``start`` (a job took it up),
 #: ``end`` (finished), ``fail`` (the run raised; recorded), ``retry`` (its job died, e.g. killed,
 #: and is submitted again to continue from the checkpoint), ``interrupted`` (its job died and
-#: no retry is left: a later sweep continues it).
-EVENT_KINDS = ("skip", "start", "end", "fail", "retry", "interrupted")
+#: no retry is left: a later sweep continues it), ``pause`` (it reached ``--until-step`` and
+#: stopped there, resumable; a ``skip`` with a message: it was there before this sweep).
+EVENT_KINDS = ("skip", "start", "end", "pause", "fail", "retry", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class Counts:
     finished: int = 0  # finished (skipped ones included)
     failed: int = 0  # failed or interrupted
     running: int = 0  # submitted and not yet done (on SLURM: queued ones too)
+    paused: int = 0  # at --until-step (resumable)
 
     @property
     def waiting(self) -> int:
         """Runs not yet submitted."""
-        return self.total - self.finished - self.failed - self.running
+        return self.total - self.finished - self.failed - self.running - self.paused
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,6 @@ class Event:
     kind: str  # one of EVENT_KINDS
     run: Run  # the run it happened to
     counts: Counts  # the sweep's count after it
-    message: str | None = None  # fail, retry, interrupted: why
-    outcome: Outcome | None = None  # end, fail: what the job returned
+    message: str | None = None  # fail, retry, interrupted: why; pause (and skip of a paused run): where
+    outcome: Outcome | None = None  # end, pause, fail: what the job returned
     attempt: int = 1  # start, retry: the how-many-th job of this run

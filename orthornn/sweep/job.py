@@ -47,7 +47,7 @@ __all__ = ["Outcome", "RunJob"]
 class Outcome:
     """What a :class:`RunJob` returns (pickled back to the sweep)."""
 
-    status: str  # finished | failed | skipped (finished before this job)
+    status: str  # finished | failed | skipped (finished before this job) | paused (at until_step)
     message: str | None = None  # failed: the error, one line
     summary: dict[str, Any] | None = field(default=None, hash=False)  # finished: summary.json
     resumed_from: int | None = None  # the checkpoint's step it continued from (None: from scratch)
@@ -71,6 +71,10 @@ class RunJob(submitit.helpers.Checkpointable):
         Torch's CPU threads in this job.
     checkpoint_seconds : float
         Also checkpoint at the first step boundary this long after the last checkpoint.
+    until_step : int, optional
+        Train to this step at most (below the config's ``steps``): the run pauses there with a
+        checkpoint and no summary, and the job returns ``paused``; a run whose checkpoint is
+        already there trains nothing. A later job without it (or with a later one) continues.
 
     Examples
     --------
@@ -84,17 +88,36 @@ class RunJob(submitit.helpers.Checkpointable):
     ('finished', 'skipped')
     """
 
-    def __init__(self, run: Run, folder: Path, *, threads: int = 1, checkpoint_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        run: Run,
+        folder: Path,
+        *,
+        threads: int = 1,
+        checkpoint_seconds: float = 300.0,
+        until_step: int | None = None,
+    ) -> None:
         self.run = run
         self.folder = Path(folder)
         self.threads = threads
         self.checkpoint_seconds = checkpoint_seconds
+        self.until_step = until_step
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """Submitit's checkpointing protocol: requeue a fresh job for this run, which continues
         from the last checkpoint on disk (the one in memory may be mid-step)."""
-        fresh = RunJob(self.run, self.folder, threads=self.threads, checkpoint_seconds=self.checkpoint_seconds)
+        fresh = RunJob(
+            self.run,
+            self.folder,
+            threads=self.threads,
+            checkpoint_seconds=self.checkpoint_seconds,
+            until_step=self.until_step,
+        )
         return submitit.helpers.DelayedSubmission(fresh)
+
+    def _paused(self, status: state.RunStatus) -> bool:
+        """Whether the run's checkpoint is already at ``until_step`` or past it."""
+        return self.until_step is not None and status.kind == "resumable" and status.step >= self.until_step
 
     def __call__(self) -> Outcome:
         import torch
@@ -103,6 +126,8 @@ class RunJob(submitit.helpers.Checkpointable):
         status = state.run_status(self.folder, self.run.config)
         if status.kind in ("finished", "legacy"):
             return Outcome("skipped", summary=state.read_json(self.folder / state.SUMMARY))
+        if self._paused(status):
+            return Outcome("paused", message=f"at step {status.step}", resumed_from=status.step)
         self.folder.mkdir(parents=True, exist_ok=True)
         with _locked(self.folder) as mine:
             if not mine:
@@ -184,9 +209,12 @@ class RunJob(submitit.helpers.Checkpointable):
             metrics.write({"kind": "eval", **rec, **learned()})
 
         try:
-            hist = trainer.run(on_record=on_record, on_eval=on_eval, on_checkpoint=save)
+            hist = trainer.run(on_record=on_record, on_eval=on_eval, on_checkpoint=save, until=self.until_step)
         finally:
             metrics.close()
+        if hist.paused is not None:  # its checkpoint is at the pause: resumable, no summary
+            message = f"paused at step {hist.paused}"
+            return Outcome("paused", message=message, resumed_from=resumed_from, seconds=time.perf_counter() - t0)
         state.write_json(folder / state.SUMMARY, hist.summary)
         return Outcome("finished", summary=hist.summary, resumed_from=resumed_from, seconds=time.perf_counter() - t0)
 

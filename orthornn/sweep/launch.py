@@ -63,6 +63,7 @@ _FLAGS = {
     "time_min": "--slurm-time",
     "threads": "threads",
     "max_timeouts": "max_timeouts",
+    "until_step": "--until-step",
 }
 #: Options of the slurm launcher only.
 _SLURM_ONLY = ("partition", "gpus_per_run", "time_min")
@@ -83,6 +84,7 @@ class Launch:
     max_timeouts: int = 20  # slurm: how often a run's job may time out and be requeued
     cluster: str | None = None  # Submitit's executor instead of the launcher's: "debug" runs jobs in-process
     poll_seconds: float | None = None  # how often job states are read (default: 0.1 s local, 2 s slurm)
+    until_step: int | None = None  # train each run to this step at most, this time: it pauses there, resumable
 
     def __post_init__(self) -> None:
         if self.launcher not in LAUNCHERS:
@@ -123,7 +125,7 @@ class SweepResult:
     """What became of each run of a sweep."""
 
     runs: list[Run]  # the runs, in the plan's order
-    status: dict[str, str] = field(default_factory=dict)  # run name -> finished | failed | interrupted
+    status: dict[str, str] = field(default_factory=dict)  # run name -> finished | paused | failed | interrupted
     messages: dict[str, str] = field(default_factory=dict)  # run name -> why it failed or was interrupted
     outcomes: dict[str, Outcome] = field(default_factory=dict)  # run name -> what its last job returned
     seconds: float = 0.0  # wall time of the sweep
@@ -280,16 +282,22 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
 
     def counts() -> Counts:
         values = list(result.status.values())
-        return Counts(len(runs), values.count("finished"), len(values) - values.count("finished"), len(active))
+        finished, paused = values.count("finished"), values.count("paused")
+        return Counts(len(runs), finished, len(values) - finished - paused, len(active), paused)
 
     def emit(kind: str, run: Run, **kw: Any) -> None:
         emit_to(Event(kind, run, counts(), **kw))
 
     todo: deque[Run] = deque()
     for run in runs:
-        if state.run_status(out / "runs" / run.name, run.config).kind in ("finished", "legacy"):
+        st = state.run_status(out / "runs" / run.name, run.config)
+        if st.kind in ("finished", "legacy"):
             result.status[run.name] = "finished"
             emit("skip", run)
+        elif launch.until_step is not None and st.kind == "resumable" and st.step >= launch.until_step:
+            result.status[run.name] = "paused"
+            result.messages[run.name] = f"at step {st.step}"
+            emit("skip", run, message=f"at step {st.step}, not before --until-step {launch.until_step}")
         else:
             todo.append(run)
     if not todo:
@@ -340,7 +348,13 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
 
 
 def _job(run: Run, out: Path, launch: Launch) -> RunJob:
-    return RunJob(run, out / "runs" / run.name, threads=launch.threads, checkpoint_seconds=launch.checkpoint_seconds)
+    return RunJob(
+        run,
+        out / "runs" / run.name,
+        threads=launch.threads,
+        checkpoint_seconds=launch.checkpoint_seconds,
+        until_step=launch.until_step,
+    )
 
 
 @contextlib.contextmanager
@@ -408,6 +422,9 @@ def _collect(
     if outcome.status in ("finished", "skipped"):
         result.status[run.name] = "finished"
         emit("end", run, outcome=outcome)
+    elif outcome.status == "paused":
+        result.status[run.name], result.messages[run.name] = "paused", outcome.message or "paused"
+        emit("pause", run, message=outcome.message, outcome=outcome)
     else:
         result.status[run.name], result.messages[run.name] = "failed", outcome.message or "failed"
         emit("fail", run, message=outcome.message, outcome=outcome)

@@ -84,6 +84,8 @@ class History:
     test: Record | None = None
     #: The step whose validation accuracy reached ``config.stop_accuracy`` (the run ended there), or None.
     reached: int | None = None
+    #: The step at which the run paused (``run(until=...)``, before ``config.steps``), or None.
+    paused: int | None = None
 
 
 class Trainer:
@@ -263,20 +265,28 @@ class Trainer:
         on_record: Callable[[Record], None] | None = None,
         on_eval: Callable[[Record], None] | None = None,
         on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+        until: int | None = None,
     ) -> History:
         """Train up to ``config.steps``; callbacks receive each record and each checkpoint.
 
         With ``config.stop_accuracy`` the run ends at the first evaluation whose accuracy reaches
         it (``History.reached``); a checkpoint and the test set follow, as at the last step.
+        With ``until`` below ``config.steps`` the run *pauses* after step ``until``
+        (``History.paused``): a checkpoint is handed out there (after that step's evaluation, if
+        it has one) and the test set waits, so resuming that checkpoint trains on to the result an
+        unpaused run reaches. A run already at or past ``until`` trains no step.
         The run stops early (``History.stopped`` says why) at a non-finite training loss or
         gradient (before that optimiser step), at a step that leaves a parameter non-finite, or
         at an evaluation whose held-out loss is not finite: no record, evaluation or checkpoint
         is ever made of non-finite numbers, so every checkpoint handed out can be resumed.
         """
         c, hist = self.config, self.history
+        if until is not None and (not isinstance(until, int) or isinstance(until, bool) or until < 1):
+            raise OrthornnError(f"until: must be an integer >= 1, got {until!r}")
+        end = c.steps if until is None else min(c.steps, until)
         if hist.evals and hist.evals[-1]["step"] == self.step and self._reaches(hist.evals[-1]):
             hist.reached = self.step  # resumed from the checkpoint of the step that reached it
-        while self.step < c.steps and hist.reached is None:
+        while self.step < end and hist.reached is None:
             rec = self.train_step()
             if rec is None:
                 what = "gradient" if self.failure == "gradient" else "loss"
@@ -304,10 +314,12 @@ class Trainer:
                     on_eval(ev)
                 if self._reaches(ev):
                     hist.reached = self.step
-            last = self.step == c.steps or hist.reached is not None
+            last = self.step == end or hist.reached is not None
             if on_checkpoint is not None and (self.step % c.checkpoint_every == 0 or last):
                 on_checkpoint(self.state_dict())
         finished = self.step == c.steps or hist.reached is not None
+        if not finished and hist.stopped is None and self.step >= end:
+            hist.paused = self.step
         if self.stream.test_set is not None and hist.stopped is None and finished:
             hist.test = self._test_at_best() if self.test_at_best else self.evaluate("test")
         hist.summary = self.summary()

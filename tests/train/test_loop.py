@@ -69,6 +69,31 @@ def test_resume_from_a_checkpoint_reproduces_the_uninterrupted_run_bitwise(cfg):
     assert all(torch.equal(a[k], v) for k, v in _params(again).items())
 
 
+def test_a_paused_run_hands_out_its_checkpoint_skips_the_test_and_resumes_to_the_unpaused_end():
+    cfg = TrainConfig(
+        task="recall", model="lstm", T=4, hidden=5, batch=4, steps=8, eval_every=3, checkpoint_every=3, test_size=8
+    )
+    full = Trainer(cfg)
+    whole = full.run()
+    assert whole.paused is None and whole.test is not None
+    saved = {}
+    paused = Trainer(cfg)
+    hist = paused.run(on_checkpoint=lambda sd: saved.setdefault(sd["step"], sd), until=5)
+    assert hist.paused == 5 and paused.step == 5 and sorted(saved) == [3, 5]  # a checkpoint at the pause
+    assert hist.test is None and [e["step"] for e in hist.evals] == [3]
+    assert paused.run(until=5).paused == 5 and paused.step == 5  # at the pause already: no step
+    resumed = Trainer(cfg)
+    resumed.load_state_dict(saved[5])
+    rest = resumed.run(until=100)  # a budget past the config's steps: it finishes
+    assert rest.paused is None and rest.test == whole.test
+    assert [r["loss"] for r in whole.train[5:]] == [r["loss"] for r in rest.train]
+    a, b = _params(full), _params(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(OrthornnError, match=r"^until: must be an integer >= 1"):
+            Trainer(cfg).run(until=bad)
+
+
 def test_resume_refuses_a_changed_config_and_allows_more_steps():
     cfg = TrainConfig(task="copy", model="gru", T=3, S=2, K=3, hidden=4, batch=2, steps=2, eval_every=2)
     first = Trainer(cfg)
