@@ -1,7 +1,11 @@
-"""Validation accuracy and loss against steps of the recall T = 30 runs made so far: RUM λ = 0.5
-and RUM with a learned λ started at 0.5 (this sweep, the spectral memory) and RUM λ = 1
-(../rum_table1_recall_official/, the same training setup), read from their metrics.jsonl, and
-the learned λ at each evaluation; writes progress.png here.
+"""The recall T = 30 runs of the fractional-λ grid made so far, side by side: validation
+accuracy (the first 20,000 steps) and loss (every step run) against steps, and the learned λ
+at each evaluation; writes progress.png here and prints, as markdown tables (the README's come
+from them), the validation accuracy of every run at every 1,000 steps to 20,000 and when each
+run first reached 30 % (off the plateau), 50 % and 90 %.
+
+The runs: this sweep's folders (the spectral memory for fractional λ; RUM λ = 1 seed 0 is the
+run of ../rum_table1_recall_official/, copied here at its step 68,000); seed 1 is drawn dashed.
 
     python analysis/results/fractional_lambda_paper/plot_progress.py
 """
@@ -17,10 +21,18 @@ from orthornn.plotting import plot_training_curves
 
 HERE = Path(__file__).resolve().parent
 RUNS = {
-    "RUM λ = 0.5 (spectral)": HERE / "runs" / "T_30_RUM_lambda=0.5_seed0",
-    "RUM learned λ (from 0.5)": HERE / "runs" / "T_30_RUM_learned_lambda_init_0.5_seed0",
-    "RUM λ = 1": HERE.parent / "rum_table1_recall_official" / "runs" / "T_30_RUM_lambda=1_seed0",
+    "λ = 0.25": HERE / "runs" / "T_30_RUM_lambda=0.25_seed0",
+    "λ = 0.5": HERE / "runs" / "T_30_RUM_lambda=0.5_seed0",
+    "λ = 0.5, seed 1": HERE / "runs" / "T_30_RUM_lambda=0.5_seed1",
+    "λ = 0.75": HERE / "runs" / "T_30_RUM_lambda=0.75_seed0",
+    "λ = 0.75, seed 1": HERE / "runs" / "T_30_RUM_lambda=0.75_seed1",
+    "learned λ (from 0.5)": HERE / "runs" / "T_30_RUM_learned_lambda_init_0.5_seed0",
+    "λ = 1": HERE / "runs" / "T_30_RUM_lambda=1_seed0",
+    "λ = 1, seed 1": HERE / "runs" / "T_30_RUM_lambda=1_seed1",
+    "λ = 0": HERE / "runs" / "T_30_RUM_lambda=0_seed0",
+    "LSTM": HERE / "runs" / "T_30_LSTM_seed0",
 }
+ZOOM = 20_000  # the accuracy panel's and the table's last step
 
 
 def evaluations(folder: Path) -> list[dict]:
@@ -36,9 +48,35 @@ def evaluations(folder: Path) -> list[dict]:
     return out
 
 
+def table(evals: dict[str, list[dict]]) -> str:
+    """Validation accuracy (%) of every run at every 1,000 steps to ``ZOOM``; — where not run."""
+    names = list(evals)
+    rows = ["| step | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for step in range(1000, ZOOM + 1, 1000):
+        at = [{e["step"]: e for e in ev}.get(step) for ev in evals.values()]
+        cells = [f"{100 * e['accuracy']:.1f}" if e else "—" for e in at]
+        rows.append(f"| {step:,} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def milestones(evals: dict[str, list[dict]]) -> str:
+    """Per run: the steps trained, the first evaluation at or above 30 % (off the plateau), 50 %
+    and 90 % validation accuracy, and the best one; — where not reached in the steps run."""
+    rows = [
+        "| run | last evaluation | first ≥ 30 % | first ≥ 50 % | first ≥ 90 % | best validation (step) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, ev in evals.items():
+        first = [next((f"{e['step']:,}" for e in ev if e["accuracy"] >= level), "—") for level in (0.3, 0.5, 0.9)]
+        best = max(ev, key=lambda e: e["accuracy"])
+        cells = [f"{ev[-1]['step']:,}", *first, f"{100 * best['accuracy']:.2f} % ({best['step']:,})"]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     evals = {name: evaluations(folder) for name, folder in RUNS.items() if (folder / "metrics.jsonl").exists()}
-    fig = Figure(figsize=(15, 3.6))
+    fig = Figure(figsize=(16, 4.2))
     acc, loss, lam = fig.subplots(1, 3)
     plot_training_curves(
         {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
@@ -47,10 +85,12 @@ def main() -> None:
         baseline_label="chance (10 %)",
         ylabel="validation accuracy (%), 10,000 sequences",
     )
+    acc.set_xlim(0, ZOOM)
     plot_training_curves(
         {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
         loss,
-        baseline=evals["RUM λ = 1"][0]["baseline"],
+        baseline=next(iter(evals.values()))[0]["baseline"],
+        baseline_label="chance (ln 10)",
         ylabel="validation loss",
         logy=True,
     )
@@ -64,15 +104,24 @@ def main() -> None:
         lam,
         ylabel="learned λ (step 0: its start)",
     )
+    # a λ keeps its colour in every panel and across seeds; seed 1 is dashed
     colours = {line.get_label(): line.get_color() for line in acc.get_lines()}
-    for line in lam.get_lines():  # each run in the colour it has in the other panels
-        line.set_color(colours.get(line.get_label(), line.get_color()))
-    lam.legend()
     for ax in (acc, loss, lam):
+        for line in ax.get_lines():
+            name = line.get_label()
+            if name.endswith(", seed 1"):
+                line.set_color(colours.get(name.removesuffix(", seed 1"), line.get_color()))
+                line.set_linestyle("--")
+            elif name in colours:
+                line.set_color(colours[name])
+        ax.legend(fontsize="x-small")
         ax.set_xlabel("optimiser step")
-        ax.set_title("recall T = 30, N = 50, batch 128, Adam 1e-3 (seed 0)", fontsize="small")
+        ax.set_title("RUM recall T = 30, N = 50, batch 128, Adam 1e-3 (seed 0 unless said)", fontsize="small")
     fig.tight_layout()
     fig.savefig(HERE / "progress.png", dpi=120)
+    print(table(evals))
+    print()
+    print(milestones(evals))
 
 
 if __name__ == "__main__":
