@@ -147,11 +147,10 @@ def _dry_run(runs: list[Any], out: Path, until: int | None) -> int:
     for run in runs:
         st = run_status(out / "runs" / run.name, run.config)
         what = words[st.kind].format(step=st.step, message=st.message)
-        if until is not None and st.kind not in ("finished", "legacy"):
-            if st.kind == "resumable" and st.step >= until:
-                what = f"skip (at step {st.step}, not before --until-step {until})"
-            elif until < run.config.steps:
-                what += f", to step {until} (pause there)"
+        if st.at(until):
+            what = f"skip (at step {st.step}, not before --until-step {until})"
+        elif until is not None and st.kind not in ("finished", "legacy") and until < run.config.steps:
+            what += f", to step {until} (pause there)"
         print(f"{run.title}: {what}  [{out / 'runs' / run.name}]")
     print(f"{len(runs)} runs; nothing was written (--dry-run)")
     return 0

@@ -24,6 +24,7 @@ say from a second sweep, returns ``failed`` at once); it never prints.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import socket
@@ -106,18 +107,7 @@ class RunJob(submitit.helpers.Checkpointable):
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """Submitit's checkpointing protocol: requeue a fresh job for this run, which continues
         from the last checkpoint on disk (the one in memory may be mid-step)."""
-        fresh = RunJob(
-            self.run,
-            self.folder,
-            threads=self.threads,
-            checkpoint_seconds=self.checkpoint_seconds,
-            until_step=self.until_step,
-        )
-        return submitit.helpers.DelayedSubmission(fresh)
-
-    def _paused(self, status: state.RunStatus) -> bool:
-        """Whether the run's checkpoint is already at ``until_step`` or past it."""
-        return self.until_step is not None and status.kind == "resumable" and status.step >= self.until_step
+        return submitit.helpers.DelayedSubmission(copy.copy(self))  # the same run and options
 
     def __call__(self) -> Outcome:
         import torch
@@ -126,7 +116,7 @@ class RunJob(submitit.helpers.Checkpointable):
         status = state.run_status(self.folder, self.run.config)
         if status.kind in ("finished", "legacy"):
             return Outcome("skipped", summary=state.read_json(self.folder / state.SUMMARY))
-        if self._paused(status):
+        if status.at(self.until_step):
             return Outcome("paused", message=f"at step {status.step}", resumed_from=status.step)
         self.folder.mkdir(parents=True, exist_ok=True)
         with _locked(self.folder) as mine:

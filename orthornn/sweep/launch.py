@@ -294,7 +294,7 @@ def _drive(result: SweepResult, out: Path, launch: Launch, emit_to: Callable[[Ev
         if st.kind in ("finished", "legacy"):
             result.status[run.name] = "finished"
             emit("skip", run)
-        elif launch.until_step is not None and st.kind == "resumable" and st.step >= launch.until_step:
+        elif st.at(launch.until_step):
             result.status[run.name] = "paused"
             result.messages[run.name] = f"at step {st.step}"
             emit("skip", run, message=f"at step {st.step}, not before --until-step {launch.until_step}")

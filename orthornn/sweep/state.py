@@ -63,6 +63,10 @@ class RunStatus:
     step: int = 0  # resumable: the checkpoint's step
     message: str | None = None  # failed: the error; stale: what differs
 
+    def at(self, until: int | None) -> bool:
+        """Whether a resumable run's checkpoint is at step ``until`` or past it (``--until-step``)."""
+        return until is not None and self.kind == "resumable" and self.step >= until
+
 
 def write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as strict JSON (no NaN) to ``path``, atomically."""
