@@ -99,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--hidden", type=int, metavar="N", help="hidden size (default 64)")
     a("--lam", type=float, metavar="λ", help="rum, fsrum: associative power λ (default 0)")
     a("--learn-lam", action="store_const", const=True, help="rum, fsrum: learn λ")
+    a("--lam-lr", type=float, metavar="LR", help="rum, fsrum, with --learn-lam: λ's own learning rate (default --lr)")
     a("--eta", type=float, metavar="η", help="rum, fsrum: time normalisation η (default off; the paper's ptb: 1)")
     a("--rum-init", choices=RUM_INITS, help="rum, fsrum: kernel init (default glorot; orthogonal: the official code's)")
     a(

@@ -29,6 +29,7 @@ _LAZY = {
     "task_loss": "metrics",
     "RMSpropTF": "optim",
     "build_optimizer": "optim",
+    "parameter_groups": "optim",
     "MODELS": "registry",
     "TASKS": "registry",
     "SequenceModel": "registry",

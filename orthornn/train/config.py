@@ -92,6 +92,11 @@ DATA_OPTIONS: dict[str, tuple[str, bool, Any]] = {
     "train_order": ("train_size", True, "shuffle"),
     "eval_batches": ("valid_size", False, 4),
 }
+#: Options that act only where another field holds one value: field -> (that field, the value,
+#: the condition in words). Their default is None (off); a saved config holds them where they act.
+DEPENDENT_OPTIONS: dict[str, tuple[str, Any, str]] = {
+    "lam_lr": ("learn_lam", True, "learn_lam true (a fixed λ has no learning rate)"),
+}
 #: Options of some tasks: field -> (the tasks it acts on, its default there).
 TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "S": (("copy", "varcopy"), 10),
@@ -138,6 +143,7 @@ _REAL_FIELDS = (
     "ortho_lr",
     "act_clip",
     "lr",
+    "lam_lr",
     "clip",
     "dropout",
     "zoneout",
@@ -179,6 +185,7 @@ class TrainConfig:
     K: int | None = None  # copy/varcopy: alphabet size (default 8)
     lam: float | None = None  # rum: associative power λ (0, 1 or any real: so_power; default 0)
     learn_lam: bool | None = None  # rum: make λ a trainable parameter (default False)
+    lam_lr: float | None = None  # rum, with learn_lam: λ's own learning rate (None: lr, as every parameter)
     eta: float | None = None  # rum: time normalisation η (None: off)
     init: str | None = None  # ltrnn: transition init, orthogonal | haar | identity | torus (default orthogonal)
     activation: str | None = None  # ltrnn: input nonlinearity; auto (default): identity on tokens, relu on adding
@@ -246,6 +253,9 @@ class TrainConfig:
                     object.__setattr__(self, name, default)
             elif getattr(self, name) is not None:
                 raise OrthornnError(f"{name}: applies {'with' if needs_set else 'without'} {other} only")
+        for name, (other, value, condition) in DEPENDENT_OPTIONS.items():
+            if getattr(self, name) is not None and getattr(self, other) != value:
+                raise OrthornnError(f"{name}: acts only with {condition}")
         for name in _REAL_FIELDS:  # 1 and 1.0 are the same setting: keep floats
             v = getattr(self, name)
             if _is_real(v):
@@ -277,6 +287,9 @@ class TrainConfig:
             return self.model in models and (tasks is None or self.task in tasks)
         if self.task not in SYNTHETIC_TASKS and name in ("T", *_SYNTHETIC_FIELDS):
             return False
+        if name in DEPENDENT_OPTIONS:
+            other, value, _ = DEPENDENT_OPTIONS[name]
+            return getattr(self, other) == value
         if name in DATA_OPTIONS:
             other, needs_set, _ = DATA_OPTIONS[name]
             return (getattr(self, other) is not None) == needs_set
@@ -339,6 +352,9 @@ class TrainConfig:
             raise OrthornnError(f"lam: must be a finite real number, got {self.lam!r}")
         if self.learn_lam is not None and not isinstance(self.learn_lam, bool):
             raise OrthornnError(f"learn_lam: must be true or false, got {self.learn_lam!r}")
+        if self.lam_lr is not None:
+            if not (_is_real(self.lam_lr) and math.isfinite(self.lam_lr) and 0 < self.lam_lr <= MAX_LR):
+                raise OrthornnError(f"lam_lr: must be a positive number at most {MAX_LR:g}, got {self.lam_lr!r}")
         for name in ("eta", "clip", "act_clip"):
             v = getattr(self, name)
             if v is not None and not (_is_real(v) and math.isfinite(v) and v > 0):

@@ -46,7 +46,7 @@ from .config import TrainConfig
 from .data import stream
 from .distributed import World, check_parallel, rank_device, wrap
 from .metrics import task_loss
-from .optim import build_optimizer
+from .optim import build_optimizer, parameter_groups
 from .registry import build_model, count_parameters
 from .schedule import lr_factor
 
@@ -117,7 +117,9 @@ class Trainer:
         self.model = model.to(self.device)
         #: What a training step calls: the model, or its DistributedDataParallel over the ranks.
         self.network = wrap(self.model, self.world, self.device)
-        self.optimizer = build_optimizer(config.optimizer, self.model.parameters(), config.lr)
+        self.optimizer = build_optimizer(config.optimizer, parameter_groups(self.model, config.lam_lr), config.lr)
+        #: Each parameter group's rate before a schedule scales it (lr; lam_lr for a learned λ).
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.step = 0
         self.elapsed = 0.0
         self.best: Record | None = None
@@ -171,10 +173,10 @@ class Trainer:
             if c.clip is not None:
                 metrics["grad_norm"] = float(grad_norm)
             if c.lr_schedule is not None:
-                lr = c.lr * lr_factor(c.lr_schedule, k, c.steps)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                metrics["lr"] = lr
+                factor = lr_factor(c.lr_schedule, k, c.steps)
+                for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+                    group["lr"] = base * factor
+                metrics["lr"] = c.lr * factor
             self.optimizer.step()
             if self.carries_state:
                 self.carry = detach_state(state)

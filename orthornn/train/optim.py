@@ -31,7 +31,7 @@ from torch import Tensor
 from ..errors import OrthornnError
 from .config import OPTIMIZERS
 
-__all__ = ["RMSpropTF", "build_optimizer"]
+__all__ = ["RMSpropTF", "build_optimizer", "parameter_groups"]
 
 
 class RMSpropTF(torch.optim.Optimizer):
@@ -93,8 +93,13 @@ class RMSpropTF(torch.optim.Optimizer):
         return loss
 
 
-def build_optimizer(name: str, params: Iterable[Tensor], lr: float) -> torch.optim.Optimizer:
+def build_optimizer(
+    name: str, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float
+) -> torch.optim.Optimizer:
     """The optimiser ``name`` of :data:`orthornn.train.config.OPTIMIZERS` over ``params`` (decay 0.9 for both RMSProps).
+
+    ``params`` are tensors or torch's parameter groups (dicts with ``"params"`` and, for a
+    group of its own rate, ``"lr"``); ``lr`` is the rate of the groups that name none.
 
     >>> build_optimizer("rmsprop-tf", [torch.nn.Parameter(torch.zeros(2))], 1e-3).defaults["decay"]
     0.9
@@ -107,3 +112,26 @@ def build_optimizer(name: str, params: Iterable[Tensor], lr: float) -> torch.opt
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     raise OrthornnError(f"optimizer: unknown {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def parameter_groups(model: torch.nn.Module, lam_lr: float | None) -> list[Tensor] | list[dict[str, Any]]:
+    r"""The model's parameters, with a learned RUM λ in a group of its own when ``lam_lr`` is set.
+
+    λ is one scalar that acts on every step of every sequence. Adam and RMSProp move each
+    parameter by about its learning rate a step whatever the gradient's size, so λ moves as far
+    a step as any single weight; ``lam_lr`` (``orthornn train --lam-lr``) sets its own rate.
+    The λ parameters are those named ``lam`` (:class:`orthornn.nn.RUMCell`'s, in RUM and in
+    FS-RUM's slow cell); without ``lam_lr`` this is ``list(model.parameters())``, one group.
+
+    >>> from orthornn.nn import RUM
+    >>> groups = parameter_groups(RUM(3, 4, lam=0.5, learn_lam=True), 1e-4)
+    >>> [len(g["params"]) for g in groups], groups[1]["lr"]
+    ([4, 1], 0.0001)
+    """
+    if lam_lr is None:
+        return list(model.parameters())
+    lams = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] == "lam"]
+    if not lams:
+        raise OrthornnError("lam_lr: the model has no learned λ (a parameter named 'lam')")
+    ids = {id(p) for p in lams}
+    return [{"params": [p for p in model.parameters() if id(p) not in ids]}, {"params": lams, "lr": lam_lr}]

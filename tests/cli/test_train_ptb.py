@@ -185,6 +185,13 @@ def test_the_paper_schedule_sets_the_rate_of_each_step(data):
     assert [lr_factor("paper", k, 6) for k in range(6)] == pytest.approx([1, 1, 1, 0.05, 0.005, 0.005])
 
 
+def test_the_schedule_scales_a_learned_lambdas_own_rate_alike(data):
+    tr = Trainer(_cfg(data, steps=6, lr=0.002, lam=0.5, learn_lam=True, lam_lr=1e-3, lr_schedule="paper", eval_every=6))
+    hist = tr.run()
+    assert [r["lr"] for r in hist.train] == pytest.approx([0.002] * 3 + [1e-4] + [1e-5] * 2, rel=1e-12)
+    assert [g["lr"] for g in tr.optimizer.param_groups] == pytest.approx([1e-5, 5e-6], rel=1e-12)
+
+
 def test_the_data_folder_can_come_from_the_environment(data, tmp_path, monkeypatch):
     monkeypatch.setenv("ORTHORNN_DATA", str(data / "ptb"))
     argv = [a for a in _argv(data, "--steps", "2", "--out", str(tmp_path / "env")) if a not in ("--data", str(data))]
