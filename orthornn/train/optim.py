@@ -93,9 +93,7 @@ class RMSpropTF(torch.optim.Optimizer):
         return loss
 
 
-def build_optimizer(
-    name: str, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float
-) -> torch.optim.Optimizer:
+def build_optimizer(name: str, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float) -> torch.optim.Optimizer:
     """The optimiser ``name`` of :data:`orthornn.train.config.OPTIMIZERS` over ``params`` (decay 0.9 for both RMSProps).
 
     ``params`` are tensors or torch's parameter groups (dicts with ``"params"`` and, for a
