@@ -253,8 +253,8 @@ class TrainConfig:
                     object.__setattr__(self, name, default)
             elif getattr(self, name) is not None:
                 raise OrthornnError(f"{name}: applies {'with' if needs_set else 'without'} {other} only")
-        for name, (other, value, condition) in DEPENDENT_OPTIONS.items():
-            if getattr(self, name) is not None and getattr(self, other) != value:
+        for name, (_, _, condition) in DEPENDENT_OPTIONS.items():
+            if getattr(self, name) is not None and not self.applies(name):
                 raise OrthornnError(f"{name}: acts only with {condition}")
         for name in _REAL_FIELDS:  # 1 and 1.0 are the same setting: keep floats
             v = getattr(self, name)
@@ -344,17 +344,18 @@ class TrainConfig:
             raise OrthornnError(f"K: must be an integer >= 2, got {self.K!r}")
         if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
             raise OrthornnError(f"seed: must be an integer from 0 to 2**64 - 1, got {self.seed!r}")
-        if not (_is_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
-            raise OrthornnError(f"lr: must be a positive number, got {self.lr!r}")
-        if self.lr > MAX_LR:  # Adam's first step is about lr: beyond this a float32 parameter overflows
-            raise OrthornnError(f"lr: must be at most {MAX_LR:g} (a larger step overflows float32), got {self.lr!r}")
+        for name in ("lr", "lam_lr"):  # lam_lr: None is lr
+            v = getattr(self, name)
+            if v is None and name == "lam_lr":
+                continue
+            if not (_is_real(v) and math.isfinite(v) and v > 0):
+                raise OrthornnError(f"{name}: must be a positive number, got {v!r}")
+            if v > MAX_LR:  # Adam's first step is about lr: beyond this a float32 parameter overflows
+                raise OrthornnError(f"{name}: must be at most {MAX_LR:g} (a larger step overflows float32), got {v!r}")
         if self.lam is not None and not (_is_real(self.lam) and math.isfinite(self.lam)):
             raise OrthornnError(f"lam: must be a finite real number, got {self.lam!r}")
         if self.learn_lam is not None and not isinstance(self.learn_lam, bool):
             raise OrthornnError(f"learn_lam: must be true or false, got {self.learn_lam!r}")
-        if self.lam_lr is not None:
-            if not (_is_real(self.lam_lr) and math.isfinite(self.lam_lr) and 0 < self.lam_lr <= MAX_LR):
-                raise OrthornnError(f"lam_lr: must be a positive number at most {MAX_LR:g}, got {self.lam_lr!r}")
         for name in ("eta", "clip", "act_clip"):
             v = getattr(self, name)
             if v is not None and not (_is_real(v) and math.isfinite(v) and v > 0):

@@ -83,6 +83,7 @@ def test_the_groups_are_the_models_parameters_with_lambda_apart():
         ({"lam_lr": 0.0}, "lam_lr: must be a positive number"),
         ({"lam_lr": float("nan")}, "lam_lr: must be a positive number"),
         ({"lam_lr": True}, "lam_lr: must be a positive number"),
+        ({"lam_lr": 1e7}, "lam_lr: must be at most 1e\\+06"),
         ({"model": "lstm", "lam": None, "learn_lam": None, "lam_lr": 1e-4}, "lam_lr: acts only with learn_lam"),
     ],
 )
