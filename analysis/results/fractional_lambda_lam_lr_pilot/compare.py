@@ -10,9 +10,10 @@ learned λ with lam_lr 1e-4, and from ../fractional_lambda_paper/ the learned λ
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
+
+from orthornn.sweep.state import read_metrics
 
 HERE = Path(__file__).resolve().parent
 GRID = HERE.parent / "fractional_lambda_paper" / "runs"
@@ -25,12 +26,8 @@ RUNS = {
 WINDOW = 250
 
 
-def records(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
-
-
 def main() -> None:
-    rows = {name: records(folder) for name, folder in RUNS.items()}
+    rows = {name: read_metrics(folder / "metrics.jsonl") for name, folder in RUNS.items()}
     last = max(r["step"] for r in rows["learned λ, lam_lr 1e-4"] if r["kind"] == "train")
     print(f"Mean training-batch accuracy (%) over steps k−{WINDOW - 1} … k, and λ after step k")
     print(f"(the pilot's last step: {last}).\n")

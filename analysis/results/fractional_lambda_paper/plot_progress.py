@@ -18,6 +18,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from orthornn.plotting import plot_training_curves
+from orthornn.sweep.state import read_metrics
 
 HERE = Path(__file__).resolve().parent
 RUNS = {
@@ -37,15 +38,7 @@ ZOOM = 20_000  # the accuracy panel's and the table's last step
 
 def evaluations(folder: Path) -> list[dict]:
     """The evaluation records of a run folder's metrics.jsonl (a torn last line dropped)."""
-    out = []
-    for line in (folder / "metrics.jsonl").read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if rec.get("kind") == "eval":
-            out.append(rec)
-    return out
+    return [rec for rec in read_metrics(folder / "metrics.jsonl") if rec.get("kind") == "eval"]
 
 
 def table(evals: dict[str, list[dict]]) -> str:

@@ -15,20 +15,26 @@ import json
 import statistics
 from pathlib import Path
 
+from orthornn.sweep.state import read_metrics
+
 HERE = Path(__file__).resolve().parent
 LABELS = ("LT-IRNN", "LT-ORNN", "LSTM")
 SEEDS = range(8)
+
+
+def legacy_evals(label: str, seed: int) -> list[tuple[int, float]]:
+    """``[(step, held-out loss)]`` of the run_experiment.py record of one run."""
+    rec = json.loads((HERE / "runs" / f"T_100_{label}_seed{seed}.json").read_text())
+    return [(e["step"], e["loss"]) for e in rec["evals"]]
 
 
 def evals(label: str, seed: int) -> tuple[list[tuple[int, float]], str]:
     """``[(step, held-out loss)]`` of one run, and which record it came from."""
     folder = HERE / "runs" / f"T_100_{label}_seed{seed}"
     if (folder / "summary.json").is_file():
-        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        rows = read_metrics(folder / "metrics.jsonl")
         return [(r["step"], r["loss"]) for r in rows if r["kind"] == "eval"], "sweep"
-    legacy = folder.with_suffix(".json")
-    rec = json.loads(legacy.read_text())
-    return [(e["step"], e["loss"]) for e in rec["evals"]], "run_experiment.py"
+    return legacy_evals(label, seed), "run_experiment.py"
 
 
 def first_below(curve: list[tuple[int, float]], level: float) -> int | None:
@@ -59,7 +65,7 @@ def main() -> None:
             legacy = HERE / "runs" / f"T_100_{label}_seed{seed}.json"
             if legacy.is_file() and (HERE / "runs" / legacy.stem / "summary.json").is_file():
                 new, _ = evals(label, seed)
-                old = [(e["step"], e["loss"]) for e in json.loads(legacy.read_text())["evals"]]
+                old = legacy_evals(label, seed)
                 gap = max(abs(a[1] - b[1]) for a, b in zip(new, old, strict=True))
                 print(f"{label} seed {seed}: trained twice, largest held-out loss difference {gap:.3g}")
 
