@@ -267,6 +267,19 @@ class VariableCopyTask(_CopyAlphabet):
             h = -np.where(q > 0, q * np.log(q), 0.0) - np.where(q < 1, (1 - q) * np.log1p(-q), 0.0)
         return float(np.mean(h + q * math.log(self.K)))
 
+    @property
+    def delimiter_baseline(self) -> float:
+        r"""Cross-entropy (nats per step) of a predictor that knows *when*, not *what*.
+
+        It sees the inputs so far, so it knows where the delimiter was and which steps are
+        recall steps, but remembers none of the symbols: a blank with certainty at every other
+        step, uniform over the K symbols at the S recall steps. Its loss is that of the fixed
+        copy task's memoryless predictor, :math:`S\ln K/(T+2S)`, with recalled-symbol accuracy
+        :math:`1/K`. A model below :attr:`baseline` but not below this level has learnt the
+        timing only (Henaff et al. 2016, §4.3: Figure 5's chance level).
+        """
+        return CopyTask(self.T, self.S, self.K).baseline
+
     def sample(self, batch: int, rng: RngLike = None) -> tuple[IntArray, IntArray]:
         """Draw ``(inputs, targets)``, both ``int64`` of shape ``(batch, T + 2S)``."""
         batch = check_int("batch", batch, 1)

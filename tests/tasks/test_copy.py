@@ -121,6 +121,24 @@ def test_variable_copy_baseline(T, S, K):
     assert task.baseline >= CopyTask(T, S, K).baseline - 1e-15
 
 
+@pytest.mark.parametrize("T,S,K", [(20, 5, 8), (7, 3, 3), (1, 2, 2)])
+def test_variable_copy_delimiter_baseline_is_the_loss_of_a_timing_only_predictor(T, S, K):
+    # The predictor reads the inputs causally: after the delimiter it spreads over the K
+    # symbols for S steps, elsewhere it predicts the blank with certainty. Scored on samples.
+    task = VariableCopyTask(T, S, K)
+    x, y = task.sample(500, rng=3)
+    seen = np.cumsum(x == task.delimiter, axis=1) - (x == task.delimiter)  # delimiter strictly before t
+    since = np.cumsum(seen, axis=1)  # 1 at the first step after it, 2 at the next, ...
+    recall = (since >= 1) & (since <= S)
+    assert np.array_equal(recall, y != task.blank)  # it knows exactly when
+    prob = np.where(recall[..., None], np.r_[np.full(K, 1.0 / K), 0.0], np.eye(task.n_classes)[task.blank])
+    with np.errstate(divide="ignore"):
+        loss = -np.log(np.take_along_axis(prob, y[..., None], axis=-1)[..., 0])
+    assert np.isfinite(loss).all()
+    assert loss.mean() == pytest.approx(task.delimiter_baseline, rel=1e-12)
+    assert task.delimiter_baseline < task.baseline or T == 1
+
+
 def test_variable_copy_with_T_1_is_the_fixed_task():
     assert VariableCopyTask(1, 4, 5).baseline == pytest.approx(CopyTask(1, 4, 5).baseline, rel=1e-14)
 
