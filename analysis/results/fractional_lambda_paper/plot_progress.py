@@ -41,11 +41,11 @@ def evaluations(folder: Path) -> list[dict]:
     return [rec for rec in read_metrics(folder / "metrics.jsonl") if rec.get("kind") == "eval"]
 
 
-def table(evals: dict[str, list[dict]]) -> str:
-    """Validation accuracy (%) of every run at every 1,000 steps to ``ZOOM``; — where not run."""
+def table(evals: dict[str, list[dict]], last: int = ZOOM) -> str:
+    """Validation accuracy (%) of every run at every 1,000 steps to ``last``; — where not run."""
     names = list(evals)
     rows = ["| step | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for step in range(1000, ZOOM + 1, 1000):
+    for step in range(1000, last + 1, 1000):
         at = [{e["step"]: e for e in ev}.get(step) for ev in evals.values()]
         cells = [f"{100 * e['accuracy']:.1f}" if e else "—" for e in at]
         rows.append(f"| {step:,} | " + " | ".join(cells) + " |")

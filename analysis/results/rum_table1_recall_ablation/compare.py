@@ -1,0 +1,60 @@
+"""Issue 17's ablation side by side: RUM λ = 1 on recall T = 30 in the official code's setup,
+and that setup with one difference from orthornn's earlier setup reverted per run. Prints the
+validation accuracy of every run at every 1,000 steps and when each first reached 30 % (off
+the plateau), 50 % and 90 % (the tables of the README), and draws ablation.png.
+
+The official run is ../rum_table1_recall_official/runs/T_30_RUM_lambda=1_seed0 (its config
+differs from each run here in exactly the reverted field).
+
+    python analysis/results/rum_table1_recall_ablation/compare.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from orthornn.plotting import plot_training_curves
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
+from plot_progress import evaluations, milestones, table  # noqa: E402  (the grid's tables, reused)
+
+RUNS = {
+    "official setup": HERE.parent / "rum_table1_recall_official" / "runs" / "T_30_RUM_lambda=1_seed0",
+    "RMSProp (torch's, decay 0.9)": HERE / "runs" / "T_30_RMSProp_seed0",
+    "η = 1.0": HERE / "runs" / "T_30_eta=1.0_seed0",
+    "Glorot kernels": HERE / "runs" / "T_30_Glorot_kernels_seed0",
+    "torch's readout": HERE / "runs" / "T_30_torch_readout_seed0",
+    "fresh batches": HERE / "runs" / "T_30_fresh_batches_seed0",
+}
+LAST = 10_000  # the ablation's budget (--until-step)
+
+
+def main() -> None:
+    evals = {name: evaluations(folder) for name, folder in RUNS.items() if (folder / "metrics.jsonl").exists()}
+    evals = {name: [e for e in ev if e["step"] <= LAST] for name, ev in evals.items()}
+    evals = {name: ev for name, ev in evals.items() if ev}
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    plot_training_curves(
+        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
+        ax,
+        baseline=10.0,
+        baseline_label="chance (10 %)",
+        ylabel="validation accuracy (%), 10,000 sequences",
+    )
+    ax.set_xlabel("optimiser step")
+    ax.set_title("RUM λ = 1, recall T = 30, N = 50: the official setup, one difference reverted", fontsize="small")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(HERE / "ablation.png", dpi=120)
+    print(table(evals, last=LAST))
+    print()
+    print(milestones(evals))
+
+
+if __name__ == "__main__":
+    main()
