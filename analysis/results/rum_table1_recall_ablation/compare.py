@@ -4,7 +4,8 @@ validation accuracy of every run at every 1,000 steps and when each first reache
 the plateau), 50 % and 90 % (the tables of the README), and draws ablation.png.
 
 The official run is ../rum_table1_recall_official/runs/T_30_RUM_lambda=1_seed0 (its config
-differs from each run here in exactly the reverted field).
+differs from each run here in exactly the reverted field); its seed 1 is the fractional grid's
+RUM λ = 1 seed 1 (the same config), beside seed 1 of the Glorot kernels and of torch's readout (``--seeds 2``).
 
     python analysis/results/rum_table1_recall_ablation/compare.py
 """
@@ -29,6 +30,10 @@ RUNS = {
     "Glorot kernels": HERE / "runs" / "T_30_Glorot_kernels_seed0",
     "torch's readout": HERE / "runs" / "T_30_torch_readout_seed0",
     "fresh batches": HERE / "runs" / "T_30_fresh_batches_seed0",
+    # seed 1 of the official setup is the fractional grid's λ = 1 seed 1 (the same config)
+    "official setup, seed 1": HERE.parent / "fractional_lambda_paper" / "runs" / "T_30_RUM_lambda=1_seed1",
+    "Glorot kernels, seed 1": HERE / "runs" / "T_30_Glorot_kernels_seed1",
+    "torch's readout, seed 1": HERE / "runs" / "T_30_torch_readout_seed1",
 }
 LAST = 10_000  # the ablation's budget (--until-step)
 
