@@ -67,3 +67,25 @@ def test_a_resumed_run_may_change_its_target():
     tr = Trainer(_cfg(steps=4, stop_accuracy=1.0))
     tr.load_state_dict(cps[2])
     assert tr.step == 2
+
+
+def test_a_set_answered_without_an_error_reaches_100_percent_despite_the_rounding_of_its_mean(monkeypatch):
+    # Every answer right (the metric patched to say so): 10,000 sequences in batches of 128 merge
+    # to a mean a few ulps below 1, which must still reach stop_accuracy = 1 (the official
+    # recall script's "until validation accuracy is 100 %").
+    import orthornn.train.loop as loop
+
+    real = loop.task_loss
+
+    def perfect(*args, **kwargs):
+        loss, metrics = real(*args, **kwargs)
+        return loss, {**metrics, "accuracy": 1.0}
+
+    monkeypatch.setattr(loop, "task_loss", perfect)
+    tr = Trainer(_cfg(stop_accuracy=1.0, batch=128, valid_size=10_000, test_size=200))
+    ev = tr.evaluate()
+    assert ev["sequences"] == 10_000 and 1.0 - 1e-15 < ev["accuracy"] < 1.0  # the rounding is real
+    hist = tr.run()
+    assert hist.reached == 2 and tr.step == 2 and hist.summary["reached_stop_accuracy_at"] == 2
+    # one wrong answer in 10,000 does not reach it
+    assert not tr._reaches({"accuracy": 1 - 1 / 10_000}) and tr._reaches({"accuracy": 1.0})
