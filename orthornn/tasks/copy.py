@@ -277,6 +277,10 @@ class VariableCopyTask(_CopyAlphabet):
         copy task's memoryless predictor, :math:`S\ln K/(T+2S)`, with recalled-symbol accuracy
         :math:`1/K`. A model below :attr:`baseline` but not below this level has learnt the
         timing only (Henaff et al. 2016, §4.3: Figure 5's chance level).
+
+        >>> task = VariableCopyTask(T=100, S=10, K=8)               # Figure 5's task
+        >>> round(task.delimiter_baseline, 4), round(10 * math.log(8) / 120, 4), round(task.baseline, 4)
+        (0.1733, 0.1733, 0.4484)
         """
         return CopyTask(self.T, self.S, self.K).baseline
 
