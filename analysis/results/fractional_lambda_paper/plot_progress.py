@@ -67,6 +67,22 @@ def milestones(evals: dict[str, list[dict]]) -> str:
     return "\n".join(rows)
 
 
+def restyle(axes, suffixes: dict[str, str]) -> None:
+    """Give every line whose label is another line's plus one of ``suffixes`` (", seed 1", say)
+    that line's colour (as drawn in ``axes[0]``) and the suffix's linestyle, in every axis, so
+    that a λ keeps its colour across panels, seeds and setups."""
+    colours = {line.get_label(): line.get_color() for line in axes[0].get_lines()}
+    for ax in axes:
+        for line in ax.get_lines():
+            name = line.get_label()
+            for suffix, style in suffixes.items():
+                if name.endswith(suffix) and name.removesuffix(suffix) in colours:
+                    line.set_linestyle(style)
+                    name = name.removesuffix(suffix)
+            if name in colours:
+                line.set_color(colours[name])
+
+
 def main() -> None:
     evals = {name: evaluations(folder) for name, folder in RUNS.items() if (folder / "metrics.jsonl").exists()}
     fig = Figure(figsize=(16, 4.2))
@@ -98,15 +114,8 @@ def main() -> None:
         ylabel="learned λ (step 0: its start)",
     )
     # a λ keeps its colour in every panel and across seeds; seed 1 is dashed
-    colours = {line.get_label(): line.get_color() for line in acc.get_lines()}
+    restyle((acc, loss, lam), {", seed 1": "--"})
     for ax in (acc, loss, lam):
-        for line in ax.get_lines():
-            name = line.get_label()
-            if name.endswith(", seed 1"):
-                line.set_color(colours.get(name.removesuffix(", seed 1"), line.get_color()))
-                line.set_linestyle("--")
-            elif name in colours:
-                line.set_color(colours[name])
         ax.legend(fontsize="x-small")
         ax.set_xlabel("optimiser step")
         ax.set_title("RUM recall T = 30, N = 50, batch 128, Adam 1e-3 (seed 0 unless said)", fontsize="small")

@@ -1,0 +1,72 @@
+"""The recorded bAbI runs (runs/*/summary.json) beside the RUM paper's Table 4: per-task test
+accuracy (%, the best-validation parameters), the mean over the tasks each run tested, and
+figure.png (per-task bars; the paper's RUM column as black ticks).
+
+    python analysis/babi/table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+HERE = Path(__file__).resolve().parent
+# RUM paper, appendix C, Table 4 (test accuracy %, tasks 1-20; the 10k set): RUM (theirs) and
+# the LSTM of Weston et al. 2015 it quotes
+# fmt: off
+PAPER = {
+    "RUM λ = 0, N = 256, paper Table 4 (en-10k)": [
+        79.7, 39.4, 46.6, 100, 96.8, 84.7, 89.1, 74.0, 84.0, 75.7,
+        90.6, 95.0, 91.5, 43.9, 58.8, 47.1, 60.3, 98.5, 10.2, 98.0,
+    ],
+    "LSTM, paper Table 4 (Weston et al.)": [
+        50, 20, 20, 61, 70, 48, 49, 45, 64, 44, 72, 74, 94, 27, 21, 23, 51, 52, 8, 91,
+    ],
+}
+# fmt: on
+
+
+def recorded() -> dict[str, dict[int, float]]:
+    """Per recorded run: task number -> test accuracy (%); the run's label from its config."""
+    runs = {}
+    for folder in sorted((HERE / "runs").glob("*/")):
+        summary = json.loads((folder / "summary.json").read_text())
+        config = json.loads((folder / "config.json").read_text())
+        label = f"{config['model']} λ = {config['lam']:g}" if config["model"] == "rum" else config["model"]
+        label = f"{folder.name}: {label}, N = {config['hidden']}, {summary['babi_set']}"
+        tested = [r for r in summary["tasks"] if r["test_accuracy"] is not None]
+        runs[label] = {r["babi_task"]: 100 * r["test_accuracy"] for r in tested}
+    return runs
+
+
+def main() -> None:
+    rows = {**recorded(), **{k: dict(enumerate(v, 1)) for k, v in PAPER.items()}}
+    lines = ["| run | " + " | ".join(str(n) for n in range(1, 21)) + " | mean | tasks |", "|---" * 23 + "|"]
+    for name, acc in rows.items():
+        cells = [f"{acc[n]:.1f}" if n in acc else "—" for n in range(1, 21)]
+        mean = sum(acc.values()) / len(acc) if acc else float("nan")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | **{mean:.1f}** | {len(acc)} |")
+    print("\n".join(lines))
+    fig = Figure(figsize=(11, 4))
+    ax = fig.subplots()
+    runs = recorded()
+    width = 0.8 / max(len(runs), 1)
+    for i, (name, acc) in enumerate(runs.items()):
+        tasks = sorted(acc)
+        ax.bar([n - 0.4 + width * (i + 0.5) for n in tasks], [acc[n] for n in tasks], width, label=name)
+    paper = next(iter(PAPER.items()))
+    ax.scatter(range(1, 21), paper[1], marker="_", s=200, color="black", zorder=3, label=paper[0])
+    ax.set_xticks(range(1, 21))
+    ax.set_xlabel("bAbI task")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(HERE / "figure.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
