@@ -42,7 +42,8 @@ def recorded() -> dict[str, dict[int, float]]:
 
 
 def main() -> None:
-    rows = {**recorded(), **{k: dict(enumerate(v, 1)) for k, v in PAPER.items()}}
+    runs = recorded()
+    rows = {**runs, **{k: dict(enumerate(v, 1)) for k, v in PAPER.items()}}
     lines = ["| run | " + " | ".join(str(n) for n in range(1, 21)) + " | mean | tasks |", "|---" * 23 + "|"]
     for name, acc in rows.items():
         cells = [f"{acc[n]:.1f}" if n in acc else "—" for n in range(1, 21)]
@@ -51,7 +52,6 @@ def main() -> None:
     print("\n".join(lines))
     fig = Figure(figsize=(11, 4))
     ax = fig.subplots()
-    runs = recorded()
     width = 0.8 / max(len(runs), 1)
     for i, (name, acc) in enumerate(runs.items()):
         tasks = sorted(acc)

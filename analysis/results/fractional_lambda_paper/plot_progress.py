@@ -41,6 +41,40 @@ def evaluations(folder: Path) -> list[dict]:
     return [rec for rec in read_metrics(folder / "metrics.jsonl") if rec.get("kind") == "eval"]
 
 
+def load(runs: dict[str, Path], last: int | None = None) -> dict[str, list[dict]]:
+    """The evaluation records of every run in ``runs`` (name -> folder), to step ``last`` where
+    given; runs not started, or with no evaluation in that range, are left out."""
+    evals = {name: evaluations(folder) for name, folder in runs.items() if (folder / "metrics.jsonl").exists()}
+    evals = {name: [e for e in ev if last is None or e["step"] <= last] for name, ev in evals.items()}
+    return {name: ev for name, ev in evals.items() if ev}
+
+
+def plot_accuracy(ax, evals: dict[str, list[dict]]) -> None:
+    """Validation accuracy (%) against steps, one line per run, chance (10 %) marked."""
+    plot_training_curves(
+        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
+        ax,
+        baseline=10.0,
+        baseline_label="chance (10 %)",
+        ylabel="validation accuracy (%), 10,000 sequences",
+    )
+
+
+def plot_learned_lam(ax, evals: dict[str, list[dict]], runs: dict[str, Path]) -> None:
+    """The learned λ at each evaluation of the runs that learn it, from its start (the run's
+    config) at step 0."""
+    learned = {name: ev for name, ev in evals.items() if "learned_lam" in ev[0]}
+    start = {name: json.loads((runs[name] / "config.json").read_text())["lam"] for name in learned}
+    plot_training_curves(
+        {
+            name: ([0] + [e["step"] for e in ev], [start[name]] + [e["learned_lam"] for e in ev])
+            for name, ev in learned.items()
+        },
+        ax,
+        ylabel="learned λ (step 0: its start)",
+    )
+
+
 def table(evals: dict[str, list[dict]], last: int = ZOOM) -> str:
     """Validation accuracy (%) of every run at every 1,000 steps to ``last``; — where not run."""
     names = list(evals)
@@ -84,16 +118,10 @@ def restyle(axes, suffixes: dict[str, str]) -> None:
 
 
 def main() -> None:
-    evals = {name: evaluations(folder) for name, folder in RUNS.items() if (folder / "metrics.jsonl").exists()}
+    evals = load(RUNS)
     fig = Figure(figsize=(16, 4.2))
     acc, loss, lam = fig.subplots(1, 3)
-    plot_training_curves(
-        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
-        acc,
-        baseline=10.0,
-        baseline_label="chance (10 %)",
-        ylabel="validation accuracy (%), 10,000 sequences",
-    )
+    plot_accuracy(acc, evals)
     acc.set_xlim(0, ZOOM)
     plot_training_curves(
         {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
@@ -103,16 +131,7 @@ def main() -> None:
         ylabel="validation loss",
         logy=True,
     )
-    learned = {name: ev for name, ev in evals.items() if ev and "learned_lam" in ev[0]}
-    start = {name: json.loads((RUNS[name] / "config.json").read_text())["lam"] for name in learned}
-    plot_training_curves(
-        {
-            name: ([0] + [e["step"] for e in ev], [start[name]] + [e["learned_lam"] for e in ev])
-            for name, ev in learned.items()
-        },
-        lam,
-        ylabel="learned λ (step 0: its start)",
-    )
+    plot_learned_lam(lam, evals, RUNS)
     # a λ keeps its colour in every panel and across seeds; seed 1 is dashed
     restyle((acc, loss, lam), {", seed 1": "--"})
     for ax in (acc, loss, lam):

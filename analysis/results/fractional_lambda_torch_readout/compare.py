@@ -9,19 +9,16 @@ the README's tables (validation accuracy at every 1,000 steps, and when each run
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from orthornn.plotting import plot_training_curves
-
 HERE = Path(__file__).resolve().parent
 GRID = HERE.parent / "fractional_lambda_paper"
 ABLATION = HERE.parent / "rum_table1_recall_ablation"
 sys.path.insert(0, str(GRID))
-from plot_progress import evaluations, milestones, restyle, table  # noqa: E402  (the grid's tables, reused)
+from plot_progress import load, milestones, plot_accuracy, plot_learned_lam, restyle, table  # noqa: E402  (the grid's tables, reused)
 
 # torch's readout: this sweep's runs, and λ = 1 from the ablation (the same config but for lam)
 TORCH = {
@@ -48,28 +45,11 @@ LAST = 20_000  # the tables' and the figure's last step
 
 def main() -> None:
     runs = {**TORCH, **OFFICIAL}
-    evals = {name: evaluations(folder) for name, folder in runs.items() if (folder / "metrics.jsonl").exists()}
-    evals = {name: [e for e in ev if e["step"] <= LAST] for name, ev in evals.items()}
-    evals = {name: ev for name, ev in evals.items() if ev}
+    evals = load(runs, last=LAST)
     fig = Figure(figsize=(12, 4.5))
     acc, lam = fig.subplots(1, 2)
-    plot_training_curves(
-        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
-        acc,
-        baseline=10.0,
-        baseline_label="chance (10 %)",
-        ylabel="validation accuracy (%), 10,000 sequences",
-    )
-    learned = {name: ev for name, ev in evals.items() if "learned_lam" in ev[0]}
-    start = {name: json.loads((runs[name] / "config.json").read_text())["lam"] for name in learned}
-    plot_training_curves(
-        {
-            name: ([0] + [e["step"] for e in ev], [start[name]] + [e["learned_lam"] for e in ev])
-            for name, ev in learned.items()
-        },
-        lam,
-        ylabel="learned λ (step 0: its start)",
-    )
+    plot_accuracy(acc, evals)
+    plot_learned_lam(lam, evals, runs)
     # a λ keeps its colour in both panels; seed 1 is dashed, the official readout dotted
     restyle((acc, lam), {", seed 1": "--", ", official readout": ":"})
     for ax in (acc, lam):

@@ -17,11 +17,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from orthornn.plotting import plot_training_curves
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
-from plot_progress import evaluations, milestones, table  # noqa: E402  (the grid's tables, reused)
+from plot_progress import load, milestones, plot_accuracy, table  # noqa: E402  (the grid's tables, reused)
 
 RUNS = {
     "official setup": HERE.parent / "rum_table1_recall_official" / "runs" / "T_30_RUM_lambda=1_seed0",
@@ -39,18 +37,10 @@ LAST = 10_000  # the ablation's budget (--until-step)
 
 
 def main() -> None:
-    evals = {name: evaluations(folder) for name, folder in RUNS.items() if (folder / "metrics.jsonl").exists()}
-    evals = {name: [e for e in ev if e["step"] <= LAST] for name, ev in evals.items()}
-    evals = {name: ev for name, ev in evals.items() if ev}
+    evals = load(RUNS, last=LAST)
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
-    plot_training_curves(
-        {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
-        ax,
-        baseline=10.0,
-        baseline_label="chance (10 %)",
-        ylabel="validation accuracy (%), 10,000 sequences",
-    )
+    plot_accuracy(ax, evals)
     ax.set_xlabel("optimiser step")
     ax.set_title("RUM λ = 1, recall T = 30, N = 50: the official setup, one difference reverted", fontsize="small")
     ax.legend(fontsize="x-small")
