@@ -21,7 +21,7 @@ from .copy import (
     variable_copy_task,
 )
 from .dataset import FixedSet, accuracy_standard_error, sequences_for_accuracy
-from .recall import RecallTask, recall_task
+from .recall import RecallTask, expected_max_count, recall_task
 
 __all__ = [
     "AddingTask",
@@ -35,6 +35,7 @@ __all__ = [
     "adding_task",
     "copy_accuracy",
     "copy_task",
+    "expected_max_count",
     "recall_task",
     "sequences_for_accuracy",
     "variable_copy_task",

@@ -8,16 +8,18 @@ value ``0 … 9`` (``n_classes = 10``), one per sequence: shape ``(batch,)``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import OrthornnError
 from ._params import RngLike, as_generator, check_int
 
-__all__ = ["RecallTask", "recall_task"]
+__all__ = ["RecallTask", "expected_max_count", "recall_task"]
 
 IntArray = NDArray[np.int64]
 
@@ -93,6 +95,41 @@ class RecallTask:
         """Accuracy of a memoryless guess, 1/10."""
         return 0.1
 
+    @property
+    def key_blind_accuracy(self) -> float:
+        r"""Best accuracy of a predictor that sees the digits but not which key holds which.
+
+        Ignoring the query, the answer is the digit of a uniformly drawn pair: digit ``d`` with
+        probability :math:`c_d/n`, where :math:`c` counts the digits of the :math:`n = T/2`
+        pairs. The best guess is the most frequent digit, so
+
+        .. math:: \text{acc}_{\text{blind}} = \frac{\mathbb E[\max_d c_d]}{n},
+                  \qquad c \sim \text{Multinomial}(n; \tfrac{1}{10}, \dots, \tfrac{1}{10}),
+
+        computed exactly (to rounding) by :func:`expected_max_count`: 0.2411 at ``T = 30``,
+        0.2068 at ``T = 50``. A model on this plateau counts the digits and binds no key to its
+        value; the LSTM rows of RUM Table 1 (25.6 %, 20.5 %) sit on it.
+        """
+        return expected_max_count(self.n_keys, 10) / self.n_keys
+
+    @property
+    def key_blind_loss(self) -> float:
+        r"""Cross-entropy of the best key-blind predictor: the digits' mean empirical entropy.
+
+        Its prediction is the empirical distribution :math:`c/n` of the digits, and
+
+        .. math:: \mathcal L_{\text{blind}} = \mathbb E\,H(c/n)
+                  = 10 \sum_{k=1}^{n} \binom{n}{k} 0.1^k\, 0.9^{n-k}
+                    \left(-\frac{k}{n}\ln\frac{k}{n}\right),
+
+        since each :math:`c_d` is :math:`\text{Binomial}(n, 1/10)`: 1.948 nats at ``T = 30``
+        (the memoryless :math:`\ln 10 = 2.303`).
+        """
+        n = self.n_keys
+        k = np.arange(1, n + 1)
+        pmf = scipy.stats.binom.pmf(k, n, 0.1)
+        return float(10.0 * np.sum(pmf * (-(k / n) * np.log(k / n))))
+
     def sample(self, batch: int, rng: RngLike = None) -> tuple[IntArray, IntArray]:
         """Draw ``(inputs, targets)``: ``int64`` arrays of shape ``(batch, T + 3)`` and ``(batch,)``."""
         batch = check_int("batch", batch, 1)
@@ -124,3 +161,46 @@ def recall_task(batch: int, T: int, rng: RngLike = None) -> tuple[IntArray, IntA
     ((3, 33), True)
     """
     return RecallTask(T).sample(batch, rng)
+
+
+@functools.lru_cache(maxsize=64)
+def expected_max_count(n: int, k: int) -> float:
+    r"""Expected largest cell of ``n`` balls thrown uniformly into ``k`` cells.
+
+    .. math:: \mathbb E[\max_d c_d] = \sum_{m=0}^{n-1} \bigl(1 - P(\max_d c_d \le m)\bigr),
+              \qquad c \sim \text{Multinomial}(n; 1/k, \dots, 1/k).
+
+    :math:`P(\max_d c_d \le m)` comes from the cells one at a time: given ``s`` balls left for
+    ``j`` cells, the next cell holds :math:`\text{Binomial}(s, 1/j)` of them, so
+    :math:`f_j(s) = \sum_{i \le m} \binom{s}{i} j^{-i} (1 - 1/j)^{s-i} f_{j-1}(s - i)`,
+    :math:`f_1(s) = [s \le m]` — :math:`O(k\,n\,m)` per ``m``, summed until the tail is below
+    1e-17. Used by :attr:`RecallTask.key_blind_accuracy`.
+
+    >>> expected_max_count(1, 10), round(expected_max_count(2, 10), 12)
+    (1.0, 1.1)
+    """
+    n = check_int("n", n, 1)
+    k = check_int("k", k, 1)
+    s = np.arange(n + 1)
+    columns: dict[tuple[int, int], NDArray[np.float64]] = {}
+
+    def column(j: int, i: int) -> NDArray[np.float64]:
+        # Binomial(s, 1/j) at i, for s = i … n
+        if (j, i) not in columns:
+            columns[j, i] = scipy.stats.binom.pmf(i, s[i:], 1.0 / j)
+        return columns[j, i]
+
+    m0 = -(-n // k)  # below ceil(n/k) some cell must hold more than m: P(max <= m) = 0
+    expected = float(m0)
+    for m in range(m0, n):
+        f = (s <= m).astype(np.float64)
+        for j in range(2, k + 1):
+            g = np.zeros(n + 1)
+            for i in range(m + 1):
+                g[i:] += column(j, i) * f[: n + 1 - i]
+            f = g
+        tail = float(1.0 - f[n])
+        expected += tail
+        if tail < 1e-17:
+            break
+    return expected

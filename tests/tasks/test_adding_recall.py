@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orthornn.errors import OrthornnError
-from orthornn.tasks import AddingTask, RecallTask, adding_task, recall_task
+from orthornn.tasks import AddingTask, RecallTask, adding_task, expected_max_count, recall_task
 
 
 @given(st.integers(2, 60), st.integers(1, 6), st.integers(0, 2**32 - 1))
@@ -102,3 +104,72 @@ def test_recall_render():
 def test_recall_rejects_bad_T(T, match):
     with pytest.raises(OrthornnError, match=match):
         RecallTask(T)
+
+
+def _expected_max_by_partitions(n: int, k: int) -> Fraction:
+    """E[max cell] of n balls in k uniform cells, exactly: a sum over the partitions of n."""
+
+    def partitions(rest: int, largest: int):
+        if rest == 0:
+            yield ()
+            return
+        for part in range(min(rest, largest), 0, -1):
+            for tail in partitions(rest - part, part):
+                yield (part, *tail)
+
+    total = Fraction(0)
+    for parts in partitions(n, n):
+        if len(parts) > k:
+            continue
+        ways = math.factorial(n)  # sequences with these cell sizes, for one assignment of cells
+        for part in parts:
+            ways //= math.factorial(part)
+        cells = math.perm(k, len(parts))  # ordered choice of the occupied cells ...
+        for size in set(parts):
+            cells //= math.factorial(parts.count(size))  # ... up to equal sizes
+        total += Fraction(max(parts) * ways * cells, k**n)
+    return total
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 10), (2, 10), (7, 3), (10, 10), (15, 10), (25, 10), (12, 1)])
+def test_expected_max_count_equals_the_sum_over_partitions(n, k):
+    assert expected_max_count(n, k) == pytest.approx(float(_expected_max_by_partitions(n, k)), rel=1e-13)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_recall_key_blind_baselines_by_enumerating_every_digit_sequence(n):
+    digits = np.array(list(itertools.product(range(10), repeat=n)))  # every sequence, equally likely
+    counts = np.stack([(digits == d).sum(axis=1) for d in range(10)], axis=1)
+    task = RecallTask(2 * n)
+    assert task.key_blind_accuracy == pytest.approx(counts.max(axis=1).mean() / n, rel=1e-12)
+    p = counts / n
+    entropy = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=1)
+    assert task.key_blind_loss == pytest.approx(entropy.mean(), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("T", [30, 50])
+def test_recall_key_blind_baselines_match_sampled_sequences(T):
+    """Monte Carlo on the task's own sampler: the counting predictor's accuracy and loss."""
+    task = RecallTask(T)
+    x, y = task.sample(100000, rng=3)
+    n = task.n_keys
+    digits = x[:, 1:T:2] - n - 1
+    counts = np.stack([(digits == d).sum(axis=1) for d in range(10)], axis=1)
+    hit = counts.argmax(axis=1) == y  # ties: argmax picks one of the most frequent digits
+    assert abs(hit.mean() - task.key_blind_accuracy) < 4 * hit.std() / math.sqrt(hit.size)
+    nll = -np.log(counts[np.arange(y.size), y] / n)
+    assert abs(nll.mean() - task.key_blind_loss) < 4 * nll.std() / math.sqrt(nll.size)
+    assert task.baseline_accuracy < task.key_blind_accuracy and task.key_blind_loss < task.baseline
+
+
+def test_recall_key_blind_baselines_limits():
+    one = RecallTask(2)  # one pair: the key says nothing
+    assert one.key_blind_accuracy == 1.0 and one.key_blind_loss == 0.0
+    accs = [RecallTask(T).key_blind_accuracy for T in (10, 30, 100, 400)]
+    assert all(a > b for a, b in zip(accs, accs[1:])) and accs[-1] > 0.1
+
+
+@pytest.mark.parametrize("args", [(0, 10), (5, 0), (2.5, 10)])
+def test_expected_max_count_rejects_bad_sizes(args):
+    with pytest.raises(OrthornnError, match=r"^(n|k) must"):
+        expected_max_count(*args)
