@@ -53,6 +53,7 @@ import torch
 
 from orthornn.nn import RUMState
 from orthornn.spectra import memory_phases
+from orthornn.tasks import RecallTask
 from orthornn.train import TrainConfig
 from orthornn.train.checkpoint import load_checkpoint
 from orthornn.train.loop import Trainer
@@ -93,7 +94,8 @@ def key_blind_optimum(x: np.ndarray, n_keys: int) -> float:
     is ``d`` with probability :math:`c_d/n` (``c_d``: how often ``d`` occurs); the best guess is
     the most frequent digit, right with probability :math:`\max_d c_d / n`. Averaged over the
     sequences this is the accuracy a model reaches from the bag of digits, without any key–value
-    binding (≈ 24.1 % at T = 30, 20.7 % at T = 50, against 10 % for a memoryless guess)."""
+    binding. Its expectation over the task is :attr:`orthornn.tasks.RecallTask.key_blind_accuracy`
+    (24.11 % at T = 30, 20.68 % at T = 50, against 10 % for a memoryless guess)."""
     digits = x[:, 1 : 2 * n_keys : 2] - (n_keys + 1)
     counts = np.stack([(digits == v).sum(1) for v in range(10)], 1)
     return float(counts.max(1).mean() / n_keys)
@@ -191,6 +193,8 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         lines.append(_row(f"{k + 1}{' (last)' if k == n_keys - 1 else ''}", cells))
     lines.append(_row("**all**", [f"**{100 * r['accuracy']:.1f}**" for r in rs]))
     lines.append(_row("key-blind optimum", [f"{100 * r['key_blind']:.1f}" for r in rs]))
+    exact = RecallTask(2 * n_keys).key_blind_accuracy
+    lines.append(_row("(its expectation)", [f"{100 * exact:.1f}"] * len(rs)))
     lines.append(_row("step, λ", [f"{r['step']:,}" + ("" if r["lam"] is None else f", {r['lam']:.3g}") for r in rs]))
     if any("erased" in r for r in rs):
         lines += ["", "With R erased (set to I) before `??`:", "", _row("queried pair", list(results)),
@@ -217,19 +221,20 @@ def figure(results: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, r in results.items():
+    colours = plt.get_cmap("tab20").colors  # more runs than the default cycle's ten colours
+    for i, (name, r) in enumerate(results.items()):
+        colour = colours[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20]
         k = np.array([row["position"] + 1 for row in r["by_position"]])
         p = np.array([row["accuracy"] for row in r["by_position"]])
         se = np.array([row["se"] for row in r["by_position"]])
-        (line,) = a.plot(k, 100 * p, marker="o", ms=3, label=f"{name} ({100 * r['accuracy']:.1f} %)")
-        a.fill_between(k, 100 * (p - 2 * se), 100 * (p + 2 * se), color=line.get_color(), alpha=0.15)
+        a.plot(k, 100 * p, marker="o", ms=3, color=colour, label=f"{name} ({100 * r['accuracy']:.1f} %)")
+        a.fill_between(k, 100 * (p - 2 * se), 100 * (p + 2 * se), color=colour, alpha=0.15)
         if r["memory"] is not None:
             t = [m["t"] + 1 for m in r["memory"]]
-            b.plot(t, [m["active_planes"] for m in r["memory"]], color=line.get_color(), label=name)
-    a.axhline(10, color="grey", lw=0.8, ls=":")
-    blind = float(np.mean([r["key_blind"] for r in results.values()]))
-    a.axhline(100 * blind, color="grey", lw=0.8, ls="--")
-    a.annotate("key-blind optimum", (len(k), 100 * blind), fontsize=7, color="grey", ha="right", va="top")
+            b.plot(t, [m["active_planes"] for m in r["memory"]], color=colour, label=name)
+    a.axhline(10, color="grey", lw=0.8, ls=":", label="memoryless guess (10 %)")
+    blind = RecallTask(2 * len(k)).key_blind_accuracy
+    a.axhline(100 * blind, color="black", lw=0.9, ls="--", label=f"key-blind optimum ({100 * blind:.1f} %)")
     a.set(xlabel="position of the queried pair (1 = first)", ylabel="validation accuracy (%)",
           title="recall: accuracy by the queried pair's position")  # fmt: skip
     a.legend(fontsize=6, loc="center right", framealpha=0.8)
@@ -243,12 +248,25 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("runs", nargs="+", type=Path, help="run folders holding checkpoint.pt")
+    p.add_argument("runs", nargs="*", type=Path, help="run folders holding checkpoint.pt")
+    p.add_argument("--replot", action="store_true",
+                   help="redraw the figure and print the tables from OUT/positions.json; no runs read")  # fmt: skip
     p.add_argument("--names", nargs="+", default=None, metavar="NAME", help="the runs' names in the tables, in order")
     p.add_argument("--out", type=Path, default=HERE)
     p.add_argument("--spectrum-sequences", type=int, default=256)
     p.add_argument("--angle-floor", type=float, default=1e-6)
     a = p.parse_args(argv)
+    if a.replot:
+        if a.runs:
+            p.error("--replot reads OUT/positions.json and takes no runs")
+        if not (a.out / "positions.json").is_file():
+            p.error(f"{a.out / 'positions.json'}: not found (run without --replot first)")
+        results = json.loads((a.out / "positions.json").read_text())
+        figure(results, a.out / "positions.png")
+        print(markdown(results))
+        return 0
+    if not a.runs:
+        p.error("give the run folders (or --replot)")
     names = a.names if a.names is not None else [run.name for run in a.runs]
     if len(names) != len(a.runs):
         p.error(f"--names gives {len(names)} names for {len(a.runs)} runs")
