@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from orthornn.plotting import plot_training_curves
 from orthornn.sweep.state import read_metrics
+from orthornn.tasks import RecallTask
 
 HERE = Path(__file__).resolve().parent
 RUNS = {
@@ -49,8 +50,10 @@ def load(runs: dict[str, Path], last: int | None = None) -> dict[str, list[dict]
     return {name: ev for name, ev in evals.items() if ev}
 
 
-def plot_accuracy(ax, evals: dict[str, list[dict]]) -> None:
-    """Validation accuracy (%) against steps, one line per run, chance (10 %) marked."""
+def plot_accuracy(ax, evals: dict[str, list[dict]], T: int = 30) -> None:
+    """Validation accuracy (%) against steps, one line per run; chance (10 %) and the key-blind
+    optimum of recall at ``T`` (:attr:`orthornn.tasks.RecallTask.key_blind_accuracy`, the
+    plateau) marked."""
     plot_training_curves(
         {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
         ax,
@@ -58,6 +61,8 @@ def plot_accuracy(ax, evals: dict[str, list[dict]]) -> None:
         baseline_label="chance (10 %)",
         ylabel="validation accuracy (%), 10,000 sequences",
     )
+    blind = 100 * RecallTask(T).key_blind_accuracy
+    ax.axhline(blind, color="grey", lw=1.0, ls="-.", label=f"key-blind optimum ({blind:.1f} %)")
 
 
 def plot_learned_lam(ax, evals: dict[str, list[dict]], runs: dict[str, Path]) -> None:
@@ -131,6 +136,8 @@ def main() -> None:
         ylabel="validation loss",
         logy=True,
     )
+    blind_loss = RecallTask(30).key_blind_loss
+    loss.axhline(blind_loss, color="grey", lw=1.0, ls="-.", label=f"key-blind optimum ({blind_loss:.3f})")
     plot_learned_lam(lam, evals, RUNS)
     # a λ keeps its colour in every panel and across seeds; seed 1 is dashed
     restyle((acc, loss, lam), {", seed 1": "--"})
