@@ -223,7 +223,7 @@ def figure(results: dict[str, dict[str, Any]], path: Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     colours = plt.get_cmap("tab20").colors  # more runs than the default cycle's ten colours
     for i, (name, r) in enumerate(results.items()):
-        colour = colours[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20]
+        colour = colours[(2 * i) % 20 + (i // 10) % 2]  # the dark shades first, then the light
         k = np.array([row["position"] + 1 for row in r["by_position"]])
         p = np.array([row["accuracy"] for row in r["by_position"]])
         se = np.array([row["se"] for row in r["by_position"]])

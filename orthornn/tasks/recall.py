@@ -110,7 +110,7 @@ class RecallTask:
         0.2068 at ``T = 50``. A model on this plateau counts the digits and binds no key to its
         value; the LSTM rows of RUM Table 1 (25.6 %, 20.5 %) sit on it.
         """
-        return expected_max_count(self.n_keys, 10) / self.n_keys
+        return expected_max_count(self.n_keys, self.n_classes) / self.n_keys
 
     @property
     def key_blind_loss(self) -> float:
@@ -127,8 +127,8 @@ class RecallTask:
         """
         n = self.n_keys
         k = np.arange(1, n + 1)
-        pmf = scipy.stats.binom.pmf(k, n, 0.1)
-        return float(10.0 * np.sum(pmf * (-(k / n) * np.log(k / n))))
+        pmf = scipy.stats.binom.pmf(k, n, 1.0 / self.n_classes)
+        return float(self.n_classes * np.sum(pmf * (-(k / n) * np.log(k / n))))
 
     def sample(self, batch: int, rng: RngLike = None) -> tuple[IntArray, IntArray]:
         """Draw ``(inputs, targets)``: ``int64`` arrays of shape ``(batch, T + 3)`` and ``(batch,)``."""
@@ -163,7 +163,6 @@ def recall_task(batch: int, T: int, rng: RngLike = None) -> tuple[IntArray, IntA
     return RecallTask(T).sample(batch, rng)
 
 
-@functools.lru_cache(maxsize=64)
 def expected_max_count(n: int, k: int) -> float:
     r"""Expected largest cell of ``n`` balls thrown uniformly into ``k`` cells.
 
@@ -179,8 +178,13 @@ def expected_max_count(n: int, k: int) -> float:
     >>> expected_max_count(1, 10), round(expected_max_count(2, 10), 12)
     (1.0, 1.1)
     """
-    n = check_int("n", n, 1)
-    k = check_int("k", k, 1)
+    # checked before the cache: lru_cache would answer 2.0 from the entry of 2
+    return _expected_max_count(check_int("n", n, 1), check_int("k", k, 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _expected_max_count(n: int, k: int) -> float:
+    """:func:`expected_max_count` for checked sizes, cached (T = 1000 takes seconds)."""
     s = np.arange(n + 1)
     columns: dict[tuple[int, int], NDArray[np.float64]] = {}
 

@@ -169,7 +169,8 @@ def test_recall_key_blind_baselines_limits():
     assert all(a > b for a, b in itertools.pairwise(accs)) and accs[-1] > 0.1
 
 
-@pytest.mark.parametrize("args", [(0, 10), (5, 0), (2.5, 10)])
+@pytest.mark.parametrize("args", [(0, 10), (5, 0), (2.5, 10), (2.0, 10), (2, 10.0)])
 def test_expected_max_count_rejects_bad_sizes(args):
+    expected_max_count(2, 10)  # a cached entry whose key equals (2.0, 10) must not answer for it
     with pytest.raises(OrthornnError, match=r"^(n|k) must"):
         expected_max_count(*args)
