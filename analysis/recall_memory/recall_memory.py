@@ -61,12 +61,13 @@ from orthornn.train.loop import Trainer
 HERE = Path(__file__).resolve().parent
 
 
-def load_trainer(run: Path) -> Trainer:
-    """A CPU Trainer (the run's dtype) of ``run``'s config holding its checkpoint's parameters."""
+def load_trainer(run: Path, task: str = "recall") -> Trainer:
+    """A CPU Trainer (the run's dtype) of ``run``'s config holding its checkpoint's parameters;
+    the run must be one of ``task`` with a fixed validation set."""
     state = load_checkpoint(run / "checkpoint.pt")
     config = TrainConfig.from_dict(state["config"])
-    if config.task != "recall":
-        raise SystemExit(f"{run}: need a recall run, got task {config.task}")
+    if config.task != task:
+        raise SystemExit(f"{run}: need a {task} run, got task {config.task}")
     if config.valid_size is None:
         raise SystemExit(f"{run}: the run has no fixed validation set (valid_size)")
     trainer = Trainer(dataclasses.replace(config, device="cpu"))
