@@ -32,8 +32,6 @@ It writes ``OUT/copy_memory.json`` and ``OUT/copy_memory.png`` and prints the ta
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,7 +44,7 @@ from orthornn.train.loop import Trainer
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "recall_memory"))
-from recall_memory import has_memory, lam_of, load_trainer, memory_track  # noqa: E402  (shared with recall)
+from recall_memory import has_memory, probe_main  # noqa: E402  (shared with recall)
 
 #: The evaluations, in table order: (key, description).
 VARIANTS = (
@@ -98,6 +96,7 @@ def symbol_accuracy(trainer: Trainer) -> dict[str, Any]:
             "success": float(ok.all(1).mean()),
             "by_symbol": [float(p) for p in ok.mean(0)],
         }
+    out["accuracy"] = out["trained"]["accuracy"]  # the recalled-symbol accuracy, as training reports it
     return out
 
 
@@ -167,53 +166,8 @@ def figure(results: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("runs", nargs="*", type=Path, help="copy run folders holding checkpoint.pt")
-    p.add_argument("--replot", action="store_true",
-                   help="redraw the figure and print the tables from OUT/copy_memory.json; no runs read")  # fmt: skip
-    p.add_argument("--names", nargs="+", default=None, metavar="NAME", help="the runs' names in the tables, in order")
-    p.add_argument("--out", type=Path, default=HERE)
-    p.add_argument("--spectrum-sequences", type=int, default=64)
-    p.add_argument("--angle-floor", type=float, default=1e-6)
-    a = p.parse_args(argv)
-    record = a.out / "copy_memory.json"
-    if a.replot:
-        if a.runs:
-            p.error("--replot reads OUT/copy_memory.json and takes no runs")
-        if not record.is_file():
-            p.error(f"{record}: not found (run without --replot first)")
-        results = json.loads(record.read_text())
-        figure(results, a.out / "copy_memory.png")
-        print(markdown(results))
-        return 0
-    if not a.runs:
-        p.error("give the run folders (or --replot)")
-    names = a.names if a.names is not None else [run.name for run in a.runs]
-    if len(names) != len(a.runs):
-        p.error(f"--names gives {len(names)} names for {len(a.runs)} runs")
-    if len(set(names)) != len(names):
-        p.error("the runs' names must differ (give --names)")
-    if a.spectrum_sequences < 1 or not a.angle_floor > 0:
-        p.error("--spectrum-sequences must be at least 1 and --angle-floor positive")
-    for run in a.runs:
-        if not (run / "checkpoint.pt").is_file():
-            p.error(f"{run}: no checkpoint.pt")
-    results: dict[str, dict[str, Any]] = {}
-    for name, run in zip(names, a.runs, strict=True):
-        trainer = load_trainer(run, "copy")
-        res = symbol_accuracy(trainer)
-        res.update(run=str(run), step=trainer.step, lam=lam_of(trainer))
-        res["memory"] = memory_track(trainer, a.spectrum_sequences, a.angle_floor)
-        results[name] = res
-        print(f"{name}: step {trainer.step:,}, recalled-symbol accuracy {100 * res['trained']['accuracy']:.2f} %",
-              file=sys.stderr)  # fmt: skip
-    a.out.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(results, indent=1) + "\n")
-    figure(results, a.out / "copy_memory.png")
-    print(markdown(results))
-    return 0
+    return probe_main(argv, doc=__doc__, task="copy", out=HERE, record="copy_memory.json", picture="copy_memory.png",
+                      evaluate=symbol_accuracy, figure=figure, markdown=markdown, spectrum_sequences=64)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ import dataclasses
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,25 +246,38 @@ def figure(results: dict[str, dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("runs", nargs="*", type=Path, help="run folders holding checkpoint.pt")
+def probe_main(
+    argv: list[str] | None,
+    *,
+    doc: str,
+    task: str,
+    out: Path,
+    record: str,
+    picture: str,
+    evaluate: Callable[[Trainer], dict[str, Any]],
+    figure: Callable[[dict[str, dict[str, Any]], Path], None],
+    markdown: Callable[[dict[str, dict[str, Any]]], str],
+    spectrum_sequences: int,
+) -> int:
+    """The command line of a checkpoint probe (this one, ``../copy_memory/``): read the ``task``
+    runs, ``evaluate`` each checkpoint and track its memory, write ``OUT/record`` and
+    ``OUT/picture`` and print the tables; ``--replot`` redraws them from ``OUT/record``."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="*", type=Path, help=f"{task} run folders holding checkpoint.pt")
     p.add_argument("--replot", action="store_true",
-                   help="redraw the figure and print the tables from OUT/positions.json; no runs read")  # fmt: skip
+                   help=f"redraw the figure and print the tables from OUT/{record}; no runs read")  # fmt: skip
     p.add_argument("--names", nargs="+", default=None, metavar="NAME", help="the runs' names in the tables, in order")
-    p.add_argument("--out", type=Path, default=HERE)
-    p.add_argument("--spectrum-sequences", type=int, default=256)
+    p.add_argument("--out", type=Path, default=out)
+    p.add_argument("--spectrum-sequences", type=int, default=spectrum_sequences)
     p.add_argument("--angle-floor", type=float, default=1e-6)
     a = p.parse_args(argv)
     if a.replot:
         if a.runs:
-            p.error("--replot reads OUT/positions.json and takes no runs")
-        if not (a.out / "positions.json").is_file():
-            p.error(f"{a.out / 'positions.json'}: not found (run without --replot first)")
-        results = json.loads((a.out / "positions.json").read_text())
-        figure(results, a.out / "positions.png")
+            p.error(f"--replot reads OUT/{record} and takes no runs")
+        if not (a.out / record).is_file():
+            p.error(f"{a.out / record}: not found (run without --replot first)")
+        results = json.loads((a.out / record).read_text())
+        figure(results, a.out / picture)
         print(markdown(results))
         return 0
     if not a.runs:
@@ -280,18 +294,22 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{run}: no checkpoint.pt")
     results: dict[str, dict[str, Any]] = {}
     for name, run in zip(names, a.runs, strict=True):
-        trainer = load_trainer(run)
-        res = position_accuracy(trainer)
+        trainer = load_trainer(run, task)
+        res = evaluate(trainer)
         res.update(run=str(run), step=trainer.step, lam=lam_of(trainer))
         res["memory"] = memory_track(trainer, a.spectrum_sequences, a.angle_floor)
         results[name] = res
-        print(f"{name}: step {trainer.step:,}, accuracy {100 * res['accuracy']:.2f} % "
-              f"(key-blind optimum {100 * res['key_blind']:.2f} %)", file=sys.stderr)  # fmt: skip
+        print(f"{name}: step {trainer.step:,}, accuracy {100 * res['accuracy']:.2f} %", file=sys.stderr)
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "positions.json").write_text(json.dumps(results, indent=1) + "\n")
-    figure(results, a.out / "positions.png")
+    (a.out / record).write_text(json.dumps(results, indent=1) + "\n")
+    figure(results, a.out / picture)
     print(markdown(results))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return probe_main(argv, doc=__doc__, task="recall", out=HERE, record="positions.json", picture="positions.png",
+                      evaluate=position_accuracy, figure=figure, markdown=markdown, spectrum_sequences=256)  # fmt: skip
 
 
 if __name__ == "__main__":

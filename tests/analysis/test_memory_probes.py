@@ -41,7 +41,7 @@ def test_copy_memory_evaluates_the_checkpoint_as_training_did(tmp_path, copy_mem
            "--eval-every", "3", "--checkpoint-every", "3", "--dtype", "float64")  # fmt: skip
     evals = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in ln]
     recorded = next(e for e in evals if e["step"] == 3)
-    trainer = copy_memory.load_trainer(run, "copy")
+    trainer = sys.modules["recall_memory"].load_trainer(run, "copy")  # the probes' shared loader
     res = copy_memory.symbol_accuracy(trainer)
     assert res["sequences"] == 96
     assert res["trained"]["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-12)
@@ -71,7 +71,7 @@ def test_copy_memory_refuses_a_run_of_another_task(tmp_path, copy_memory):
     _train(run, "recall", "--model", "rum", "--lam", "1", "--T", "6", "--hidden", "8", "--steps", "1",
            "--valid-size", "16", "--eval-every", "1", "--checkpoint-every", "1")  # fmt: skip
     with pytest.raises(SystemExit, match="need a copy run"):
-        copy_memory.load_trainer(run, "copy")
+        sys.modules["recall_memory"].load_trainer(run, "copy")
 
 
 def _babi_fixture(root: Path) -> Path:
