@@ -17,7 +17,7 @@ from orthornn.plotting import plot_training_curves
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
-from plot_progress import load  # noqa: E402  (the grid's run loader, reused)
+from plot_progress import load, plot_loss  # noqa: E402  (the grid's run loader and loss panel, reused)
 
 RUNS = {
     "λ = 0.5": HERE / "runs" / "_RUM_lambda=0.5_seed0",
@@ -63,14 +63,8 @@ def main() -> None:
     evals = load(RUNS)
     fig = Figure(figsize=(11, 4.2))
     loss, acc = fig.subplots(1, 2)
-    plot_training_curves(
-        {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
-        loss,
-        baseline=next(iter(evals.values()))[0]["baseline"],
-        baseline_label="memoryless baseline (10 ln 8 / 220)",
-        ylabel="validation loss (1,280 sequences)",
-        logy=True,
-    )
+    baseline = "memoryless baseline (10 ln 8 / 220)"
+    plot_loss(loss, evals, baseline_label=baseline, ylabel="validation loss (1,280 sequences)")
     plot_training_curves(
         {name: ([e["step"] for e in ev], [100 * e["accuracy"] for e in ev]) for name, ev in evals.items()},
         acc,

@@ -65,6 +65,19 @@ def plot_accuracy(ax, evals: dict[str, list[dict]], T: int = 30) -> None:
     ax.axhline(blind, color="grey", lw=1.0, ls="-.", label=f"key-blind optimum ({blind:.1f} %)")
 
 
+def plot_loss(ax, evals: dict[str, list[dict]], *, baseline_label: str, ylabel: str = "validation loss") -> None:
+    """Validation loss against steps on a log axis, one line per run; the memoryless baseline the
+    runs' evaluations record, labelled ``baseline_label``."""
+    plot_training_curves(
+        {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
+        ax,
+        baseline=next(iter(evals.values()))[0]["baseline"],
+        baseline_label=baseline_label,
+        ylabel=ylabel,
+        logy=True,
+    )
+
+
 def plot_learned_lam(ax, evals: dict[str, list[dict]], runs: dict[str, Path]) -> None:
     """The learned λ at each evaluation of the runs that learn it, from its start (the run's
     config) at step 0."""
@@ -128,14 +141,7 @@ def main() -> None:
     acc, loss, lam = fig.subplots(1, 3)
     plot_accuracy(acc, evals)
     acc.set_xlim(0, ZOOM)
-    plot_training_curves(
-        {name: ([e["step"] for e in ev], [e["loss"] for e in ev]) for name, ev in evals.items()},
-        loss,
-        baseline=next(iter(evals.values()))[0]["baseline"],
-        baseline_label="chance (ln 10)",
-        ylabel="validation loss",
-        logy=True,
-    )
+    plot_loss(loss, evals, baseline_label="chance (ln 10)")
     blind_loss = RecallTask(30).key_blind_loss
     loss.axhline(blind_loss, color="grey", lw=1.0, ls="-.", label=f"key-blind optimum ({blind_loss:.3f})")
     plot_learned_lam(lam, evals, RUNS)
