@@ -55,19 +55,25 @@ VARIANTS = (
 )
 
 
-def _scores(trainer: Trainer, x: torch.Tensor, variant: str) -> torch.Tensor:
-    """The model's scores (B, L, C) on one-hot inputs ``x`` with the state edited as ``variant``."""
+def _variant_scores(trainer: Trainer, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The model's scores (B, L, C) on one-hot inputs ``x`` for each of :data:`VARIANTS` (the
+    erasures only for a RUM with a memory): the state is edited where the variant says. The two
+    edits before the delimiter share one run of the model up to it."""
     model, task = trainer.model, trainer.stream.task
-    if variant == "trained":
-        return model(x)[0]
-    cut = task.S if variant == "R_erased_after_data" else task.S + task.T - 1
-    head, (h, R) = model(x[:, :cut])
-    if variant == "h_erased_before_delimiter":
-        state = RUMState(torch.zeros_like(h), R)
-    else:
-        state = RUMState(h, torch.eye(R.shape[-1], dtype=R.dtype).expand_as(R).contiguous())
-    tail, _ = model(x[:, cut:], state)
-    return torch.cat([head, tail], 1)
+    out = {"trained": model(x)[0]}
+    if not has_memory(trainer):
+        return out
+    edits = ((task.S, ("R_erased_after_data",)),
+             (task.S + task.T - 1, ("R_erased_before_delimiter", "h_erased_before_delimiter")))  # fmt: skip
+    for cut, variants in edits:
+        head, (h, R) = model(x[:, :cut])
+        for v in variants:
+            if v == "h_erased_before_delimiter":
+                state = RUMState(torch.zeros_like(h), R)
+            else:
+                state = RUMState(h, torch.eye(R.shape[-1], dtype=R.dtype).expand_as(R).contiguous())
+            out[v] = torch.cat([head, model(x[:, cut:], state)[0]], 1)
+    return out
 
 
 @torch.no_grad()
@@ -83,11 +89,11 @@ def symbol_accuracy(trainer: Trainer) -> dict[str, Any]:
     for lo in range(0, len(fixed), 256):
         x, y = fixed.inputs[lo : lo + 256], fixed.targets[lo : lo + 256]
         b = stream.encode(x, y)
-        for v in variants:
-            pred = _scores(trainer, b.x, v).argmax(-1)
-            right[v].append((pred == b.y)[:, -task.S :].numpy())
+        for v, scores in _variant_scores(trainer, b.x).items():
+            ok = scores.argmax(-1) == b.y
+            right[v].append(ok[:, -task.S :].numpy())
             if v == "trained":
-                blanks_right.append((pred == b.y)[:, : -task.S].numpy())
+                blanks_right.append(ok[:, : -task.S].numpy())
     out: dict[str, Any] = {"sequences": len(fixed), "blank_accuracy": float(np.concatenate(blanks_right).mean())}
     for v in variants:
         ok = np.concatenate(right[v])  # (n, S): the recalled symbols

@@ -57,7 +57,7 @@ def test_copy_memory_evaluates_the_checkpoint_as_training_did(tmp_path, copy_mem
     b = trainer.stream.encode(trainer.stream.valid_set.inputs[:8], trainer.stream.valid_set.targets[:8])
     with torch.no_grad():
         full = trainer.model(b.x)[0]
-        erased = copy_memory._scores(trainer, b.x, "R_erased_before_delimiter")
+        erased = copy_memory._variant_scores(trainer, b.x)["R_erased_before_delimiter"]
         cut = 3 + 6 - 1
         head, state = trainer.model(b.x[:, :cut])
         tail, _ = trainer.model(b.x[:, cut:], state)
