@@ -258,10 +258,12 @@ def probe_main(
     figure: Callable[[dict[str, dict[str, Any]], Path], None],
     markdown: Callable[[dict[str, dict[str, Any]]], str],
     spectrum_sequences: int,
+    describe: Callable[[dict[str, Any]], str] | None = None,
 ) -> int:
     """The command line of a checkpoint probe (this one, ``../copy_memory/``): read the ``task``
     runs, ``evaluate`` each checkpoint and track its memory, write ``OUT/record`` and
-    ``OUT/picture`` and print the tables; ``--replot`` redraws them from ``OUT/record``."""
+    ``OUT/picture`` and print the tables; ``--replot`` redraws them from ``OUT/record``. Each run's
+    progress line on stderr gives its step and accuracy, then ``describe(result)`` if given."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="*", type=Path, help=f"{task} run folders holding checkpoint.pt")
     p.add_argument("--replot", action="store_true",
@@ -299,7 +301,8 @@ def probe_main(
         res.update(run=str(run), step=trainer.step, lam=lam_of(trainer))
         res["memory"] = memory_track(trainer, a.spectrum_sequences, a.angle_floor)
         results[name] = res
-        print(f"{name}: step {trainer.step:,}, accuracy {100 * res['accuracy']:.2f} %", file=sys.stderr)
+        extra = f" ({describe(res)})" if describe is not None else ""
+        print(f"{name}: step {trainer.step:,}, accuracy {100 * res['accuracy']:.2f} %{extra}", file=sys.stderr)
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / record).write_text(json.dumps(results, indent=1) + "\n")
     figure(results, a.out / picture)
@@ -309,7 +312,8 @@ def probe_main(
 
 def main(argv: list[str] | None = None) -> int:
     return probe_main(argv, doc=__doc__, task="recall", out=HERE, record="positions.json", picture="positions.png",
-                      evaluate=position_accuracy, figure=figure, markdown=markdown, spectrum_sequences=256)  # fmt: skip
+                      evaluate=position_accuracy, figure=figure, markdown=markdown, spectrum_sequences=256,
+                      describe=lambda res: f"key-blind optimum {100 * res['key_blind']:.2f} %")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,7 +28,10 @@ def _stress():
     return _load("stress")
 
 
-@pytest.mark.parametrize(("n", "lam", "init"), [(3, 0.5, "identity"), (8, 0.25, "identity"), (7, -0.5, "repeated 1.1"), (10, 0.75, "two clusters")])
+@pytest.mark.parametrize(
+    ("n", "lam", "init"),
+    [(3, 0.5, "identity"), (8, 0.25, "identity"), (7, -0.5, "repeated 1.1"), (10, 0.75, "two clusters")],
+)
 def test_generic_angles_match_the_dense_reference_step(n, lam, init):
     stress = _stress()
     step_err, orth = stress.run(n, lam, "uniform", init, 15, np.random.default_rng(n))
@@ -60,7 +63,15 @@ def test_the_spectral_backward_equals_autograd_through_so_power(n, lam, start):
     assert max(errs.values()) < 1e-9, errs
 
 
-@pytest.mark.parametrize(("n", "lam", "theta", "init"), [(5, 0.5, "π", "identity"), (8, -0.5, "near π", "two clusters"), (9, 1.5, "tiny", "repeated 1.1"), (6, 0.25, "uniform", "π − 1e-6")])
+@pytest.mark.parametrize(
+    ("n", "lam", "theta", "init"),
+    [
+        (5, 0.5, "π", "identity"),
+        (8, -0.5, "near π", "two clusters"),
+        (9, 1.5, "tiny", "repeated 1.1"),
+        (6, 0.25, "uniform", "π − 1e-6"),
+    ],
+)
 def test_the_real_schur_form_matches_the_reference_at_the_hard_angles(n, lam, theta, init):
     step_err, orth = _stress().run_real(n, lam, theta, init, 12, np.random.default_rng(n))
     assert step_err < 1e-9
