@@ -1,6 +1,8 @@
 """The recorded bAbI runs (runs/*/summary.json) beside the RUM paper's Table 4: per-task test
-accuracy (%, the best-validation parameters), the mean over the tasks each run tested, and
-figure.png (per-task bars; the paper's RUM column as black ticks).
+accuracy (%, the best-validation parameters), the mean over the tasks each run tested, then,
+when some run has not tested all 20, every row's mean over the tasks all recorded runs tested
+(so that a run in progress compares with the others on equal terms), and figure.png (per-task
+bars; the paper's RUM column as black ticks).
 
     python analysis/babi/table.py
 """
@@ -49,6 +51,14 @@ def main() -> None:
         cells = [f"{acc[n]:.1f}" if n in acc else "—" for n in range(1, 21)]
         mean = sum(acc.values()) / len(acc) if acc else float("nan")
         lines.append(f"| {name} | " + " | ".join(cells) + f" | **{mean:.1f}** | {len(acc)} |")
+    common = sorted(set.intersection(*(set(acc) for acc in runs.values()))) if runs else []
+    if runs and len(common) < 20:
+        tasks = ", ".join(map(str, common))
+        lines += ["", f"Means over the {len(common)} tasks every recorded run tested ({tasks}):", ""]
+        lines += ["| run | mean |", "|---|---|"]
+        for name, acc in rows.items():
+            mean = sum(acc[n] for n in common) / len(common) if common else float("nan")
+            lines.append(f"| {name} | {mean:.1f} |")
     print("\n".join(lines))
     fig = Figure(figsize=(11, 4))
     ax = fig.subplots()
