@@ -20,6 +20,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from orthornn.errors import OrthornnError
+from orthornn.train import TrainConfig
+
 HERE = Path(__file__).resolve().parent
 # config keys that may differ between runs merged into one record: which tasks they trained, and
 # where the data folder was
@@ -70,6 +73,15 @@ def _rows(run: Path, config: dict) -> tuple[list[dict], dict[str, str]]:
     return [row], {folder: _evals(run / "metrics.jsonl")}
 
 
+def _settings(config: dict) -> dict:
+    """``config`` with every default filled in, so that a config saved before an option existed
+    compares equal to one that holds the option's default."""
+    try:
+        return TrainConfig.from_dict(config).to_dict()
+    except OrthornnError as exc:
+        raise RecordError(f"not a training config: {exc}") from None
+
+
 def record(run: Path, name: str) -> dict:
     """Record (or merge) ``run`` under ``runs/NAME``; the record's summary."""
     config = _read(run / "config.json")
@@ -77,8 +89,9 @@ def record(run: Path, name: str) -> dict:
     out = HERE / "runs" / name
     if (out / "summary.json").is_file():
         old_config = _read(out / "config.json")
-        keys = (set(config) | set(old_config)) - set(PER_RUN)
-        differ = sorted(k for k in keys if config.get(k) != old_config.get(k))
+        new_settings, old_settings = _settings(config), _settings(old_config)
+        keys = (set(new_settings) | set(old_settings)) - set(PER_RUN)
+        differ = sorted(k for k in keys if new_settings.get(k) != old_settings.get(k))
         if differ:
             why = f"{', '.join(differ)} differ"
             raise RecordError(f"{out} records a run configured otherwise ({why}): choose another NAME")

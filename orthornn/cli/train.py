@@ -43,6 +43,7 @@ from ..train.atomic import replace as _replace
 from ..train.config import (
     ACTIVATIONS,
     BABI_SETS,
+    BEST_BY,
     INITS,
     LR_SCHEDULES,
     LSTM_INITS,
@@ -143,6 +144,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
     a("--stop-accuracy", type=float, metavar="A",
       help="end the run (then test) at the first evaluation whose accuracy is at least A, 0 < A <= 1")  # fmt: skip
+    a("--best-by", choices=BEST_BY,
+      help="the best evaluation (babi, ptb: the one tested): lowest loss (default) or highest accuracy")  # fmt: skip
     a("--data", type=path_arg, metavar="DIR",
       help=f"babi, ptb: the data folder holding babi/<set>/ or ptb/ (default ${DATA_ENV})")  # fmt: skip
     a("--babi-task", type=_babi_task, metavar="1..20|all", help="babi: the task, or all (20 runs; default 1)")

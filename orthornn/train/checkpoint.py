@@ -113,6 +113,8 @@ def check_checkpoint(state: Any) -> TrainConfig:
     best, evals = state.get("best"), state.get("evals")
     if best is not None and not (isinstance(best, dict) and _number(best.get("loss"))):
         raise CheckpointError("its best evaluation must be None or a record with a finite loss")
+    if best is not None and config.best_by == "accuracy" and not _number(best.get("accuracy")):
+        raise CheckpointError("its best evaluation must have an accuracy (the run keeps the best by accuracy)")
     if not isinstance(evals, list) or not all(isinstance(e, dict) and _number(e.get("loss")) for e in evals):
         raise CheckpointError("its evaluations must be a list of records with a finite loss")
     if not (_number(state.get("elapsed")) and state["elapsed"] >= 0):

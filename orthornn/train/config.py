@@ -20,6 +20,7 @@ __all__ = [
     "ACTIVATIONS",
     "BABI_OPTIONS",
     "BABI_SETS",
+    "BEST_BY",
     "DATA_OPTIONS",
     "INITS",
     "LR_SCHEDULES",
@@ -68,6 +69,10 @@ LSTM_INITS = ("torch", "tf")
 READOUT_INITS = ("torch", "glorot-io")
 #: Orders of a fixed training set: a new permutation each epoch, or the drawn order each epoch.
 TRAIN_ORDERS = ("shuffle", "cycle")
+#: What makes an evaluation the best one (kept, and on bAbI/PTB the parameters tested): the
+#: lowest held-out loss, or the highest held-out accuracy (the earlier evaluation on a tie, as
+#: the official RUM bAbI script keeps its first best).
+BEST_BY = ("loss", "accuracy")
 #: The models with a linear readout (the LT-RNN has its own, l2-pooled).
 _READOUT_MODELS = ("rum", "eunn", "goru", "lstm", "gru", "fsrum")
 #: The models with a RUM cell (FS-RUM's slow cell is one): RUM's options act on them.
@@ -211,6 +216,7 @@ class TrainConfig:
     eval_batches: int | None = None  # without valid_size: held-out batches per evaluation (default 4; disjoint stream)
     checkpoint_every: int = 100  # hand a checkpoint to the caller every this many steps
     stop_accuracy: float | None = None  # end the run at the first evaluation with this accuracy (then test)
+    best_by: str = "loss"  # the best evaluation (bAbI/PTB: the one tested) has the lowest loss | highest accuracy
     babi_task: int | str | None = None  # babi: task number 1..20, or "all" (a set of 20 runs; default 1)
     babi_set: str | None = None  # babi: en (1k, default) | en-10k
     data: str | None = None  # babi, ptb: the data folder holding babi/<set>/ or ptb/ (required to run)
@@ -317,7 +323,7 @@ class TrainConfig:
             if v is not None and (not _is_int(v) or v < 1):
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
         choice_fields = (("rum_init", RUM_INITS), ("lstm_init", LSTM_INITS), ("readout_init", READOUT_INITS),
-                         ("train_order", TRAIN_ORDERS))  # fmt: skip
+                         ("train_order", TRAIN_ORDERS), ("best_by", BEST_BY))  # fmt: skip
         for name, choices in choice_fields:
             v = getattr(self, name)
             if v is not None and v not in choices:
@@ -385,6 +391,8 @@ class TrainConfig:
             raise OrthornnError(f"stop_accuracy: must be an accuracy in (0, 1], got {v!r}")
         if v is not None and self.task == "adding":
             raise OrthornnError("stop_accuracy: task adding reports no accuracy (a mean squared error)")
+        if self.best_by == "accuracy" and self.task == "adding":
+            raise OrthornnError("best_by: task adding reports no accuracy (a mean squared error)")
         if self.task == "recall" and self.T % 2:
             raise OrthornnError(f"T: the recall task needs an even T (T/2 key-digit pairs), got {self.T}")
         if self.task == "adding" and self.T < 2:

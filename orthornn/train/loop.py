@@ -314,7 +314,7 @@ class Trainer:
                     hist.stopped = f"non-finite held-out loss after step {self.step}; stopped"
                     break
                 hist.evals.append(ev)
-                if self.best is None or ev["loss"] < self.best["loss"]:
+                if self._improves(ev):
                     self.best = ev
                     if self.test_at_best:
                         self.best_model = to_cpu(self.model.state_dict())
@@ -338,6 +338,15 @@ class Trainer:
         the rounding of its mean (:data:`ACCURACY_ROUNDING`)."""
         target = self.config.stop_accuracy
         return target is not None and ev.get("accuracy", -1.0) >= target - ACCURACY_ROUNDING
+
+    def _improves(self, ev: Record) -> bool:
+        """Whether evaluation ``ev`` is better than the best so far, by ``config.best_by``: a lower
+        loss, or a higher accuracy (a tie keeps the earlier evaluation)."""
+        if self.best is None:
+            return True
+        if self.config.best_by == "accuracy":
+            return ev["accuracy"] > self.best["accuracy"]
+        return ev["loss"] < self.best["loss"]
 
     def _test_at_best(self) -> Record:
         """The test evaluation with the best-validation parameters (restored afterwards)."""

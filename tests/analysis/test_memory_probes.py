@@ -111,3 +111,13 @@ def test_babi_record_merges_a_task_run_into_a_set_record(tmp_path, monkeypatch):
         record.record(tmp_path / "wide", "lstm")
     with pytest.raises(record.RecordError, match="no such file"):
         record.record(tmp_path / "missing", "lstm")
+    # a record written before an option existed merges with a run that holds the option's default,
+    # and not with one that sets it otherwise
+    saved = tmp_path / "records" / "runs" / "lstm" / "config.json"
+    old = json.loads(saved.read_text())
+    assert old.pop("best_by") == "loss"
+    saved.write_text(json.dumps(old))
+    assert [r["babi_task"] for r in record.record(tmp_path / "one", "lstm")["tasks"]] == [1, 2]
+    _train(tmp_path / "by-accuracy", "babi", "--babi-task", "3", "--hidden", "4", "--best-by", "accuracy", *common)
+    with pytest.raises(record.RecordError, match="best_by differ"):
+        record.record(tmp_path / "by-accuracy", "lstm")

@@ -99,13 +99,17 @@ def test_resume_continues_to_the_uninterrupted_result(data, tmp_path):
     assert sa["test"] == sb["test"] and sa["best"] == sb["best"]
 
 
-def test_the_test_set_is_scored_with_the_best_validation_parameters(data):
+@pytest.mark.parametrize("best_by", ["loss", "accuracy"])
+def test_the_test_set_is_scored_with_the_best_validation_parameters(data, best_by):
     cfg = TrainConfig(task="babi", model="lstm", data=str(data), hidden=6, batch=8, steps=8, eval_every=1,
-                      optimizer="adam", lr=0.05, dtype="float64")  # fmt: skip
+                      optimizer="adam", lr=0.05, dtype="float64", best_by=best_by, checkpoint_every=1)  # fmt: skip
     trainer = Trainer(cfg)
     saved: dict[int, dict] = {}
     hist = trainer.run(on_checkpoint=lambda sd: saved.__setitem__(sd["step"], sd))
-    best = min(hist.evals, key=lambda e: e["loss"])
+    if best_by == "loss":
+        best = min(hist.evals, key=lambda e: e["loss"])
+    else:  # the highest accuracy, the earliest of the evaluations that reach it
+        best = next(e for e in hist.evals if e["accuracy"] == max(e["accuracy"] for e in hist.evals))
     assert hist.test["step"] == best["step"] == trainer.best["step"]
     at_best = saved[best["step"]]["model"]
     assert all(torch.equal(trainer.best_model[k], at_best[k]) for k in at_best)
@@ -181,6 +185,7 @@ def test_all_tasks_run_one_by_one_and_summarise_per_task(tmp_path):
         (["--T", "5"], "--T: applies to tasks copy, varcopy, adding, recall only, not 'babi'"),
         (["--valid-size", "5"], "--valid-size: applies to tasks copy, varcopy, adding, recall only"),
         (["--S", "5"], "--S: applies to tasks copy, varcopy only, not 'babi'"),
+        (["--best-by", "bpc"], "argument --best-by: invalid choice: 'bpc'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(data, tmp_path, capsys, extra, needle):
