@@ -314,6 +314,8 @@ class TrainConfig:
         self._check_names()
         if self.optimizer not in OPTIMIZERS:
             raise OrthornnError(f"optimizer: unknown {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.best_by not in BEST_BY:  # a rule is required: None is not the default loss
+            raise OrthornnError(f"best_by: unknown {self.best_by!r}; choose one of {', '.join(BEST_BY)}")
         for name in ("hidden", "T", "steps", "batch", "eval_every", "checkpoint_every"):
             v = getattr(self, name)
             if not _is_int(v) or v < 1:
@@ -323,7 +325,7 @@ class TrainConfig:
             if v is not None and (not _is_int(v) or v < 1):
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
         choice_fields = (("rum_init", RUM_INITS), ("lstm_init", LSTM_INITS), ("readout_init", READOUT_INITS),
-                         ("train_order", TRAIN_ORDERS), ("best_by", BEST_BY))  # fmt: skip
+                         ("train_order", TRAIN_ORDERS))  # fmt: skip
         for name, choices in choice_fields:
             v = getattr(self, name)
             if v is not None and v not in choices:

@@ -54,6 +54,8 @@ def test_a_resumed_run_keeps_its_rule_and_its_best():
 def test_bad_rules_and_tasks_without_accuracy_are_refused():
     with pytest.raises(OrthornnError, match=r"^best_by: unknown 'bpc'; choose one of loss, accuracy"):
         _cfg(best_by="bpc")
+    with pytest.raises(OrthornnError, match=r"^best_by: unknown None; choose one of loss, accuracy"):
+        TrainConfig.from_dict({**_cfg().to_dict(), "best_by": None})  # a hand-edited config
     with pytest.raises(OrthornnError, match=r"^best_by: task adding reports no accuracy"):
         TrainConfig(task="adding", model="lstm", best_by="accuracy")
     assert TrainConfig(task="adding", model="lstm").best_by == "loss"
