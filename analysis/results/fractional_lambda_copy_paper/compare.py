@@ -1,7 +1,8 @@
 """Copy T = 200 (N = 100, RUM Figure 2's setting): fractional λ = 0.5 beside λ = 1, trained by the
 same config (``analysis/configs/fractional_lambda_copy_paper.json``); validation loss and the
 accuracy on the recalled symbols against steps. Writes compare.png here and prints the README's
-tables: both runs at every 500 steps to the last step they share, and each run's best evaluation.
+tables: every run at every 1,000 steps to the last step any run reached (— where a run has not),
+and each run's best evaluation.
 
     python analysis/results/fractional_lambda_copy_paper/compare.py
 """
@@ -29,8 +30,9 @@ EVERY = 1000  # the table's stride (evaluations are every 200 steps)
 
 def table(evals: dict[str, list[dict]]) -> str:
     """Validation loss (accuracy on the recalled symbols, %) of every run at every EVERY steps,
-    to the last step all runs reached; the memoryless baseline in the header."""
-    shared = min(ev[-1]["step"] for ev in evals.values())
+    to the last step any run reached (— where a run has not); the memoryless baseline in its
+    last row."""
+    last = max(ev[-1]["step"] for ev in evals.values())
     baseline = next(iter(evals.values()))[0]["baseline"]
     names = list(evals)
     rows = [
@@ -38,7 +40,7 @@ def table(evals: dict[str, list[dict]]) -> str:
         "|---" * (len(names) + 1) + "|",
     ]
     at = {name: {e["step"]: e for e in ev} for name, ev in evals.items()}
-    for step in range(EVERY, shared + 1, EVERY):
+    for step in range(EVERY, last + 1, EVERY):
         cells = [
             f"{at[n][step]['loss']:.4f} ({100 * at[n][step]['accuracy']:.1f})" if step in at[n] else "—" for n in names
         ]
