@@ -43,6 +43,7 @@ from ..train.atomic import replace as _replace
 from ..train.config import (
     ACTIVATIONS,
     BABI_SETS,
+    BABI_SPLITS,
     BEST_BY,
     INITS,
     LR_SCHEDULES,
@@ -150,6 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
       help=f"babi, ptb: the data folder holding babi/<set>/ or ptb/ (default ${DATA_ENV})")  # fmt: skip
     a("--babi-task", type=_babi_task, metavar="1..20|all", help="babi: the task, or all (20 runs; default 1)")
     a("--babi-set", choices=BABI_SETS, help="babi: en (1k questions, default) or en-10k")
+    a("--babi-split", choices=BABI_SPLITS,
+      help="babi: validation is 10 %% of the training file's questions (default, the paper's) or stories")  # fmt: skip
     a("--bptt", type=int, metavar="T", help="ptb: truncated-BPTT window length in characters (default 150)")
     a("--embed", type=int, metavar="D", help="ptb: input embedding size (default 128)")
     a("--dropout", type=float, metavar="P", help="ptb: dropout on the core's input and output (default 0)")

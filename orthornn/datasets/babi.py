@@ -36,6 +36,11 @@ training file's tokens and answers, sorted.
 
 **Split.** The training file's questions are split 90 / 10 into training and validation by a
 permutation drawn from the seed (:func:`split_train_valid`); the test file is the test set.
+``split="question"`` (the default, the paper's split of the training file) permutes the
+questions, so a validation question usually shares its story with training questions (the
+questions of a story see the same statements: in task 3's 1k file 200 stories hold the 1,000
+questions, five each); ``split="story"`` permutes the stories and holds out whole ones (about
+10 % of the questions), so that no validation question's story is seen in training.
 
 References
 ----------
@@ -67,6 +72,7 @@ from .files import DataError, read_lines
 __all__ = [
     "BLANK",
     "SETS",
+    "SPLITS",
     "TASKS",
     "UNKNOWN",
     "BabiTask",
@@ -107,6 +113,8 @@ TASKS = {
 }
 #: The sets of tasks_1-20_v1-2 read here: 1,000 and 10,000 training questions per task.
 SETS = ("en", "en-10k")
+#: How the training file is split into training and validation parts: by question (the paper's) or by story.
+SPLITS = ("question", "story")
 #: The padding token (id 0) and the stand-in for a token the training file lacks (id 1).
 BLANK, UNKNOWN = "<blank>", "<unk>"
 
@@ -134,6 +142,7 @@ class Question:
     answer: str  # the answer, one token (``apple,football`` for a list)
     supporting: tuple[int, ...]  # line numbers of the supporting statements
     line: int  # line of the file the question is on (1-based)
+    story_index: int  # which story of its file the question belongs to (0-based, in file order)
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -150,10 +159,11 @@ def parse_babi(lines: Iterable[str], source: str = "<lines>") -> list[Question]:
     Empty lines are skipped.
 
     >>> qs = parse_babi(["1 A b.", "2 B?\tx\t1", "3 C c.", "4 D?\ty\t3 1", "1 E e.", "2 F?\tz\t1"])
-    >>> [(len(q.story), q.answer, q.supporting) for q in qs]
-    [(1, 'x', (1,)), (2, 'y', (3, 1)), (1, 'z', (1,))]
+    >>> [(len(q.story), q.answer, q.supporting, q.story_index) for q in qs]
+    [(1, 'x', (1,), 0), (2, 'y', (3, 1), 0), (1, 'z', (1,), 1)]
     """
     questions: list[Question] = []
+    stories = 0
     story: list[tuple[str, ...]] = []
     statements: set[int] = set()
     previous = 0
@@ -168,6 +178,7 @@ def parse_babi(lines: Iterable[str], source: str = "<lines>") -> list[Question]:
         n, text = int(m.group(1)), m.group(2)
         if n == 1:
             story, statements = [], set()
+            stories += 1
         elif n != previous + 1:
             raise DataError(
                 f"{where}: line number {n} follows {previous} (a story continues with {previous + 1} or restarts at 1)"
@@ -192,7 +203,7 @@ def parse_babi(lines: Iterable[str], source: str = "<lines>") -> list[Question]:
         bad = [i for i in supporting if i not in statements]
         if bad:
             raise DataError(f"{where}: supporting id {bad[0]} is not an earlier statement of this story")
-        questions.append(Question(tuple(story), tokenize(q), answer, supporting, number))
+        questions.append(Question(tuple(story), tokenize(q), answer, supporting, number, stories - 1))
     return questions
 
 
@@ -305,22 +316,43 @@ class Encoded:
         return x, self.answers[idx], lengths - 1
 
 
-def split_train_valid(n: int, seed: Sequence[int], valid_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def split_train_valid(
+    n: int, seed: Sequence[int], valid_fraction: float = 0.1, groups: Sequence[int] | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Indices of a training and a validation part of ``n`` questions: a permutation drawn from
     ``default_rng(seed)``, its first :math:`n_v = \operatorname{round}(f n)` (at least 1, at most
     :math:`n - 1`) the validation part; each part sorted.
 
+    With ``groups`` (one group id per question, e.g. :attr:`Question.story_index`) the
+    permutation is of the :math:`G` distinct groups, the first :math:`\operatorname{round}(f G)`
+    of them (at least 1, at most :math:`G - 1`) are held out whole, and the validation part is
+    every question of theirs: no group has questions in both parts.
+
     >>> train, valid = split_train_valid(1000, (0, 5))
     >>> len(train), len(valid), len(set(train) | set(valid))
     (900, 100, 1000)
+    >>> train, valid = split_train_valid(6, (0, 5), 0.5, groups=[0, 0, 1, 1, 2, 2])
+    >>> len(valid) in (2, 4), set(train).isdisjoint(valid), sorted([*train, *valid]) == list(range(6))
+    (True, True, True)
     """
-    if n < 2:
-        raise DataError(f"a train/validation split needs at least 2 questions, got {n}")
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
-    n_valid = min(max(1, round(valid_fraction * n)), n - 1)
-    perm = np.random.default_rng([int(s) for s in seed]).permutation(n)
-    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+    rng = np.random.default_rng([int(s) for s in seed])
+    if groups is None:
+        if n < 2:
+            raise DataError(f"a train/validation split needs at least 2 questions, got {n}")
+        n_valid = min(max(1, round(valid_fraction * n)), n - 1)
+        perm = rng.permutation(n)
+        return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+    ids = np.asarray(groups)
+    if ids.shape != (n,):
+        raise ValueError(f"groups: expected one group id per question, shape ({n},), got {ids.shape}")
+    distinct = np.unique(ids)
+    if len(distinct) < 2:
+        raise DataError(f"a train/validation split by story needs at least 2 stories, got {len(distinct)}")
+    g_valid = min(max(1, round(valid_fraction * len(distinct))), len(distinct) - 1)
+    held = np.isin(ids, rng.permutation(distinct)[:g_valid])
+    return np.flatnonzero(~held), np.flatnonzero(held)
 
 
 @dataclass(frozen=True)
@@ -329,6 +361,7 @@ class BabiTask:
 
     task: int  # task number 1..20
     babi_set: str  # en | en-10k
+    split: str  # question | story: how the training file was split (:data:`SPLITS`)
     train_file: Path  # the training file read (training and validation parts)
     test_file: Path  # the test file read
     vocab: Vocabulary  # built from the training file
@@ -366,6 +399,7 @@ class BabiTask:
             "task": self.task,
             "name": TASKS[self.task],
             "babi_set": self.babi_set,
+            "split": self.split,
             "train_file": str(self.train_file),
             "test_file": str(self.test_file),
             "vocab_size": self.vocab_size,
@@ -375,22 +409,29 @@ class BabiTask:
         }
 
 
-def load_babi(root: str | os.PathLike[str], task: int, babi_set: str = "en", seed: Sequence[int] = (0,)) -> BabiTask:
+def load_babi(
+    root: str | os.PathLike[str], task: int, babi_set: str = "en", seed: Sequence[int] = (0,), split: str = "question"
+) -> BabiTask:
     """Read task ``task`` of set ``babi_set`` under the data folder ``root``, build the
     vocabulary from its training file, encode it and split the training file 90 / 10 with a
-    permutation from ``default_rng(seed)``.
+    permutation from ``default_rng(seed)``: of its questions (``split="question"``, the
+    paper's) or of its stories (``split="story"``, whole stories held out).
 
     Raises :class:`DataError` naming the file (or folder) and the expected layout when one is
     missing or malformed.
     """
+    if split not in SPLITS:
+        raise DataError(f"unknown bAbI split {split!r}; choose one of {', '.join(SPLITS)}")
     train_file, test_file = task_files(root, task, babi_set)
     train_qs = read_babi(train_file)
     test_qs = read_babi(test_file)
     vocab = Vocabulary.from_questions(train_qs)
-    train_idx, valid_idx = split_train_valid(len(train_qs), seed)
+    groups = [q.story_index for q in train_qs] if split == "story" else None
+    train_idx, valid_idx = split_train_valid(len(train_qs), seed, groups=groups)
     return BabiTask(
         task=task,
         babi_set=babi_set,
+        split=split,
         train_file=train_file,
         test_file=test_file,
         vocab=vocab,

@@ -20,6 +20,7 @@ __all__ = [
     "ACTIVATIONS",
     "BABI_OPTIONS",
     "BABI_SETS",
+    "BABI_SPLITS",
     "BEST_BY",
     "DATA_OPTIONS",
     "INITS",
@@ -47,6 +48,8 @@ TASK_NAMES = ("copy", "varcopy", "adding", "recall", "babi", "ptb")
 SYNTHETIC_TASKS = ("copy", "varcopy", "adding", "recall")
 #: bAbI sets (:data:`orthornn.datasets.babi.SETS`; no import here).
 BABI_SETS = ("en", "en-10k")
+#: How a bAbI training file is split into training and validation (:data:`orthornn.datasets.babi.SPLITS`).
+BABI_SPLITS = ("question", "story")
 #: Models ``orthornn train`` knows.
 MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru", "fsrum")
 #: The models of the character language model (task ptb): each is the core of
@@ -115,6 +118,7 @@ TASK_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
 BABI_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "babi_task": (("babi",), 1),
     "babi_set": (("babi",), "en"),
+    "babi_split": (("babi",), "question"),
     "data": (("babi", "ptb"), None),
 }
 #: Options of some models on some tasks: field -> (the models, the tasks (None: every one), the
@@ -219,6 +223,7 @@ class TrainConfig:
     best_by: str = "loss"  # the best evaluation (bAbI/PTB: the one tested) has the lowest loss | highest accuracy
     babi_task: int | str | None = None  # babi: task number 1..20, or "all" (a set of 20 runs; default 1)
     babi_set: str | None = None  # babi: en (1k, default) | en-10k
+    babi_split: str | None = None  # babi: the 90 / 10 split by question (default, the paper's) | by story
     data: str | None = None  # babi, ptb: the data folder holding babi/<set>/ or ptb/ (required to run)
     fast_hidden: int | None = None  # fsrum: size of each fast LSTM cell (default 64)
     fast_cells: int | None = None  # fsrum: number k >= 2 of fast cells (default 2: FS-RUM-2)
@@ -386,6 +391,8 @@ class TrainConfig:
             raise OrthornnError(f"babi_task: must be a task number from 1 to 20 or 'all', got {b!r}")
         if self.babi_set is not None and self.babi_set not in BABI_SETS:
             raise OrthornnError(f"babi_set: unknown {self.babi_set!r}; choose one of {', '.join(BABI_SETS)}")
+        if self.babi_split is not None and self.babi_split not in BABI_SPLITS:
+            raise OrthornnError(f"babi_split: unknown {self.babi_split!r}; choose one of {', '.join(BABI_SPLITS)}")
         if self.data is not None and (not isinstance(self.data, str) or not self.data):
             raise OrthornnError(f"data: must be the path of a folder, got {self.data!r}")
         v = self.stop_accuracy

@@ -15,7 +15,8 @@ Token inputs (copy, variable copy, recall) are one-hot encoded, as in both paper
 task's ``(value, marker)`` pairs are fed as they are.
 
 bAbI (:class:`BabiStream`) is read from the config's data folder: the training file split
-90 / 10 by a permutation from ``(seed, 5)`` (:func:`orthornn.datasets.babi.split_train_valid`),
+90 / 10 by a permutation from ``(seed, 5)`` (:func:`orthornn.datasets.babi.split_train_valid`) of its
+questions or, with ``babi_split`` "story", of its stories,
 training batch ``k`` the ``k``-th of the length-bucketed epochs of ``(seed, 6)``
 (:class:`orthornn.datasets.LengthBuckets`), validation and test sets evaluated whole, sorted by
 length in chunks of at most :data:`EVAL_TOKENS` padded steps. Tokens are one-hot encoded as on

@@ -73,7 +73,7 @@ def _babi(c: TrainConfig) -> Any:
         raise OrthornnError("data: task babi reads its files from a data folder; none given")
     if c.babi_task == "all":
         raise OrthornnError("babi_task: 'all' is a set of 20 runs, one per task; a run trains one task number")
-    return load_babi(c.data, c.babi_task, c.babi_set, seed=(c.seed, BABI_ENTROPY["split"]))
+    return load_babi(c.data, c.babi_task, c.babi_set, seed=(c.seed, BABI_ENTROPY["split"]), split=c.babi_split)
 
 
 def build_task(config: TrainConfig) -> Any:

@@ -180,6 +180,7 @@ def test_all_tasks_run_one_by_one_and_summarise_per_task(tmp_path):
         (["--babi-task", "0"], "argument --babi-task:"),
         (["--babi-task", "x"], "argument --babi-task:"),
         (["--babi-set", "fr"], "argument --babi-set: invalid choice: 'fr'"),
+        (["--babi-split", "page"], "argument --babi-split: invalid choice: 'page'"),
         (["--babi-task", "2"], "qa2_two-supporting-facts_train.txt: no such file"),
         (["--babi-set", "en-10k"], "no folder babi/en-10k"),
         (["--T", "5"], "--T: applies to tasks copy, varcopy, adding, recall only, not 'babi'"),
@@ -225,3 +226,18 @@ def _exit_code(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as exc:  # argparse's own errors
         return int(exc.code)
+
+
+def test_babi_split_by_story_is_recorded_and_refused_off_babi(data, tmp_path, capsys):
+    out = tmp_path / "story"
+    assert main([*_argv(data, "--steps", "2", "--babi-split", "story", "--out", str(out))]) == 0
+    assert json.loads((out / "config.json").read_text())["babi_split"] == "story"
+    babi = json.loads((out / "summary.json").read_text())["babi"]
+    assert babi["split"] == "story" and sum(babi["questions"][k] for k in ("train", "valid")) > 0
+    plain = tmp_path / "plain"
+    assert main([*_argv(data, "--steps", "2", "--out", str(plain))]) == 0
+    assert json.loads((plain / "config.json").read_text())["babi_split"] == "question"
+    capsys.readouterr()
+    assert _exit_code(["train", "copy", "--model", "rum", "--steps", "2", "--babi-split", "story", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--babi-split: applies to task babi only" in err, err

@@ -58,6 +58,7 @@ def test_questions_see_their_own_story_and_numbering_restarts_it():
     assert [len(q.story) for q in qs] == [2, 3, 1, 2]  # statements only, never earlier questions
     assert qs[2].story == (tokenize("Sandra travelled to the office."),)  # line 1 again: a new story
     assert [q.supporting for q in qs] == [(1,), (4,), (1,), (3,)]
+    assert [q.story_index for q in qs] == [0, 0, 1, 1]  # the story each question belongs to, in file order
     assert qs[1].question == ("Where", "is", "Daniel", "?") and qs[1].line == 5
     assert qs[3].tokens == (*tokenize("Sandra travelled to the office."), *tokenize("Mary went to the garden."),
                             "Where", "is", "Mary", "?")  # fmt: skip
@@ -210,6 +211,43 @@ def test_split_depends_on_the_seed_and_refuses_one_question():
         split_train_valid(1, (0,))
 
 
+@given(st.lists(st.integers(1, 6), min_size=2, max_size=300), st.integers(0, 2**32))
+def test_split_by_story_holds_out_whole_stories(sizes, seed):
+    """Questions of one story (``groups``: its id, repeated) never fall on both sides."""
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(groups)
+    train, valid = split_train_valid(n, (seed, 5), groups=groups)
+    assert sorted(np.concatenate([train, valid]).tolist()) == list(range(n))
+    held = set(groups[valid].tolist())
+    assert held.isdisjoint(groups[train].tolist())
+    assert len(held) == min(max(1, round(0.1 * len(sizes))), len(sizes) - 1)
+    assert len(valid) == sum(sizes[g] for g in held)
+    again = split_train_valid(n, (seed, 5), groups=groups)
+    assert np.array_equal(valid, again[1]) and np.array_equal(train, again[0])
+
+
+def test_split_by_story_depends_on_the_seed_and_refuses_one_story():
+    groups = np.repeat(np.arange(200), 5)
+    assert not np.array_equal(split_train_valid(1000, (0, 5), groups=groups)[1],
+                              split_train_valid(1000, (1, 5), groups=groups)[1])  # fmt: skip
+    with pytest.raises(DataError, match="at least 2 stories, got 1"):
+        split_train_valid(3, (0,), groups=[4, 4, 4])
+    with pytest.raises(ValueError, match="one group id per question"):
+        split_train_valid(3, (0,), groups=[0, 1])
+
+
+def test_load_by_story_holds_out_one_of_the_two_stories(tmp_path):
+    _write(tmp_path / "babi" / "en", 1)
+    task = load_babi(tmp_path, 1, seed=(3, 5), split="story")
+    assert task.split == "story" and task.describe()["split"] == "story"
+    assert (len(task.train), len(task.valid)) == (2, 2)  # two stories of two questions: one held out
+    by_story = [sorted(task.vocab.tokens[a] for a in part.answers) for part in (task.train, task.valid)]
+    assert sorted(by_story) == [["bathroom", "hallway"], ["garden", "office"]]
+    assert load_babi(tmp_path, 1, seed=(3, 5)).split == "question"
+    with pytest.raises(DataError, match="unknown bAbI split 'page'; choose one of question, story"):
+        load_babi(tmp_path, 1, split="page")
+
+
 def test_load_splits_the_training_file_and_keeps_the_test_file(tmp_path):
     _write(tmp_path / "babi" / "en", 1)
     task = load_babi(tmp_path, 1, seed=(3, 5))
@@ -261,3 +299,18 @@ def test_real_task_3_stories_are_long():
     task = load_babi(SHARED, 3, "en", seed=(0, 5))
     longest = max(int(part.lengths.max()) for part in (task.train, task.valid, task.test))
     assert 1_000 < longest < 1_600
+
+
+@needs_shared
+def test_real_task_3_split_by_question_shares_stories_and_by_story_does_not():
+    """Task 3's 1k file: 200 stories of 5 questions. By question (the paper's split) most
+    validation questions have story-mates in training; by story none has."""
+    questions = read_babi(task_files(SHARED, 3, "en")[0])
+    groups = np.array([q.story_index for q in questions])
+    assert len(questions) == 1000 and np.bincount(groups).tolist() == [5] * 200
+    for split, shared_stories in (("question", True), ("story", False)):
+        task = load_babi(SHARED, 3, "en", seed=(0, 5), split=split)
+        assert (len(task.train), len(task.valid)) == (900, 100)
+        train, valid = split_train_valid(1000, (0, 5), groups=groups if split == "story" else None)
+        overlap = set(groups[train].tolist()) & set(groups[valid].tolist())
+        assert bool(overlap) == shared_stories
