@@ -24,6 +24,7 @@ from orthornn.tasks import RecallTask
 HERE = Path(__file__).resolve().parent
 RUNS = {
     "λ = 0.25": HERE / "runs" / "T_30_RUM_lambda=0.25_seed0",
+    "λ = 0.25, seed 1": HERE / "runs" / "T_30_RUM_lambda=0.25_seed1",
     "λ = 0.5": HERE / "runs" / "T_30_RUM_lambda=0.5_seed0",
     "λ = 0.5, seed 1": HERE / "runs" / "T_30_RUM_lambda=0.5_seed1",
     "λ = 0.75": HERE / "runs" / "T_30_RUM_lambda=0.75_seed0",
