@@ -337,21 +337,15 @@ def split_train_valid(
     """
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
-    rng = np.random.default_rng([int(s) for s in seed])
-    if groups is None:
-        if n < 2:
-            raise DataError(f"a train/validation split needs at least 2 questions, got {n}")
-        n_valid = min(max(1, round(valid_fraction * n)), n - 1)
-        perm = rng.permutation(n)
-        return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
-    ids = np.asarray(groups)
+    ids = np.arange(n) if groups is None else np.asarray(groups)  # by question: each its own group
     if ids.shape != (n,):
         raise ValueError(f"groups: expected one group id per question, shape ({n},), got {ids.shape}")
     distinct = np.unique(ids)
     if len(distinct) < 2:
-        raise DataError(f"a train/validation split by story needs at least 2 stories, got {len(distinct)}")
+        what = "needs at least 2 questions" if groups is None else "by story needs at least 2 stories"
+        raise DataError(f"a train/validation split {what}, got {len(distinct)}")
     g_valid = min(max(1, round(valid_fraction * len(distinct))), len(distinct) - 1)
-    held = np.isin(ids, rng.permutation(distinct)[:g_valid])
+    held = np.isin(ids, np.random.default_rng([int(s) for s in seed]).permutation(distinct)[:g_valid])
     return np.flatnonzero(~held), np.flatnonzero(held)
 
 
