@@ -28,6 +28,8 @@ from orthornn.train import TaskStream, TrainConfig
         ({"task": "recall", "T": 7}, "T"),
         ({"K": 1}, "K"),
         ({"seed": -2}, "seed"),
+        ({"task": "babi", "babi_set": "fr"}, "babi_set"),
+        ({"task": "babi", "babi_split": "page"}, "babi_split"),
     ],
 )
 def test_bad_config_names_the_field(changes, field):
