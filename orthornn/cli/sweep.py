@@ -57,6 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--dry-run", action="store_true", help="print what each run would do, and stop (writes nothing)")
     a("--summary-only", action="store_true",
       help="train nothing: write summary.md and figure.png of the runs finished so far")  # fmt: skip
+    a("--at-step", type=int, metavar="K",
+      help="with --summary-only: tabulate every run, finished or not, at its validation evaluation at step K "
+           "(an equal budget: runs paused at --until-step K, trained past it, or finished), and list those "
+           "short of it")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -126,8 +130,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--dry-run and --summary-only: give one of them")
     if args.summary_only and args.until_step is not None:
         raise UsageError("--summary-only trains nothing: --until-step has no meaning with it")
+    if args.at_step is not None and not args.summary_only:
+        raise UsageError("--at-step tabulates what was trained: give it with --summary-only")
+    if args.at_step is not None and args.at_step < 1:
+        raise UsageError(f"--at-step must be a step >= 1, not {args.at_step}")
     if args.dry_run:
         return _dry_run(runs, args.out, args.until_step)
+    if args.summary_only and args.at_step is not None:
+        return _summary_at(spec, runs, launch, args)
     if args.summary_only:
         return _summary_only(spec, runs, launch, args)
     return _sweep(spec, runs, launch, args)
@@ -169,6 +179,45 @@ def _summary_only(spec: Any, runs: list[Any], launch: Any, args: argparse.Namesp
             where = {"new": "not started", "resumable": f"checkpoint at step {st.step}"}.get(st.kind, st.kind)
             unfinished.append((run, where, st.message or ""))
     _write_summary(spec, runs, launch, args, finished, unfinished)
+    return 0
+
+
+def _summary_at(spec: Any, runs: list[Any], launch: Any, args: argparse.Namespace) -> int:
+    """summary.md and figure.png of every run at its evaluation at step ``--at-step``."""
+    from ..sweep.aggregate import collect, eval_at, figure, summary_at_markdown
+    from ..sweep.state import read_record, run_status
+
+    out: Path = args.out
+    step: int = args.at_step
+    present, short = set(), []
+    for run in runs:
+        st = run_status(out / "runs" / run.name, run.config)
+        if st.kind in ("finished", "legacy", "resumable"):
+            rec = read_record(out / "runs" / run.name)
+            if eval_at(rec, step) is not None:
+                present.add(run.name)
+                continue
+            evals = [e["step"] for e in rec["evals"]]
+            where = f"last evaluation at step {evals[-1]}" if evals else "no evaluation yet"
+            short.append((run, where if st.kind != "resumable" else f"{where}, checkpoint at step {st.step}"))
+        else:
+            short.append((run, {"new": "not started"}.get(st.kind, f"{st.kind}: {st.message}")))
+    records = collect(runs, out, present)
+    seeds = sorted({r.seed for r in runs})
+    devices = sorted({r.config.device for r in runs})
+    budgets = ", ".join(map(str, sorted({r.config.steps for r in runs})))
+    scale = (
+        f"seeds {seeds}, compared at step {step:,} (budgets {budgets}), "
+        f"device {', '.join(devices)}, {launch.threads} thread per run; tabulated by --summary-only --at-step {step}"
+    )
+    with writing(out / "summary.md", "--out"):
+        text = summary_at_markdown(spec, records, step, scale=scale, short=short)
+        (out / "summary.md").write_text(text, encoding="utf-8")
+    if records:
+        with writing(out / "figure.png", "--out"):
+            figure(spec, records, upto=step).savefig(out / "figure.png", dpi=120)
+    written = f"{out / 'summary.md'}" + (f", {out / 'figure.png'}" if records else "")
+    print(f"{len(present)}/{len(runs)} runs at step {step}, {len(short)} short of it; {written}")
     return 0
 
 

@@ -6,7 +6,8 @@ launched through Submitit on this machine's cores or as a SLURM job array.
 * :mod:`~orthornn.sweep.job` — one run as a checkpointable Submitit job;
 * :mod:`~orthornn.sweep.launch` — the executors and the loop that drives them;
 * :mod:`~orthornn.sweep.events` — what the loop tells its caller (the library never prints);
-* :mod:`~orthornn.sweep.aggregate` — the results over seeds: the summary table and the figure.
+* :mod:`~orthornn.sweep.aggregate` — the results over seeds: the summary table (at the end, or at
+  an equal step budget) and the figure.
 
 ``orthornn sweep`` (:mod:`orthornn.cli.sweep`) is the command line; docs/sweep.md the guide.
 Names are loaded on first use (:mod:`~orthornn.sweep.plan` imports no torch and no Submitit).
@@ -37,6 +38,8 @@ _LAZY = {
     "collect": "aggregate",
     "figure": "aggregate",
     "summary_markdown": "aggregate",
+    "eval_at": "aggregate",
+    "summary_at_markdown": "aggregate",
 }
 
 __all__ = sorted(_LAZY)

@@ -11,6 +11,12 @@ held-out loss against steps, the mean over seeds as a line and the range as a ba
 per figure panel. Nothing here writes a file: :func:`summary_markdown` returns the text and
 :func:`figure` a :class:`matplotlib.figure.Figure`.
 
+At an equal budget of :math:`K` steps (:func:`summary_at_markdown`, ``orthornn sweep
+--summary-only --at-step K``) the same statistics are taken over each seed's *validation*
+evaluation at step :math:`K` (:func:`eval_at`) instead of its final test, so that runs paused at
+``--until-step K``, runs trained past it and finished ones are compared at the same point; the
+figure is cut at :math:`K`.
+
 Examples
 --------
 >>> spread([0.1, 0.3])
@@ -30,7 +36,7 @@ from typing import Any
 from .plan import Run, Spec
 from .state import read_record
 
-__all__ = ["collect", "figure", "spread", "summary_markdown"]
+__all__ = ["collect", "eval_at", "figure", "spread", "summary_at_markdown", "summary_markdown"]
 
 Records = dict[tuple[int, str], list[dict[str, Any]]]
 
@@ -53,6 +59,69 @@ def collect(runs: Sequence[Run], out: str | Path, finished: set[str] | None = No
         rec = read_record(Path(out) / "runs" / run.name)
         records.setdefault((run.panel_index, run.label), []).append(rec)
     return records
+
+
+def eval_at(record: Mapping[str, Any], step: int) -> dict[str, Any] | None:
+    """A run's held-out evaluation at step ``step``: the one recorded at that step; for a
+    finished run that ended before it (stopped early, or a smaller budget), its last; None for a
+    run that has not reached it (or evaluates at other steps)."""
+    evals = record["evals"]
+    for e in evals:
+        if e["step"] == step:
+            return dict(e)
+    if record["summary"] is not None and evals and evals[-1]["step"] < step:
+        return dict(evals[-1])
+    return None
+
+
+def summary_at_markdown(
+    spec: Spec,
+    records: Records,
+    step: int,
+    *,
+    scale: str,
+    short: Sequence[tuple[Run, str]] = (),
+) -> str:
+    """The ``summary.md`` of a sweep at an equal budget of ``step`` steps: one table row per
+    (panel, run) over the seeds with an evaluation there (:func:`eval_at`; ``records`` holds
+    only those), its validation loss and accuracy, the best validation accuracy up to it; then
+    the runs ``short`` of it (run, where it stands) and the learned λ at it."""
+    lines = [f"# {spec.name}: at step {step:,}", "", spec.paper, "", f"Scale run: {scale}.", ""]
+    lines += [
+        f"Every run at its validation evaluation at step {step:,} (a run that finished before it: at its "
+        "last evaluation, counted under *ended before*), whatever its budget or where it stands now.",
+        "",
+        f"| panel | run | seeds | validation loss at {step:,} (mean ± sd [min, max]) | "
+        f"validation accuracy at {step:,} | best validation accuracy to {step:,} | baseline | below baseline | "
+        "ended before |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (pi, label), recs in records.items():
+        at: list[dict[str, Any]] = []
+        for r in recs:
+            e = eval_at(r, step)
+            if e is None:
+                raise ValueError(f"{label}, seed {r['config']['seed']}: no evaluation at step {step}")
+            at.append(e)
+        losses = [e["loss"] for e in at]
+        accs = [e["accuracy"] for e in at if "accuracy" in e]
+        best = [max(e["accuracy"] for e in r["evals"] if e["step"] <= step) for r in recs if "accuracy" in at[0]]
+        below = sum(bool(e["beats_baseline"]) for e in at)
+        ended = sum(e["step"] < step for e in at)
+        lines.append(
+            f"| {json.dumps(spec.panels[pi])} | {label} | {len(recs)} | {spread(losses)} | {spread(accs)} | "
+            f"{spread(best)} | {at[0]['baseline']:.4f} | {below}/{len(at)} | {ended} |"
+        )
+    if short:
+        lines += ["", f"Short of step {step:,} ({len(short)}; not in the table):", ""]
+        lines += [f"* {run.title}: {where}" for run, where in short]
+    learned = [(label, r) for (_, label), recs in records.items() for r in recs if r.get("learned_lam")]
+    if learned:
+        lines += ["", f"Learned λ (at the evaluations to step {step:,}):", ""]
+        for label, r in learned:
+            curve = ", ".join(f"{lam:.3f}" for s, lam in r["learned_lam"] if s <= step)
+            lines.append(f"* {label}, seed {r['config']['seed']}: start {r['config']['lam']}, then {curve}")
+    return "\n".join(lines) + "\n"
 
 
 def summary_markdown(
@@ -98,9 +167,13 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def figure(spec: Spec, records: Mapping[tuple[int, str], list[dict[str, Any]]]) -> Any:
+def figure(spec: Spec, records: Mapping[tuple[int, str], list[dict[str, Any]]], upto: int | None = None) -> Any:
     """Held-out loss against steps, one axes per panel: each run's mean over seeds (a line) and
-    range (a band), the memoryless baseline dashed. A :class:`matplotlib.figure.Figure`."""
+    range (a band), the memoryless baseline dashed; only the evaluations at steps ``<= upto``
+    when given. A :class:`matplotlib.figure.Figure`."""
+    if upto is not None:
+        records = {key: [{**r, "evals": [e for e in r["evals"] if e["step"] <= upto]} for r in recs]
+                   for key, recs in records.items()}  # fmt: skip
     from matplotlib.figure import Figure
 
     from ..plotting import plot_training_curves
@@ -119,11 +192,12 @@ def figure(spec: Spec, records: Mapping[tuple[int, str], list[dict[str, Any]]]) 
             name = f"{label} ({len(recs)} seed{'s' if len(recs) > 1 else ''})"
             curves[name] = (steps, [statistics.mean(v) for v in per_step])
             bands[name] = (steps, [min(v) for v in per_step], [max(v) for v in per_step])
-            baseline = recs[0]["summary"]["baseline"]
+            baseline = recs[0]["evals"][0]["baseline"]  # each evaluation records it: paused runs too
         if curves:
             plot_training_curves(curves, ax, baseline=baseline, ylabel="held-out loss")
             for line, (steps, lo, hi) in zip(ax.lines, bands.values(), strict=False):
                 ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
-        ax.set_title(f"{spec.name} {json.dumps(spec.panels[pi])}", fontsize="small")
+        to = "" if upto is None else f" to step {upto:,}"
+        ax.set_title(f"{spec.name} {json.dumps(spec.panels[pi])}{to}", fontsize="small")
     fig.tight_layout()
     return fig
