@@ -56,7 +56,7 @@ MODEL_NAMES = ("rum", "ltrnn", "eunn", "goru", "lstm", "gru", "fsrum")
 #: :class:`orthornn.nn.lm.LanguageModel`.
 PTB_MODELS = ("rum", "fsrum", "lstm", "gru")
 #: Learning-rate schedules (:mod:`orthornn.train.schedule`).
-LR_SCHEDULES = ("constant", "paper")
+LR_SCHEDULES = ("constant", "paper", "cosine")
 #: Optimisers (:mod:`orthornn.train.optim`): RMSProp with decay 0.9 as both papers, as torch
 #: computes it (``rmsprop``) and as TensorFlow 1 and the official RUM code do (``rmsprop-tf``); Adam.
 OPTIMIZERS = ("rmsprop", "rmsprop-tf", "adam")
@@ -230,7 +230,7 @@ class TrainConfig:
     bptt: int | None = None  # ptb: truncated-BPTT window length (default 150, the paper's)
     embed: int | None = None  # ptb: input embedding size (default 128, the paper's)
     dropout: float | None = None  # ptb: non-recurrent dropout on the core's input and output (default 0)
-    lr_schedule: str | None = None  # ptb: constant (default) | paper (Table 6, scaled to the run's steps)
+    lr_schedule: str | None = None  # ptb: constant (default) | paper (Table 6, scaled to the run's steps) | cosine
     layer_norm: bool | None = None  # ptb, rum: layer norm on the update gate and target (default False)
     zoneout: float | None = None  # ptb, rum/fsrum: hidden-state zoneout probability (default 0)
     cell_zoneout: float | None = None  # ptb, fsrum: fast cells' cell-state zoneout probability (default 0)

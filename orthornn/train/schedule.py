@@ -9,6 +9,13 @@ r"""Learning-rate schedules: the factor that multiplies the configured rate at e
   .. math:: s(u) = 1 \ (u < 1/2), \qquad 0.05 \ (1/2 \le u < 2/3), \qquad 0.005 \ (u \ge 2/3)
 
   so that a run of any length has the paper's shape (with ``lr = 0.002``: the paper's rates).
+* ``cosine``: the cosine decay of Loshchilov & Hutter (SGDR, 2017) without restarts, from the
+  configured rate at the first step towards 0 at the end of the run:
+
+  .. math:: s(u) = \tfrac12\,(1 + \cos \pi u)
+
+  (no step at which the rate falls by a factor 20 at once, where the paper's pattern, on a run
+  of a few epochs, stops the progress of the rest of the run).
 
 The factor is a function of the step and of ``steps`` alone, so a resumed run takes the same
 rates as an uninterrupted one (a resume that raises ``steps`` stretches the schedule from then
@@ -18,10 +25,13 @@ Examples
 --------
 >>> [lr_factor("paper", k, 360) for k in (0, 179, 180, 239, 240, 359)]
 [1.0, 1.0, 0.05, 0.05, 0.005, 0.005]
+>>> [round(lr_factor("cosine", k, 4), 4) for k in range(4)]
+[1.0, 0.8536, 0.5, 0.1464]
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ..errors import OrthornnError
@@ -40,10 +50,15 @@ def _paper(step: int, steps: int) -> float:
     return factor
 
 
+def _cosine(step: int, steps: int) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * step / steps))
+
+
 #: Schedule name -> ``(step, steps) -> factor``.
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "constant": lambda step, steps: 1.0,
     "paper": _paper,
+    "cosine": _cosine,
 }
 
 

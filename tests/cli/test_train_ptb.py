@@ -185,6 +185,28 @@ def test_the_paper_schedule_sets_the_rate_of_each_step(data):
     assert [lr_factor("paper", k, 6) for k in range(6)] == pytest.approx([1, 1, 1, 0.05, 0.005, 0.005])
 
 
+def test_the_cosine_schedule_sets_the_rate_of_each_step_and_resumes_exactly(data):
+    """½(1 + cos πk/K) of the rate at 0-based step k (the formula written out here), decreasing and
+    never 0; the checkpoint of step 3 resumed takes the same rates and ends at the same parameters."""
+    import itertools
+    import math
+
+    cfg = _cfg(data, steps=6, lr=0.002, lr_schedule="cosine", eval_every=6, checkpoint_every=3)
+    saved: dict[int, dict] = {}
+    full = Trainer(cfg)
+    hist = full.run(on_checkpoint=lambda sd: saved.setdefault(sd["step"], sd))
+    want = [0.002 * 0.5 * (1 + math.cos(math.pi * k / 6)) for k in range(6)]
+    rates = [r["lr"] for r in hist.train]
+    assert rates == pytest.approx(want, rel=1e-12)
+    assert rates[0] == 0.002 and rates[-1] > 0 and all(a > b for a, b in itertools.pairwise(rates))
+    resumed = Trainer(cfg)
+    resumed.load_state_dict(saved[3])
+    again = resumed.run()
+    assert [r["lr"] for r in again.train] == [r["lr"] for r in hist.train[3:]]
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_the_schedule_scales_a_learned_lambdas_own_rate_alike(data):
     tr = Trainer(_cfg(data, steps=6, lr=0.002, lam=0.5, learn_lam=True, lam_lr=1e-3, lr_schedule="paper", eval_every=6))
     hist = tr.run()
@@ -208,7 +230,7 @@ def test_the_data_folder_can_come_from_the_environment(data, tmp_path, monkeypat
         ),
         (["--bptt", "0"], "--bptt: must be an integer from 1 to 65536, got 0"),
         (["--dropout", "1.5"], "--dropout: must be a probability in [0, 1), got 1.5"),
-        (["--lr-schedule", "cosine"], "argument --lr-schedule: invalid choice: 'cosine'"),
+        (["--lr-schedule", "linear"], "argument --lr-schedule: invalid choice: 'linear'"),
         (["--fast-hidden", "4"], "--fast-hidden: applies to model fsrum only, not 'rum'"),
         (["--cell-zoneout", "0.1"], "--cell-zoneout: applies to model fsrum only, not 'rum'"),
         (["--babi-task", "2"], "--babi-task: applies to task babi only, not 'ptb'"),
