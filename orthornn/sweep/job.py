@@ -172,7 +172,6 @@ class RunJob(submitit.helpers.Checkpointable):
             old = state.read_metrics(folder / state.METRICS, upto=trainer.step)
         resumed_from = trainer.step if resume else None
         metrics = _Metrics(folder / state.METRICS, old)
-        lam = _learned_lam(trainer)
 
         def save(sd: dict[str, Any]) -> None:
             metrics.flush(sync=True)  # the metrics on disk always cover the checkpoint's step
@@ -185,18 +184,15 @@ class RunJob(submitit.helpers.Checkpointable):
         if not resume:
             save(trainer.state_dict())  # step 0: a run folder always holds a checkpoint
 
-        def learned() -> dict[str, float]:  # a learned λ after the step (train) or at the evaluation
-            return {"learned_lam": float(lam.detach())} if lam is not None else {}
-
-        def on_record(rec: dict[str, Any]) -> None:
-            metrics.write({"kind": "train", **rec, **learned()})
+        def on_record(rec: dict[str, Any]) -> None:  # a learned λ is in the records (Trainer.learned_lam)
+            metrics.write({"kind": "train", **rec})
             k = rec["step"]
             boundary = k % config.eval_every and k % config.checkpoint_every and k != config.steps
             if boundary and time.monotonic() - last["time"] >= self.checkpoint_seconds and trainer.parameters_finite():
                 save(trainer.state_dict())
 
         def on_eval(rec: dict[str, Any]) -> None:
-            metrics.write({"kind": "eval", **rec, **learned()})
+            metrics.write({"kind": "eval", **rec})
 
         try:
             hist = trainer.run(on_record=on_record, on_eval=on_eval, on_checkpoint=save, until=self.until_step)
@@ -236,15 +232,6 @@ def _job_id() -> str | None:
         return str(submitit.JobEnvironment().job_id)
     except RuntimeError:
         return None
-
-
-def _learned_lam(trainer: Any) -> Any:
-    """RUM's λ when it is a trainable tensor (``learn_lam``), else None."""
-    import torch
-
-    cell = getattr(getattr(trainer.model, "core", None), "cell", None)
-    lam = getattr(cell, "lam", None)
-    return lam if isinstance(lam, torch.Tensor) else None
 
 
 def _flushing_denormals(torch: Any) -> bool:

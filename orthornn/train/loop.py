@@ -46,7 +46,7 @@ from .config import TrainConfig
 from .data import stream
 from .distributed import World, check_parallel, rank_device, wrap
 from .metrics import task_loss
-from .optim import build_optimizer, parameter_groups
+from .optim import build_optimizer, learned_lams, parameter_groups
 from .registry import build_model, count_parameters
 from .schedule import lr_factor
 
@@ -126,6 +126,8 @@ class Trainer:
         self.optimizer = build_optimizer(config.optimizer, parameter_groups(self.model, config.lam_lr), config.lr)
         #: Each parameter group's rate before a schedule scales it (lr; lam_lr for a learned λ).
         self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        #: The learned λ (``learn_lam``), recorded after every step and at every evaluation.
+        self.lams = learned_lams(self.model)
         self.step = 0
         self.elapsed = 0.0
         self.best: Record | None = None
@@ -192,7 +194,16 @@ class Trainer:
         self.step += 1
         seconds = time.perf_counter() - t0
         self.elapsed += seconds
-        return {"step": self.step, **metrics, "seconds": seconds}
+        return {"step": self.step, **metrics, "seconds": seconds, **self.learned_lam()}
+
+    def learned_lam(self) -> Record:
+        """``{"learned_lam": λ}`` of a model that learns λ (a list of several, in model order), now;
+        ``{}`` of one that does not. In every train and evaluation record, so that ``metrics.jsonl``
+        holds λ's course however the run was launched."""
+        if not self.lams:
+            return {}
+        values = [float(p.detach()) for p in self.lams]
+        return {"learned_lam": values[0] if len(values) == 1 else values}
 
     def parameters_finite(self) -> bool:
         """Whether every parameter is finite (one device sync)."""
@@ -216,8 +227,9 @@ class Trainer:
         """Mean loss and metrics on the held-out data, with the memoryless baseline: the fixed
         ``valid`` (or ``test``) set when the config has one (then ``sequences`` is its size),
         else the ``eval_batches`` batches of the held-out stream. Of several ranks the main one
-        evaluates (all of the data) and every rank gets its record."""
-        return self.world.from_main(self._evaluate(split) if self.world.main else None)
+        evaluates (all of the data) and every rank gets its record; a learned λ is in it
+        (:meth:`learned_lam`)."""
+        return {**self.world.from_main(self._evaluate(split) if self.world.main else None), **self.learned_lam()}
 
     @torch.no_grad()
     def _evaluate(self, split: str) -> Record:

@@ -31,7 +31,7 @@ from torch import Tensor
 from ..errors import OrthornnError
 from .config import OPTIMIZERS
 
-__all__ = ["RMSpropTF", "build_optimizer", "parameter_groups"]
+__all__ = ["RMSpropTF", "build_optimizer", "learned_lams", "parameter_groups"]
 
 
 class RMSpropTF(torch.optim.Optimizer):
@@ -112,6 +112,12 @@ def build_optimizer(name: str, params: Iterable[Tensor] | Iterable[dict[str, Any
     raise OrthornnError(f"optimizer: unknown {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
+def learned_lams(model: torch.nn.Module) -> list[Tensor]:
+    """The learned RUM λ of ``model``: its parameters named ``lam`` (:class:`orthornn.nn.RUMCell`'s,
+    in RUM and in FS-RUM's slow cell; a fixed λ is a float, not a parameter), in model order."""
+    return [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] == "lam"]
+
+
 def parameter_groups(model: torch.nn.Module, lam_lr: float | None) -> list[Tensor] | list[dict[str, Any]]:
     r"""The model's parameters, with a learned RUM λ in a group of its own when ``lam_lr`` is set.
 
@@ -128,7 +134,7 @@ def parameter_groups(model: torch.nn.Module, lam_lr: float | None) -> list[Tenso
     """
     if lam_lr is None:
         return list(model.parameters())
-    lams = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] == "lam"]
+    lams = learned_lams(model)
     if not lams:
         raise OrthornnError("lam_lr: the model has no learned λ (a parameter named 'lam')")
     ids = {id(p) for p in lams}

@@ -1,5 +1,6 @@
-"""A learned λ is recorded by a sweep run: after every step in its train records, at every
-evaluation, in the run's record and in summary.md (a RUM learning λ, trained by the job itself)."""
+"""A learned λ is recorded after every step in the train records, at every evaluation, in the
+run's record and in summary.md — by the Trainer, so a sweep job and ``orthornn train`` alike
+(a RUM learning λ, trained by the job itself and by the CLI)."""
 
 from __future__ import annotations
 
@@ -77,3 +78,23 @@ def test_a_fixed_lambda_run_records_none_and_summary_md_lists_the_learned_one(sw
     learned = read_record(out / "runs" / next(r for r in runs if r.label == "learned").name)["learned_lam"]
     assert lines[i + 2] == f"* learned, seed 0: start 0.5, then {learned[0][1]:.3f}, {learned[1][1]:.3f}"
     assert len([ln for ln in lines if ln.startswith("* ")]) == 1
+
+
+def test_orthornn_train_records_the_same_lambda_as_the_sweep_job(swept, tmp_path):
+    """The records carry λ whatever launches the run (the Trainer writes it): ``orthornn train``
+    of the same config writes the same λ after every step and at every evaluation."""
+    from orthornn.cli import main
+
+    _, runs, out = swept
+    run = next(r for r in runs if r.label == "learned")
+    argv = ["train", "copy", "--model", "rum", "--T", "4", "--S", "2", "--K", "3", "--hidden", "6", "--batch", "4",
+            "--steps", "6", "--eval-every", "3", "--eval-batches", "1", "--optimizer", "adam", "--lr", "0.05",
+            "--lam", "0.5", "--learn-lam", "--out", str(tmp_path / "cli"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    cli = json.loads((tmp_path / "cli" / "config.json").read_text())
+    assert cli == json.loads((out / "runs" / run.name / "config.json").read_text())  # the same run
+
+    def lams(folder):
+        return [(r["kind"], r["step"], r["learned_lam"]) for r in _metrics(folder)]
+
+    assert lams(tmp_path / "cli") == lams(out / "runs" / run.name) and len(lams(tmp_path / "cli")) == 8
