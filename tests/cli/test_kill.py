@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -288,11 +289,22 @@ def _chain(server: Server, run: Path, duration: float, draw: random.Random, seed
     status, step, _ = segment(resume, window="mid-metrics-rewrite")
     assert status == -signal.SIGKILL and step == 5 * EVERY
 
-    # random moments over what is left of the run (a run that ends first is not killed)
-    kills = 0
+    # random moments over what is left of the run (a run that ends first is not killed). The
+    # probe's duration only estimates a resumed run's: should the first random segment run to
+    # the end unkilled, the folder goes back to where it was and the draws aim earlier
+    kills, bound, snapshot = 0, 1.0, run.with_name("before-random-kills")
     while kills < RANDOM_KILLS and _checkpoint(run)["step"] < STEPS:
         remaining = (STEPS - _checkpoint(run)["step"]) / STEPS
-        status, _, _ = segment(resume, kill_after=draw.uniform(0, duration * remaining))
+        if kills == 0:
+            shutil.rmtree(snapshot, ignore_errors=True)
+            shutil.copytree(run, snapshot)
+        status, _, _ = segment(resume, kill_after=draw.uniform(0, bound * duration * remaining))
+        if status == 0 and kills == 0 and bound > 1 / 64:
+            shutil.rmtree(run)
+            shutil.copytree(snapshot, run)
+            bound /= 2
+            log.append(f"the run ended before any random kill: folder restored, kill times bounded by {bound} of the estimate")
+            continue
         kills += status == -signal.SIGKILL
     assert kills >= 1, f"seed {seed}: no random kill landed before the run ended\n" + "\n".join(log)
     segment(resume)  # to the end
