@@ -5,7 +5,7 @@ from them), the validation accuracy of every run at every 1,000 steps to 20,000 
 run first reached 30 % (off the plateau), 50 % and 90 %.
 
 The runs: this sweep's folders (the spectral memory for fractional λ; RUM λ = 1 seed 0 is the
-run of ../rum_table1_recall_official/, copied here at its step 68,000); seed 1 is drawn dashed.
+run of ../rum_table1_recall_official/, copied here when it ended at step 81,000); seed 1 is drawn dashed.
 
     python analysis/results/fractional_lambda_paper/plot_progress.py
 """
@@ -30,10 +30,13 @@ RUNS = {
     "λ = 0.75": HERE / "runs" / "T_30_RUM_lambda=0.75_seed0",
     "λ = 0.75, seed 1": HERE / "runs" / "T_30_RUM_lambda=0.75_seed1",
     "learned λ (from 0.5)": HERE / "runs" / "T_30_RUM_learned_lambda_init_0.5_seed0",
+    "learned λ (from 0.5), seed 1": HERE / "runs" / "T_30_RUM_learned_lambda_init_0.5_seed1",
     "λ = 1": HERE / "runs" / "T_30_RUM_lambda=1_seed0",
     "λ = 1, seed 1": HERE / "runs" / "T_30_RUM_lambda=1_seed1",
     "λ = 0": HERE / "runs" / "T_30_RUM_lambda=0_seed0",
+    "λ = 0, seed 1": HERE / "runs" / "T_30_RUM_lambda=0_seed1",
     "LSTM": HERE / "runs" / "T_30_LSTM_seed0",
+    "LSTM, seed 1": HERE / "runs" / "T_30_LSTM_seed1",
 }
 ZOOM = 20_000  # the accuracy panel's and the table's last step
 
