@@ -293,11 +293,9 @@ def _chain(server: Server, run: Path, duration: float, draw: random.Random, seed
     # probe's duration only estimates a resumed run's: should the first random segment run to
     # the end unkilled, the folder goes back to where it was and the draws aim earlier
     kills, bound, snapshot = 0, 1.0, run.with_name("before-random-kills")
+    shutil.copytree(run, snapshot)  # until a kill lands, every segment starts from this state
     while kills < RANDOM_KILLS and _checkpoint(run)["step"] < STEPS:
         remaining = (STEPS - _checkpoint(run)["step"]) / STEPS
-        if kills == 0:
-            shutil.rmtree(snapshot, ignore_errors=True)
-            shutil.copytree(run, snapshot)
         status, _, _ = segment(resume, kill_after=draw.uniform(0, bound * duration * remaining))
         if status == 0 and kills == 0 and bound > 1 / 64:
             shutil.rmtree(run)
