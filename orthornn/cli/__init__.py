@@ -11,6 +11,7 @@ import argparse
 import io
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import OrthornnError
 from . import henaff, prove, report, spectrum, sweep, train
@@ -69,5 +70,16 @@ def _os_error(exc: OSError) -> str:
     return f"{' -> '.join(files)}: {why}" if files else why
 
 
+def console() -> NoReturn:
+    """The ``orthornn`` console script and ``python -m orthornn``: :func:`main` on ``sys.argv``,
+    its status the process's exit status (a data-parallel rank skips the interpreter's teardown:
+    :func:`orthornn.train.distributed.end_process`)."""
+    code = main()
+    distributed = sys.modules.get("orthornn.train.distributed")  # loaded (with torch) only to train
+    if distributed is None:
+        sys.exit(code)
+    distributed.end_process(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -8,10 +8,12 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -201,6 +203,63 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_that_step(two_ranks):
     one.run()
     assert all(torch.allclose(ranks[0]["model"][k], v, rtol=0, atol=DATA_PARALLEL_ATOL) for k, v in
                one.model.state_dict().items())  # fmt: skip
+
+
+def _leave(rank: int, port: int, folder: str, fail: bool) -> None:
+    """One of two gloo ranks in :func:`joined`. ``fail``: rank 1 raises at once while rank 0
+    waits in an all-reduce; else rank 0 works 1 s longer than rank 1 (as it does writing the
+    run's files). Each writes what it saw to ``folder/rank<r>.json``; CLOCK_MONOTONIC is shared
+    by the processes of one machine, so the times compare across ranks."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    world = World(rank=rank, size=2, local_rank=rank)
+    seen: dict[str, object] = {}
+    try:
+        with joined(world, torch.device("cpu"), timeout=datetime.timedelta(seconds=300)):
+            if fail and rank == 1:
+                raise ValueError("rank 1 fails")
+            if fail:
+                torch.distributed.all_reduce(torch.ones(3))
+            if rank == 0:
+                time.sleep(1.0)
+            seen["done"] = time.monotonic()
+    except Exception as exc:
+        seen["error"] = f"{type(exc).__name__}: {exc}"
+    seen["left"] = time.monotonic()
+    (Path(folder) / f"rank{rank}.json").write_text(json.dumps(seen))
+
+
+def _two_leave(folder: Path, fail: bool) -> list[dict]:
+    mp.spawn(_leave, args=(_free_port(), str(folder), fail), nprocs=2, join=True)
+    return [json.loads((folder / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
+def test_every_rank_leaves_the_group_only_when_rank_0_is_done(tmp_path):
+    rank0, rank1 = _two_leave(tmp_path, fail=False)
+    assert "error" not in rank0 and "error" not in rank1
+    assert rank1["left"] >= rank0["done"]  # without the final barrier rank 1 leaves a second early
+
+
+def test_a_rank_that_fails_leaves_at_once_and_its_peer_errors_instead_of_waiting(tmp_path):
+    rank0, rank1 = _two_leave(tmp_path, fail=True)
+    assert rank1["error"] == "ValueError: rank 1 fails"
+    assert re.search(r"Connection (closed|reset) by peer", rank0["error"])  # not the 300 s collective timeout
+
+
+_END = """
+import atexit, sys
+from orthornn.train import distributed
+atexit.register(lambda: print("teardown", flush=True))
+distributed._joined = {joined}  # as joined() leaves it
+print("written", end="")  # still in the buffer: stdout is a pipe
+distributed.end_process(3)
+"""
+
+
+@pytest.mark.parametrize("joined", [False, True])
+def test_a_process_that_joined_a_group_ends_flushed_and_without_the_teardown(joined):
+    done = subprocess.run([sys.executable, "-c", _END.format(joined=joined)], capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stdout == ("written" if joined else "writtenteardown\n")
 
 
 def test_a_share_is_an_equal_part_of_the_global_batch():
