@@ -23,7 +23,7 @@ import torch.multiprocessing as mp
 from orthornn.cli import main
 from orthornn.errors import OrthornnError
 from orthornn.train import TrainConfig, Trainer, loop
-from orthornn.train.distributed import World, check_parallel, from_environment, joined
+from orthornn.train.distributed import World, check_parallel, end_process, from_environment, joined
 
 #: Two ranks against one process, parameters after the steps, float64 (issue 14: 1e-10).
 DATA_PARALLEL_ATOL = 1e-10
@@ -104,6 +104,7 @@ def _rank(rank: int, port: int, folder: str) -> None:
         hist = trainer.run()
         out = {"model": trainer.model.state_dict(), "stopped": hist.stopped, "step": trainer.step}
         torch.save(out, Path(folder) / f"poisoned-rank{rank}.pt")
+    end_process(0)  # DDP's gloo threads outlive the group: skip the teardown that can abort on them
 
 
 def _spawn(folder: Path) -> None:
