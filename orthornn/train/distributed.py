@@ -272,6 +272,11 @@ def joined(world: World, device: torch.device, *, timeout: datetime.timedelta | 
     """Join the process group of ``world`` (rendezvous from the environment, the backend of
     ``device``), wait for every rank, and leave it at the end. One process joins nothing.
 
+    Leaving: at a normal end every rank waits for all the others, then all destroy the group. A
+    rank that raises leaves at once under gloo, closing its connections (a peer waiting in a
+    collective then fails instead of timing out); under NCCL, where destroying is collective, it
+    does not wait for peers that may never come. End the process with :func:`end_process`.
+
     ``timeout``: how long a collective waits for the other ranks before it raises (None:
     torch's default, 10 minutes under NCCL, 30 under gloo).
     """
@@ -310,8 +315,14 @@ def end_process(code: int) -> NoReturn:
     thread drops the last reference to a tensor, the thread needs the GIL, Python ends it, and the
     C++ runtime aborts the process ("terminate called without an active exception", SIGABRT): a
     finished rank reported as failed. It struck about one two-rank ``torchrun`` in 30 on a loaded
-    machine. A process that skips the teardown cannot meet it; its files were all closed by the
-    ``with`` blocks that wrote them.
+    machine. A process that skips the teardown cannot meet it. Every file the command line writes
+    is closed before :func:`~orthornn.cli.main` returns, so nothing is left unwritten.
+
+    A script of one's own ends each rank the same way::
+
+        with joined(world, device):
+            ...  # train
+        end_process(0)
     """
     if not _joined:
         sys.exit(code)
