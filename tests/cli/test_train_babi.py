@@ -1,5 +1,5 @@
 """``orthornn train babi``: a smoke training on a bAbI fixture, exact --resume, the best-validation
-test, ``--babi-task all`` and one-line usage errors (exit 2).
+test, the non-finite-loss guard, ``--babi-task all`` and one-line usage errors (exit 2).
 
 Every fixture is written here: small bAbI-format files of stories of random length (task 1's
 training file gzipped), in the layout ``DATA/babi/{en,en-10k}/qa{N}_{name}_{train,test}.txt``.
@@ -118,6 +118,24 @@ def test_the_test_set_is_scored_with_the_best_validation_parameters(data, best_b
     assert {k: v for k, v in hist.test.items() if k not in ("step", "parameters_of")} == {
         k: v for k, v in again.items() if k != "step"
     }
+
+
+@pytest.mark.parametrize("model", ["rum", "lstm"])
+def test_a_non_finite_loss_stops_the_run_before_it_updates_anything(data, model):
+    cfg = TrainConfig(task="babi", model=model, data=str(data), hidden=6, batch=8, steps=6, eval_every=1,
+                      optimizer="adam", dtype="float64", checkpoint_every=1)  # fmt: skip
+    trainer = Trainer(cfg)
+    for _ in range(2):
+        trainer.train_step()
+    with torch.no_grad():
+        trainer.model.head.bias.fill_(float("nan"))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    saved: list[int] = []
+    hist = trainer.run(on_checkpoint=lambda sd: saved.append(sd["step"]))
+    assert hist.stopped == "non-finite loss at step 3; stopped, parameters are those after step 2"
+    assert trainer.step == 2 and saved == [] and hist.test is None
+    after = trainer.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k != "head.bias")
 
 
 @pytest.mark.parametrize("model", ["rum", "lstm"])
