@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli.guard import poison_head
 from cli.records import timeless_records
 
 from orthornn.cli import main
@@ -125,11 +126,7 @@ def test_a_non_finite_loss_stops_the_run_before_it_updates_anything(data, model)
     cfg = TrainConfig(task="babi", model=model, data=str(data), hidden=6, batch=8, steps=6, eval_every=1,
                       optimizer="adam", dtype="float64", checkpoint_every=1)  # fmt: skip
     trainer = Trainer(cfg)
-    for _ in range(2):
-        trainer.train_step()
-    with torch.no_grad():
-        trainer.model.head.bias.fill_(float("nan"))
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    before = poison_head(trainer)
     saved: list[int] = []
     hist = trainer.run(on_checkpoint=lambda sd: saved.append(sd["step"]))
     assert hist.stopped == "non-finite loss at step 3; stopped, parameters are those after step 2"

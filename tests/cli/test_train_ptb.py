@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli.guard import poison_head
 from cli.records import timeless_records
 
 from orthornn.cli import main
@@ -164,12 +165,8 @@ def test_a_run_resumed_from_a_mid_run_checkpoint_ends_where_the_uninterrupted_on
 
 def test_a_non_finite_loss_stops_the_run_before_it_updates_or_carries_anything(data):
     trainer = Trainer(_cfg(data, steps=6, eval_every=1, checkpoint_every=1))
-    for _ in range(2):
-        trainer.train_step()
+    before = poison_head(trainer)
     carried = [t.clone() for t in _tensors(trainer.carry)]
-    with torch.no_grad():
-        trainer.model.head.bias.fill_(float("nan"))
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     saved: list[int] = []
     hist = trainer.run(on_checkpoint=lambda sd: saved.append(sd["step"]))
     assert hist.stopped == "non-finite loss at step 3; stopped, parameters are those after step 2"
