@@ -30,7 +30,7 @@ PTB_TRAIN_CHARACTERS = 5_101_618
 
 
 def _flags(text: str) -> dict[str, str]:
-    line = " ".join(text.split("exec orthornn train ptb", 1)[1].replace("\\\n", " ").split("\n", 1)[:1])
+    line = text.split("exec orthornn train ptb", 1)[1].replace("\\\n", " ").split("\n", 1)[0]
     return dict(re.findall(r"--([a-z-]+) (\S+)", line))
 
 
