@@ -30,25 +30,25 @@ PAPER = {
 # fmt: on
 
 
-def recorded(split: str = "question") -> dict[str, dict[int, float]]:
-    """Per recorded run whose validation part was held out by ``split`` ("question", the paper's
-    and the default, or "story"): task number -> test accuracy (%); the run's label from its
-    config."""
-    runs = {}
+def recorded() -> dict[str, dict[str, dict[int, float]]]:
+    """Every recorded run, read once and grouped by how its validation part was held out
+    (``"question"``, the paper's and the default, or ``"story"``): split -> the run's label
+    (from its config) -> task number -> test accuracy (%)."""
+    splits: dict[str, dict[str, dict[int, float]]] = {"question": {}, "story": {}}
     for folder in sorted((HERE / "runs").glob("*/")):
         summary = json.loads((folder / "summary.json").read_text())
         config = json.loads((folder / "config.json").read_text())
-        if config.get("babi_split", "question") != split:
-            continue
         label = f"{config['model']} λ = {config['lam']:g}" if config["model"] == "rum" else config["model"]
         label = f"{folder.name}: {label}, N = {config['hidden']}, {summary['babi_set']}"
         tested = [r for r in summary["tasks"] if r["test_accuracy"] is not None]
-        runs[label] = {r["babi_task"]: 100 * r["test_accuracy"] for r in tested}
-    return runs
+        split = splits.setdefault(config.get("babi_split", "question"), {})
+        split[label] = {r["babi_task"]: 100 * r["test_accuracy"] for r in tested}
+    return splits
 
 
 def main() -> None:
-    runs = recorded()
+    splits = recorded()
+    runs = splits["question"]
     rows = {**runs, **{k: dict(enumerate(v, 1)) for k, v in PAPER.items()}}
     lines = ["| run | " + " | ".join(str(n) for n in range(1, 21)) + " | mean | tasks |", "|---" * 23 + "|"]
     for name, acc in rows.items():
@@ -63,7 +63,7 @@ def main() -> None:
         for name, acc in rows.items():
             mean = sum(acc[n] for n in common) / len(common) if common else float("nan")
             lines.append(f"| {name} | {mean:.1f} |")
-    by_story = recorded("story")
+    by_story = splits["story"]
     if by_story:
         lines += ["", "Held out by story (`--babi-split story`: no story has questions on both sides):", ""]
         lines += ["| run | task: test accuracy |", "|---|---|"]
