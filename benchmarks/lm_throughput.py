@@ -25,6 +25,7 @@ statements with a ``Where is Name ?`` question (the cost depends on the length o
     OMP_NUM_THREADS=1 python benchmarks/lm_throughput.py [--reps 5] [--width 256] [--batch 64] [--bptt 150]
     OMP_NUM_THREADS=1 python benchmarks/lm_throughput.py --only ptb memory   # skip bAbI
     OMP_NUM_THREADS=1 python benchmarks/lm_throughput.py --quick             # tiny sizes: a smoke run
+    python benchmarks/lm_throughput.py --device cuda --only ptb babi         # on a GPU (no memory section)
 
 The defaults are those of the CPU-scale runs in ``analysis/ptb`` (width 256, batch 64, window
 150, embedding 128, RUM λ = 0 with η = 10, FS-RUM-2 with fast cells of 128, Adam 0.002, clip
@@ -117,7 +118,7 @@ def ptb_config(label: str, args: argparse.Namespace, data: str) -> TrainConfig:
     return TrainConfig(
         task="ptb", data=data, hidden=args.width, embed=args.embed, bptt=args.bptt, batch=args.batch,
         optimizer="adam", lr=0.002, lr_schedule="paper", clip=1.0, steps=10**6, eval_every=10**6,
-        checkpoint_every=10**6, seed=0, **spec,
+        checkpoint_every=10**6, seed=0, device=args.device, **spec,
     )  # fmt: skip
 
 
@@ -126,7 +127,7 @@ def babi_config(label: str, args: argparse.Namespace, data: str) -> TrainConfig:
     return TrainConfig(
         task="babi", data=data, babi_task=args.babi_task, babi_set=args.babi_set, hidden=args.babi_width,
         batch=args.babi_batch, optimizer="adam", lr=1e-3, steps=10**6, eval_every=10**6,
-        checkpoint_every=10**6, seed=0, **BABI_ROWS[label],
+        checkpoint_every=10**6, seed=0, device=args.device, **BABI_ROWS[label],
     )  # fmt: skip
 
 
@@ -135,8 +136,13 @@ def timed_step(trainer: Trainer) -> Callable[[], tuple[int, float]]:
 
     def step() -> tuple[int, float]:
         units = trainer.stream.batch(trainer.step).x.shape[:2].numel()  # B × T of the batch it takes
+        cuda = trainer.device.type == "cuda"
+        if cuda:
+            torch.cuda.synchronize(trainer.device)
         t0 = time.perf_counter()
         record = trainer.train_step()
+        if cuda:  # the step's kernels have finished, not only been queued
+            torch.cuda.synchronize(trainer.device)
         seconds = time.perf_counter() - t0
         if record is None:
             raise RuntimeError(f"the training step was not finite ({trainer.failure})")
@@ -246,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", help="read DIR/ptb and DIR/babi instead of writing fixtures")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--quick", action="store_true", help="tiny sizes, one rep: a smoke run (numbers meaningless)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda: where the models train")
     p.add_argument("--memory-one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.device != "cpu" and "memory" in (args.only or SECTIONS):
+        p.error("--device: the memory section measures the CPU's resident set; add --only ptb babi")
     if args.quick:
         args.reps, args.width, args.batch, args.bptt, args.embed = 1, 16, 4, 10, 8
         args.babi_width, args.babi_batch, args.babi_statements = 16, 4, [2]
@@ -259,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     sections = args.only or SECTIONS
     with tempfile.TemporaryDirectory() as tmp:
         ptb_data = args.data or str(write_ptb_fixture(Path(tmp), args.batch * (args.bptt * 4 + 1)))
-        print(f"threads {torch.get_num_threads()}, {args.reps} timed steps per model after 1 warm-up, interleaved; "
-              f"data: {args.data or 'fixtures (no data read)'}")  # fmt: skip
+        print(f"device {args.device}, threads {torch.get_num_threads()}, {args.reps} timed steps per model after "
+              f"1 warm-up, interleaved; data: {args.data or 'fixtures (no data read)'}")  # fmt: skip
         if "memory" in sections:
             print(f"\nchar-PTB peak memory: batch {args.batch}, window {args.bptt}, two training steps, a process each")
             print("\n".join(memory_table(args, ptb_data)), flush=True)

@@ -73,3 +73,10 @@ def test_fixtures_are_read_as_the_runs_read_data(tmp_path):
     assert corpus.vocab_size == 50
     task = load_babi(bench.write_babi_fixture(tmp_path / "b", 3, 40), 1, "en")
     assert set(task.train.lengths) == {6 * 3 + 4}
+
+
+def test_the_memory_section_is_refused_off_the_cpu_with_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--device", "cuda"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines()[-1].endswith("resident set; add --only ptb babi")

@@ -381,3 +381,34 @@ def test_torchrun_writes_from_rank_0_only_and_resumes_to_the_uninterrupted_run(t
     for folder in (one, alone):
         got = _model(folder)
         assert all(torch.allclose(got[k], v, rtol=0, atol=DATA_PARALLEL_ATOL) for k, v in expected.items()), folder
+
+
+#: Each model of :data:`CONFIGS` (and a fractional λ, the spectral node on CUDA) as the command line
+#: trains it, for :func:`test_two_nccl_ranks_on_two_gpus_train_what_one_gpu_trains`.
+_CUDA_RUNS = {
+    "rum-lam0": [*_TINY, "--lam", "0", "--clip", "1"],
+    "rum-lam1": [*_TINY, "--lam", "1", "--optimizer", "adam"],
+    "rum-lam0.5": [*_TINY, "--lam", "0.5", "--learn-lam"],
+    "ltrnn": ["train", "adding", "--model", "ltrnn", "--T", "6", "--hidden", "6", "--pool", "2", "--ortho-lr", "1e-2",
+              "--eval-every", "2", "--checkpoint-every", "2", "--dtype", "float64", "--lr", "1e-2", "--quiet"],
+}  # fmt: skip
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", _CUDA_RUNS)
+def test_two_nccl_ranks_on_two_gpus_train_what_one_gpu_trains(name, tmp_path):
+    # issue 14's NCCL path: torchrun's two ranks on cuda:0 and cuda:1 (NCCL puts one rank on each
+    # GPU) against one process on cuda:0 with the whole batch, float64, after 4 steps
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA devices: NCCL runs one rank per GPU")
+    args = [*_CUDA_RUNS[name], "--steps", "4", "--batch", "8"]
+    two, one = tmp_path / "two", tmp_path / "one"
+    done = _torchrun([*args, "--device", "cuda", "--ddp", "--out", str(two)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((two / "summary.json").read_text())["ranks"] == 2
+    assert main([*args, "--device", "cuda:0", "--out", str(one)]) == 0
+    expected, got = _model(one), _model(two)
+    initial = Trainer(TrainConfig.from_dict(json.loads((one / "config.json").read_text()))).model.state_dict()
+    assert any(not torch.equal(expected[k].cpu(), v.cpu()) for k, v in initial.items())  # it trained
+    for key, value in expected.items():
+        assert torch.allclose(got[key], value, rtol=0, atol=DATA_PARALLEL_ATOL), (key, (got[key] - value).abs().max())
