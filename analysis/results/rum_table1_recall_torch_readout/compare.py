@@ -1,0 +1,55 @@
+"""RUM λ = 1 on recall T = 50 under torch's readout (this folder's runs) beside the official
+setup's run (../rum_table1_recall_official/runs/T_50_RUM_lambda=1_seed0, the same config but for
+``readout_init``): validation accuracy every 5,000 steps, when each first reached 30 %, 50 % and
+90 %, and comparison.png (the README's table and figure).
+
+    python analysis/results/rum_table1_recall_torch_readout/compare.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
+from plot_progress import load, milestones, plot_accuracy  # noqa: E402  (the grid's tables, reused)
+
+RUNS = {
+    "official readout (glorot-io)": HERE.parent / "rum_table1_recall_official" / "runs" / "T_50_RUM_lambda=1_seed0",
+    "torch's readout": HERE / "runs" / "T_50_RUM_lambda=1_torch_readout_seed0",
+    "torch's readout, seed 1": HERE / "runs" / "T_50_RUM_lambda=1_torch_readout_seed1",
+}
+EVERY = 5_000
+
+
+def every(evals: dict[str, list[dict]], stride: int = EVERY) -> str:
+    """Validation accuracy (%) of every run at every ``stride`` steps it reached; — where not run."""
+    names = list(evals)
+    last = max(e["step"] for ev in evals.values() for e in ev)
+    rows = ["| step | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for step in range(stride, last + 1, stride):
+        at = [{e["step"]: e["accuracy"] for e in evals[n]}.get(step) for n in names]
+        rows.append(f"| {step:,} | " + " | ".join("—" if a is None else f"{100 * a:.2f}" for a in at) + " |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    evals = load(RUNS)
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    plot_accuracy(ax, evals, T=50)
+    ax.set_xlabel("optimiser step")
+    ax.set_title("RUM λ = 1, recall T = 50, N = 50: the official setup, and with torch's readout", fontsize="small")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(HERE / "comparison.png", dpi=120)
+    print(every(evals))
+    print()
+    print(milestones(evals))
+
+
+if __name__ == "__main__":
+    main()
