@@ -69,6 +69,19 @@ def plot_accuracy(ax, evals: dict[str, list[dict]], T: int = 30) -> None:
     ax.axhline(blind, color="grey", lw=1.0, ls="-.", label=f"key-blind optimum ({blind:.1f} %)")
 
 
+def accuracy_figure(evals: dict[str, list[dict]], path: Path, title: str, T: int = 30) -> None:
+    """One panel of :func:`plot_accuracy` (recall at ``T``) titled ``title``, saved to ``path``;
+    the figure of the comparisons that reuse this grid's tables."""
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    plot_accuracy(ax, evals, T=T)
+    ax.set_xlabel("optimiser step")
+    ax.set_title(title, fontsize="small")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def plot_loss(ax, evals: dict[str, list[dict]], *, baseline_label: str, ylabel: str = "validation loss") -> None:
     """Validation loss against steps on a log axis, one line per run; the memoryless baseline the
     runs' evaluations record, labelled ``baseline_label``."""

@@ -15,11 +15,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
-from plot_progress import load, milestones, plot_accuracy, table  # noqa: E402  (the grid's tables, reused)
+from plot_progress import accuracy_figure, load, milestones, table  # noqa: E402  (the grid's tables, reused)
 
 RUNS = {
     "official setup": HERE.parent / "rum_table1_recall_official" / "runs" / "T_30_RUM_lambda=1_seed0",
@@ -38,14 +36,8 @@ LAST = 10_000  # the ablation's budget (--until-step)
 
 def main() -> None:
     evals = load(RUNS, last=LAST)
-    fig = Figure(figsize=(7.5, 4.5))
-    ax = fig.subplots()
-    plot_accuracy(ax, evals)
-    ax.set_xlabel("optimiser step")
-    ax.set_title("RUM λ = 1, recall T = 30, N = 50: the official setup, one difference reverted", fontsize="small")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(HERE / "ablation.png", dpi=120)
+    title = "RUM λ = 1, recall T = 30, N = 50: the official setup, one difference reverted"
+    accuracy_figure(evals, HERE / "ablation.png", title)
     print(table(evals, last=LAST))
     print()
     print(milestones(evals))

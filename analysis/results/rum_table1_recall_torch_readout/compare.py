@@ -11,11 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
-from plot_progress import load, milestones, plot_accuracy  # noqa: E402  (the grid's tables, reused)
+from plot_progress import accuracy_figure, load, milestones  # noqa: E402  (the grid's tables, reused)
 
 RUNS = {
     "official readout (glorot-io)": HERE.parent / "rum_table1_recall_official" / "runs" / "T_50_RUM_lambda=1_seed0",
@@ -38,14 +36,8 @@ def every(evals: dict[str, list[dict]], stride: int = EVERY) -> str:
 
 def main() -> None:
     evals = load(RUNS)
-    fig = Figure(figsize=(7.5, 4.5))
-    ax = fig.subplots()
-    plot_accuracy(ax, evals, T=50)
-    ax.set_xlabel("optimiser step")
-    ax.set_title("RUM λ = 1, recall T = 50, N = 50: the official setup, and with torch's readout", fontsize="small")
-    ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(HERE / "comparison.png", dpi=120)
+    title = "RUM λ = 1, recall T = 50, N = 50: the official setup, and with torch's readout"
+    accuracy_figure(evals, HERE / "comparison.png", title, T=50)
     print(every(evals))
     print()
     print(milestones(evals))
