@@ -110,13 +110,15 @@ def plot_learned_lam(ax, evals: dict[str, list[dict]], runs: dict[str, Path]) ->
     )
 
 
-def table(evals: dict[str, list[dict]], last: int = ZOOM) -> str:
-    """Validation accuracy (%) of every run at every 1,000 steps to ``last``; — where not run."""
+def table(evals: dict[str, list[dict]], last: int = ZOOM, stride: int = 1000, digits: int = 1) -> str:
+    """Validation accuracy (%, ``digits`` decimals) of every run at every ``stride`` steps to
+    ``last``; — where not run."""
     names = list(evals)
+    by_step = [{e["step"]: e for e in ev} for ev in evals.values()]
     rows = ["| step | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for step in range(1000, last + 1, 1000):
-        at = [{e["step"]: e for e in ev}.get(step) for ev in evals.values()]
-        cells = [f"{100 * e['accuracy']:.1f}" if e else "—" for e in at]
+    for step in range(stride, last + 1, stride):
+        at = [run.get(step) for run in by_step]
+        cells = [f"{100 * e['accuracy']:.{digits}f}" if e else "—" for e in at]
         rows.append(f"| {step:,} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fractional_lambda_paper"))
-from plot_progress import accuracy_figure, load, milestones  # noqa: E402  (the grid's tables, reused)
+from plot_progress import accuracy_figure, load, milestones, table  # noqa: E402  (the grid's tables, reused)
 
 RUNS = {
     "official readout (glorot-io)": HERE.parent / "rum_table1_recall_official" / "runs" / "T_50_RUM_lambda=1_seed0",
@@ -23,22 +23,12 @@ RUNS = {
 EVERY = 5_000
 
 
-def every(evals: dict[str, list[dict]], stride: int = EVERY) -> str:
-    """Validation accuracy (%) of every run at every ``stride`` steps it reached; — where not run."""
-    names = list(evals)
-    last = max(e["step"] for ev in evals.values() for e in ev)
-    rows = ["| step | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for step in range(stride, last + 1, stride):
-        at = [{e["step"]: e["accuracy"] for e in evals[n]}.get(step) for n in names]
-        rows.append(f"| {step:,} | " + " | ".join("—" if a is None else f"{100 * a:.2f}" for a in at) + " |")
-    return "\n".join(rows)
-
-
 def main() -> None:
     evals = load(RUNS)
     title = "RUM λ = 1, recall T = 50, N = 50: the official setup, and with torch's readout"
     accuracy_figure(evals, HERE / "comparison.png", title, T=50)
-    print(every(evals))
+    last = max(e["step"] for ev in evals.values() for e in ev)
+    print(table(evals, last=last, stride=EVERY, digits=2))
     print()
     print(milestones(evals))
 
