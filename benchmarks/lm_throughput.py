@@ -52,8 +52,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import torch
 
+from orthornn.errors import OrthornnError
 from orthornn.train import TrainConfig
-from orthornn.train.loop import Trainer
+from orthornn.train.loop import Trainer, resolve_device
 from orthornn.train.registry import count_parameters
 
 SECTIONS = ("ptb", "babi", "memory")
@@ -134,9 +135,10 @@ def babi_config(label: str, args: argparse.Namespace, data: str) -> TrainConfig:
 def timed_step(trainer: Trainer) -> Callable[[], tuple[int, float]]:
     """One training step of ``trainer``: ``(characters or tokens of its batch, seconds)``."""
 
+    cuda = trainer.device.type == "cuda"
+
     def step() -> tuple[int, float]:
         units = trainer.stream.batch(trainer.step).x.shape[:2].numel()  # B × T of the batch it takes
-        cuda = trainer.device.type == "cuda"
         if cuda:
             torch.cuda.synchronize(trainer.device)
         t0 = time.perf_counter()
@@ -255,8 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda: where the models train")
     p.add_argument("--memory-one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    try:  # the device as `orthornn train --device` takes it, with the same errors
+        TrainConfig(device=args.device)
+    except OrthornnError as exc:
+        p.error(f"--{exc}")
     if args.device != "cpu" and "memory" in (args.only or SECTIONS):
         p.error("--device: the memory section measures the CPU's resident set; add --only ptb babi")
+    try:
+        resolve_device(args.device)
+    except OrthornnError as exc:
+        p.error(f"--{exc}")
     if args.quick:
         args.reps, args.width, args.batch, args.bptt, args.embed = 1, 16, 4, 10, 8
         args.babi_width, args.babi_batch, args.babi_statements = 16, 4, [2]

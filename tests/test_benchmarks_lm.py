@@ -80,3 +80,10 @@ def test_the_memory_section_is_refused_off_the_cpu_with_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines()[-1].endswith("resident set; add --only ptb babi")
+
+
+def test_a_device_orthornn_train_would_refuse_is_refused_with_its_message(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--only", "ptb", "--device", "gpu"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines()[-1].endswith("--device: must be auto, cpu, cuda or cuda:N, got 'gpu'")
