@@ -11,6 +11,12 @@
 #                      fixed and learned, λ = 0.75 and the so_power step path against λ = 1);
 #   lm_throughput.txt  RUM against torch.nn.LSTM on the language-model workloads on CUDA.
 # Budget: about 8 minutes of the machine.   Usage: bash benchmarks/gpu_check.sh
+# The tool sends at most 64 MiB of tree, and the tracked run folders under analysis/results/*/runs
+# hold about 270 MB (per-step metrics and checkpoints); the rest is about 7 MB. Before the call,
+# with everything committed, take them out of the index and ignore them (the files stay on disk):
+#   git rm -r -q --cached analysis/results/*/runs && echo 'analysis/results/*/runs/' >> .git/info/exclude
+# and after it put the index back from HEAD and drop that line again:
+#   git reset -q && sed -i '\#^analysis/results/\*/runs/$#d' .git/info/exclude
 set -uo pipefail
 out=${OUT:-gpu-check}
 mkdir -p "$out"
