@@ -54,6 +54,7 @@ from ..train.config import (
     RUM_INITS,
     SYNTHETIC_TASKS,
     TASK_NAMES,
+    TEST_AT,
     TRAIN_ORDERS,
     TrainConfig,
 )
@@ -142,6 +143,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--train-order", choices=TRAIN_ORDERS, help="with --train-size: shuffle each epoch (default) or cycle in order")
     a("--valid-size", type=int, metavar="N", help="evaluate on a fixed validation set of N sequences")
     a("--test-size", type=int, metavar="N", help="evaluate a fixed test set of N sequences at the end")
+    a("--test-at", choices=TEST_AT,
+      help="with --test-size: test the final parameters (default) or the best validation evaluation's (by "
+           "--best-by); on --resume of a final-tested run, best chooses among the evaluations after it")  # fmt: skip
     a("--checkpoint-every", type=int, metavar="N", help="checkpoint every N steps (default 100)")
     a("--stop-accuracy", type=float, metavar="A",
       help="end the run (then test) at the first evaluation whose accuracy is at least A, 0 < A <= 1")  # fmt: skip
@@ -626,6 +630,8 @@ def _train_one(
     elif test:
         acc = f", accuracy {test['accuracy']:.4f}" if "accuracy" in test else ""
         at = f", parameters of the best validation (step {test['step']})" if "parameters_of" in test else ""
+        if "best_since" in test:
+            at = f"{at[:-1]}, chosen among the evaluations after step {test['best_since']})"
         print(f"test loss {test['loss']:.4f}{acc} on {test['sequences']} sequences{at}")
     if hist.reached is not None:
         print(f"validation accuracy reached {config.stop_accuracy:g} at step {hist.reached}: the run ends there")

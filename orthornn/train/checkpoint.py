@@ -41,8 +41,10 @@ __all__ = [
 FORMAT = 1
 
 #: Config fields a resumed run may change (everything else must match the checkpoint); ``data``:
-#: a moved data folder (a different vocabulary no longer fits the model's state).
-RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every", "data", "stop_accuracy"})
+#: a moved data folder (a different vocabulary no longer fits the model's state); ``test_at``: a
+#: run tested at its final parameters may go on to test its best validation's, chosen among the
+#: evaluations after the resume (the checkpoint kept no earlier best parameters; ``best_since``).
+RESUMABLE_CHANGES = frozenset({"steps", "device", "eval_every", "checkpoint_every", "data", "stop_accuracy", "test_at"})
 
 
 class CheckpointError(OrthornnError):
@@ -115,6 +117,9 @@ def check_checkpoint(state: Any) -> TrainConfig:
         raise CheckpointError("its best evaluation must be None or a record with a finite loss")
     if best is not None and config.best_by == "accuracy" and not _number(best.get("accuracy")):
         raise CheckpointError("its best evaluation must have an accuracy (the run keeps the best by accuracy)")
+    since = state.get("best_since", 0)
+    if not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= step:
+        raise CheckpointError(f"its best_since must be an integer from 0 to its step {step}, got {since!r}")
     if not isinstance(evals, list) or not all(isinstance(e, dict) and _number(e.get("loss")) for e in evals):
         raise CheckpointError("its evaluations must be a list of records with a finite loss")
     if not (_number(state.get("elapsed")) and state["elapsed"] >= 0):

@@ -36,6 +36,7 @@ __all__ = [
     "SYNTHETIC_TASKS",
     "TASK_NAMES",
     "TASK_OPTIONS",
+    "TEST_AT",
     "TRAIN_ORDERS",
     "TrainConfig",
 ]
@@ -76,6 +77,9 @@ TRAIN_ORDERS = ("shuffle", "cycle")
 #: lowest held-out loss, or the highest held-out accuracy (the earlier evaluation on a tie, as
 #: the official RUM bAbI script keeps its first best).
 BEST_BY = ("loss", "accuracy")
+#: Which parameters a generated task's fixed test set scores: those after the last step, or those
+#: of the best validation evaluation (by ``best_by``; bAbI and PTB always test those).
+TEST_AT = ("final", "best")
 #: The models with a linear readout (the LT-RNN has its own, l2-pooled).
 _READOUT_MODELS = ("rum", "eunn", "goru", "lstm", "gru", "fsrum")
 #: The models with a RUM cell (FS-RUM's slow cell is one): RUM's options act on them.
@@ -99,6 +103,7 @@ MODEL_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
 DATA_OPTIONS: dict[str, tuple[str, bool, Any]] = {
     "train_order": ("train_size", True, "shuffle"),
     "eval_batches": ("valid_size", False, 4),
+    "test_at": ("test_size", True, "final"),
 }
 #: Options that act only where another field holds one value: field -> (that field, the value,
 #: the condition in words). Their default is None (off); a saved config holds them where they act.
@@ -138,7 +143,7 @@ SCOPED_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, Any]] =
 #: Largest size a scoped size option takes (a typo of a huge number is refused, not allocated).
 _MAX_SIZE = 1 << 16
 #: Fields of the generated tasks only: refused (when set) and absent from the saved config on bAbI.
-_SYNTHETIC_FIELDS = ("train_size", "train_order", "valid_size", "test_size", "eval_batches")
+_SYNTHETIC_FIELDS = ("train_size", "train_order", "valid_size", "test_size", "test_at", "eval_batches")
 
 #: Largest seed: torch.manual_seed takes 64-bit seeds (the initial parameters are seeded with it).
 MAX_SEED = 2**64 - 1
@@ -208,6 +213,7 @@ class TrainConfig:
     train_order: str | None = None  # with train_size: shuffle (default; a permutation per (seed, epoch)) | cycle
     valid_size: int | None = None  # evaluate on a fixed validation set of this many sequences (None: eval_batches)
     test_size: int | None = None  # evaluate a fixed test set of this many sequences at the end (None: none)
+    test_at: str | None = None  # with test_size: test the final parameters (default) | the best validation's
     steps: int = 1000  # optimiser steps in total
     batch: int = 128  # sequences per step
     lr: float = 1e-3  # learning rate
@@ -330,7 +336,7 @@ class TrainConfig:
             if v is not None and (not _is_int(v) or v < 1):
                 raise OrthornnError(f"{name}: must be a positive integer, got {v!r}")
         choice_fields = (("rum_init", RUM_INITS), ("lstm_init", LSTM_INITS), ("readout_init", READOUT_INITS),
-                         ("train_order", TRAIN_ORDERS))  # fmt: skip
+                         ("train_order", TRAIN_ORDERS), ("test_at", TEST_AT))  # fmt: skip
         for name, choices in choice_fields:
             v = getattr(self, name)
             if v is not None and v not in choices:

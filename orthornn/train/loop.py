@@ -11,7 +11,11 @@ run exactly.
 
 On bAbI the test set is evaluated with the parameters of the best validation evaluation (RUM,
 appendix C: the best-validation model is tested), which the trainer keeps, and its
-checkpoints hold (``best_model``), beside the current ones.
+checkpoints hold (``best_model``), beside the current ones. A generated task with a fixed test
+set does the same under ``test_at="best"`` (the default ``"final"`` tests the last step's
+parameters). A run resumed from a checkpoint of ``test_at="final"`` with ``test_at="best"`` has
+no best parameters from before the resume: it chooses among the evaluations after that step,
+which the summary and the test record state (``best_since``).
 
 On character-level PTB (task ``ptb``) training batch ``k`` is the ``k``-th window of contiguous
 streams (:class:`~orthornn.train.data.CharStream`): the model's final state of window ``k`` —
@@ -135,9 +139,13 @@ class Trainer:
         self.n_parameters = count_parameters(self.model)
         #: What was not finite when :meth:`train_step` last returned None: "loss" or "gradient".
         self.failure: str | None = None
-        #: Whether the test set is evaluated with the best-validation parameters (bAbI), and those.
-        self.test_at_best = config.task in ("babi", "ptb")
+        #: Whether the test set is evaluated with the best-validation parameters (bAbI, PTB;
+        #: ``test_at="best"``), and those.
+        self.test_at_best = config.task in ("babi", "ptb") or config.test_at == "best"
         self.best_model: dict[str, torch.Tensor] | None = None
+        #: The step after which the best evaluation is chosen: 0, or where a run resumed with
+        #: ``test_at="best"`` from a checkpoint that kept no best parameters.
+        self.best_since = 0
         #: Whether the model is a language model over truncated-BPTT windows (task ptb).
         self.carries_state = config.task == "ptb"
         #: The detached state at the end of the last training window (ptb), or None.
@@ -369,7 +377,8 @@ class Trainer:
             rec = self.evaluate("test")
         finally:
             self.model.load_state_dict(current)
-        return {**rec, "step": self.best["step"], "parameters_of": "best validation"}
+        since = {"best_since": self.best_since} if self.best_since else {}
+        return {**rec, "step": self.best["step"], "parameters_of": "best validation", **since}
 
     def summary(self) -> Record:
         """Best and final evaluation, steps, wall time, parameter count, device (bAbI: and the
@@ -388,6 +397,8 @@ class Trainer:
             }
         if self.config.stop_accuracy is not None:
             extra["reached_stop_accuracy_at"] = self.history.reached
+        if self.best_since:
+            extra["best_since"] = self.best_since
         return {
             "task": self.config.task,
             "model": self.config.model,
@@ -421,6 +432,8 @@ class Trainer:
         }
         if self.test_at_best:
             state["best_model"] = self.best_model
+        if self.best_since:
+            state["best_since"] = self.best_since
         if self.carries_state:  # of several ranks: every rank's streams (a collective)
             state["carry"] = state_to_plain(self.world.gather_rows(self.carry))
         return to_cpu(state)
@@ -447,11 +460,18 @@ class Trainer:
         check_resumable(saved, self.config)
         if state["step"] > self.config.steps:
             raise OrthornnError(f"steps: the checkpoint is at step {state['step']}, beyond steps={self.config.steps}")
+        # a run tested at its final parameters, now to be tested at its best validation's
+        switched = self.test_at_best and saved.task not in ("babi", "ptb") and saved.test_at != "best"
+        if switched and state["step"] >= self.config.steps:
+            raise OrthornnError(
+                f"test_at: the checkpoint at step {state['step']} kept no best-validation parameters, and no "
+                f"evaluation follows it (steps={self.config.steps}): give more steps to choose among"
+            )
         model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
         optimizer_before = self.optimizer.state_dict()
         best_model = state.get("best_model")
         try:
-            if self.test_at_best and state["best"] is not None:
+            if self.test_at_best and state["best"] is not None and not switched:
                 if not isinstance(best_model, dict):
                     raise KeyError("best_model: the best-validation parameters are missing")
                 self.model.load_state_dict(best_model)  # checks that they fit
@@ -477,8 +497,11 @@ class Trainer:
                 raise
             self.carry = None if carry is None else _to_device(carry, self.device)
         self.step, self.best, self.elapsed = int(state["step"]), state["best"], float(state["elapsed"])
+        self.best_since = int(state.get("best_since", 0))
+        if switched:  # the best is chosen among the evaluations from here on
+            self.best, self.best_since = None, self.step
         if self.test_at_best:
-            self.best_model = best_model if state["best"] is not None else None
+            self.best_model = best_model if self.best is not None else None
         self.history.evals = list(state["evals"])
 
 
