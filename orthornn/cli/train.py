@@ -164,7 +164,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a("--cell-zoneout", type=float, metavar="P", help="ptb, fsrum: cell-state zoneout of the fast cells (default 0)")
     a("--layer-norm", action="store_const", const=True, help="ptb, rum: layer norm on the gate and target")
     a("--lr-schedule", choices=LR_SCHEDULES,
-      help="ptb: constant (default), paper (RUM Table 6: ×0.05 after half the steps, ×0.005 after 2/3) or "
+      help="constant (default), paper (RUM Table 6: ×0.05 after half the steps, ×0.005 after 2/3) or "
            "cosine (½(1 + cos πk/K) over the K steps)")  # fmt: skip
     a("--out", type=path_arg, metavar="DIR", help="write config, metrics, checkpoints and summary here")
     a("--resume", type=path_arg, metavar="DIR", help="continue the run saved in DIR (writes there)")

@@ -127,15 +127,16 @@ BABI_OPTIONS: dict[str, tuple[tuple[str, ...], Any]] = {
     "data": (("babi", "ptb"), None),
 }
 #: Options of some models on some tasks: field -> (the models, the tasks (None: every one), the
-#: default where both fit). FS-RUM's sizes act on every task; the language model's options on
-#: task ptb only (so a saved config of the other tasks is what it always was).
+#: default where both fit). FS-RUM's sizes and the learning-rate schedule act on every task; the
+#: language model's other options on task ptb only (so a saved config of the other tasks is what it
+#: always was; one saved before the schedule acted there reads as ``constant``).
 SCOPED_OPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, Any]] = {
     "fast_hidden": (("fsrum",), None, 64),
     "fast_cells": (("fsrum",), None, 2),
     "bptt": (PTB_MODELS, ("ptb",), 150),
     "embed": (PTB_MODELS, ("ptb",), 128),
     "dropout": (PTB_MODELS, ("ptb",), 0.0),
-    "lr_schedule": (PTB_MODELS, ("ptb",), "constant"),
+    "lr_schedule": (MODEL_NAMES, None, "constant"),
     "layer_norm": (("rum",), ("ptb",), False),
     "zoneout": (_RUM_MODELS, ("ptb",), 0.0),
     "cell_zoneout": (("fsrum",), ("ptb",), 0.0),
@@ -236,7 +237,7 @@ class TrainConfig:
     bptt: int | None = None  # ptb: truncated-BPTT window length (default 150, the paper's)
     embed: int | None = None  # ptb: input embedding size (default 128, the paper's)
     dropout: float | None = None  # ptb: non-recurrent dropout on the core's input and output (default 0)
-    lr_schedule: str | None = None  # ptb: constant (default) | paper (Table 6, scaled to the run's steps) | cosine
+    lr_schedule: str | None = None  # constant (default) | paper (Table 6, scaled to the run's steps) | cosine
     layer_norm: bool | None = None  # ptb, rum: layer norm on the update gate and target (default False)
     zoneout: float | None = None  # ptb, rum/fsrum: hidden-state zoneout probability (default 0)
     cell_zoneout: float | None = None  # ptb, fsrum: fast cells' cell-state zoneout probability (default 0)

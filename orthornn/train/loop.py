@@ -188,7 +188,7 @@ class Trainer:
                 return None
             if c.clip is not None:
                 metrics["grad_norm"] = float(grad_norm)
-            if c.lr_schedule is not None:
+            if c.lr_schedule not in (None, "constant"):  # constant: the rates the optimiser was built with
                 factor = lr_factor(c.lr_schedule, k, c.steps)
                 for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
                     group["lr"] = base * factor
