@@ -221,7 +221,7 @@ def _flagged(exc: Exception) -> str:
     head, sep, rest = msg.partition(":")
     if not (sep and head in _FIELDS):
         return msg
-    for other in ("train_size", "valid_size"):  # "applies with train_size only": name the flag
+    for other in ("train_size", "valid_size", "test_size"):  # "applies with train_size only": name the flag
         rest = rest.replace(f" {other} only", f" {_flag(other)} only")
     return f"{_flag(head)}:{rest}"
 

@@ -360,13 +360,25 @@ class Trainer:
         return target is not None and ev.get("accuracy", -1.0) >= target - ACCURACY_ROUNDING
 
     def _improves(self, ev: Record) -> bool:
-        """Whether evaluation ``ev`` is better than the best so far, by ``config.best_by``: a lower
-        loss, or a higher accuracy (a tie keeps the earlier evaluation)."""
-        if self.best is None:
+        """Whether evaluation ``ev`` is better than the best so far (:meth:`_better`)."""
+        return self._better(ev, self.best)
+
+    def _better(self, ev: Record, than: Record | None) -> bool:
+        """Whether evaluation ``ev`` is better than ``than`` (None: anything is), by
+        ``config.best_by``: a lower loss, or a higher accuracy (a tie keeps the earlier evaluation)."""
+        if than is None:
             return True
         if self.config.best_by == "accuracy":
-            return ev["accuracy"] > self.best["accuracy"]
-        return ev["loss"] < self.best["loss"]
+            return ev["accuracy"] > than["accuracy"]
+        return ev["loss"] < than["loss"]
+
+    def _best_of(self, evals: list[Record]) -> Record | None:
+        """The best of ``evals``, taken in order as an uninterrupted run keeps it."""
+        best = None
+        for ev in evals:
+            if self._better(ev, best):
+                best = ev
+        return best
 
     def _test_at_best(self) -> Record:
         """The test evaluation with the best-validation parameters (restored afterwards)."""
@@ -462,10 +474,14 @@ class Trainer:
             raise OrthornnError(f"steps: the checkpoint is at step {state['step']}, beyond steps={self.config.steps}")
         # a run tested at its final parameters, now to be tested at its best validation's
         switched = self.test_at_best and saved.task not in ("babi", "ptb") and saved.test_at != "best"
-        if switched and state["step"] >= self.config.steps:
+        evals = state["evals"]
+        stopped_there = bool(evals) and evals[-1]["step"] == state["step"] and self._reaches(evals[-1])
+        if switched and (state["step"] >= self.config.steps or stopped_there):
+            why = (f"it reached stop_accuracy={self.config.stop_accuracy} there" if stopped_there
+                   else f"steps={self.config.steps}")  # fmt: skip
             raise OrthornnError(
                 f"test_at: the checkpoint at step {state['step']} kept no best-validation parameters, and no "
-                f"evaluation follows it (steps={self.config.steps}): give more steps to choose among"
+                f"evaluation follows it ({why}): give more steps to choose among"
             )
         model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
         optimizer_before = self.optimizer.state_dict()
@@ -500,6 +516,8 @@ class Trainer:
         self.best_since = int(state.get("best_since", 0))
         if switched:  # the best is chosen among the evaluations from here on
             self.best, self.best_since = None, self.step
+        elif self.best_since and not self.test_at_best:  # tested at its end again: the best of every evaluation
+            self.best, self.best_since = self._best_of(state["evals"]), 0
         if self.test_at_best:
             self.best_model = best_model if self.best is not None else None
         self.history.evals = list(state["evals"])

@@ -27,7 +27,8 @@ def test_cosine_takes_each_steps_rate_and_changes_the_training():
     assert [r["lr"] for r in hist.train] == pytest.approx(expected, rel=1e-12)
     constant = Trainer(_cfg()).run()
     assert all("lr" not in r for r in constant.train)
-    assert constant.train[0]["loss"] == hist.train[0]["loss"]  # the first step's rate is lr either way
+    assert constant.train[1]["loss"] == hist.train[1]["loss"]  # step 1 (its loss after step 0) ran at lr either way
+    assert constant.train[2]["loss"] != hist.train[2]["loss"]  # step 1 ran below it under cosine
     assert constant.evals[-1]["loss"] != hist.evals[-1]["loss"]
 
 

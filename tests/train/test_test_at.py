@@ -47,12 +47,17 @@ def test_the_default_is_final_and_configs_saved_before_test_at_load_as_final():
 
 
 def test_a_resumed_best_tested_run_ends_as_the_uninterrupted_one():
-    full, cps = _checkpoints(_cfg(test_at="best", checkpoint_every=5))
+    full, cps = _checkpoints(_cfg(test_at="best", checkpoint_every=1))
+    best = full.summary["best"]["step"]
     assert check_checkpoint(cps[5]).test_at == "best" and cps[5]["best_model"] is not None
-    again = Trainer(_cfg(test_at="best"))
-    again.load_state_dict(cps[5])
-    hist = again.run()
-    assert hist.test == full.test and hist.summary["best"] == full.summary["best"]
+    for at in (5, best, 11):  # before the best, at it, and after it (its parameters come from the checkpoint)
+        again = Trainer(_cfg(test_at="best"))
+        again.load_state_dict(cps[at])
+        if at >= best:
+            kept = again.best_model
+            assert kept is not None and all(kept[k].equal(v) for k, v in cps[best]["model"].items())
+        hist = again.run()
+        assert hist.test == full.test and hist.summary["best"] == full.summary["best"]
 
 
 def test_a_final_tested_run_resumed_as_best_chooses_among_the_evaluations_after_the_resume():
@@ -84,6 +89,26 @@ def test_a_switch_with_no_evaluation_left_is_refused():
         Trainer(_cfg(steps=6, test_at="best")).load_state_dict(cps[6])
 
 
+def test_a_switch_after_the_run_reached_stop_accuracy_is_refused():
+    hist, cps = _checkpoints(_cfg(stop_accuracy=0.01, checkpoint_every=100))
+    assert hist.reached == 1 and list(cps) == [1]  # it stopped at its first evaluation
+    with pytest.raises(OrthornnError, match=r"^test_at: the checkpoint at step 1 .* reached stop_accuracy=0.01 there"):
+        Trainer(_cfg(stop_accuracy=0.01, test_at="best")).load_state_dict(cps[1])
+
+
+def test_a_best_tested_run_switched_back_to_final_keeps_the_best_of_every_evaluation():
+    _, cps = _checkpoints(_cfg(steps=3, checkpoint_every=3))
+    as_best = Trainer(_cfg(steps=6, test_at="best"))
+    as_best.load_state_dict(cps[3])
+    as_best.run(until=6)
+    back = Trainer(_cfg())
+    back.load_state_dict(as_best.state_dict())
+    hist = back.run()
+    uninterrupted = Trainer(_cfg()).run()
+    assert hist.summary["best"] == uninterrupted.summary["best"] and "best_since" not in hist.summary
+    assert hist.test == uninterrupted.test and "best_since" not in back.state_dict()
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(OrthornnError, match=r"^test_at: unknown 'last'; choose one of final, best"):
         _cfg(test_at="last")
@@ -112,9 +137,22 @@ def test_cli_resumes_a_final_tested_run_as_best_and_says_where_the_choice_starts
     assert "chosen among the evaluations after step 4)" in printed
 
 
+def test_cli_refuses_to_switch_a_run_that_reached_stop_accuracy(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*ARGV, "--steps", "8", "--stop-accuracy", "0.01", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--test-at", "best"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "reached stop_accuracy=0.01 there" in err
+
+
 @pytest.mark.parametrize(
     ("extra", "needle"),
-    [(["--test-at", "last"], "--test-at: invalid choice"), (["--test-size", "0", "--test-at", "best"], "--test-size")],
+    [
+        (["--test-at", "last"], "--test-at: invalid choice"),
+        (["--test-size", "0", "--test-at", "best"], "--test-size"),
+        (["--test-at", "best"], "--test-at: applies with --test-size only"),
+    ],
 )
 def test_cli_bad_test_at_exits_2_with_one_line(extra, needle, tmp_path, capsys):
     argv = [a for a in ARGV if a not in ("--test-size", "20")]
