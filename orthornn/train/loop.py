@@ -312,7 +312,7 @@ class Trainer:
         if until is not None and (not isinstance(until, int) or isinstance(until, bool) or until < 1):
             raise OrthornnError(f"until: must be an integer >= 1, got {until!r}")
         end = c.steps if until is None else min(c.steps, until)
-        if hist.evals and hist.evals[-1]["step"] == self.step and self._reaches(hist.evals[-1]):
+        if self._reached_at(hist.evals, self.step):
             hist.reached = self.step  # resumed from the checkpoint of the step that reached it
         while self.step < end and hist.reached is None:
             rec = self.train_step()
@@ -358,6 +358,11 @@ class Trainer:
         the rounding of its mean (:data:`ACCURACY_ROUNDING`)."""
         target = self.config.stop_accuracy
         return target is not None and ev.get("accuracy", -1.0) >= target - ACCURACY_ROUNDING
+
+    def _reached_at(self, evals: list[Record], step: int) -> bool:
+        """Whether a run at ``step`` with evaluations ``evals`` stopped there: its last evaluation
+        is at that step and reaches ``config.stop_accuracy``."""
+        return bool(evals) and evals[-1]["step"] == step and self._reaches(evals[-1])
 
     def _improves(self, ev: Record) -> bool:
         """Whether evaluation ``ev`` is better than the best so far (:meth:`_better`)."""
@@ -475,7 +480,7 @@ class Trainer:
         # a run tested at its final parameters, now to be tested at its best validation's
         switched = self.test_at_best and saved.task not in ("babi", "ptb") and saved.test_at != "best"
         evals = state["evals"]
-        stopped_there = bool(evals) and evals[-1]["step"] == state["step"] and self._reaches(evals[-1])
+        stopped_there = self._reached_at(evals, state["step"])
         if switched and (state["step"] >= self.config.steps or stopped_there):
             why = (f"it reached stop_accuracy={self.config.stop_accuracy} there" if stopped_there
                    else f"steps={self.config.steps}")  # fmt: skip
