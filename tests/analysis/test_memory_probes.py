@@ -121,3 +121,38 @@ def test_babi_record_merges_a_task_run_into_a_set_record(tmp_path, monkeypatch):
     _train(tmp_path / "by-accuracy", "babi", "--babi-task", "3", "--hidden", "4", "--best-by", "accuracy", *common)
     with pytest.raises(record.RecordError, match="best_by differ"):
         record.record(tmp_path / "by-accuracy", "lstm")
+
+
+@pytest.fixture(scope="module")
+def recall_errors():
+    return _module(ROOT / "analysis" / "recall_memory" / "errors.py", "recall_errors")
+
+
+def test_recall_errors_lists_exactly_the_wrong_answers_of_both_sets(tmp_path, recall_errors):
+    run = tmp_path / "run"
+    _train(run, "recall", "--model", "rum", "--lam", "1", "--T", "8", "--hidden", "8", "--steps", "4",
+           "--batch", "16", "--valid-size", "64", "--test-size", "48", "--eval-every", "4",
+           "--checkpoint-every", "4", "--dtype", "float64")  # fmt: skip
+    evals = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in ln]
+    valid = next(e for e in evals if e["step"] == 4)
+    test = json.loads((run / "summary.json").read_text())["test"]
+    res = recall_errors.errors(run)
+    assert res["sequences"] == 64 + 48
+    by_split = {s: sum(r["split"] == s for r in res["errors"]) for s in ("valid", "test")}
+    assert by_split["valid"] == round(64 * (1 - valid["accuracy"]))
+    assert by_split["test"] == round(48 * (1 - test["accuracy"]))
+    assert sum(res["per_key"]) == len(res["errors"]) > 0
+    for r in res["errors"]:
+        assert r["answered"] != r["right"] and r["p_answered"] > r["p_right"]
+        assert r["answered_is_a_pair"] == (r["count_answered"] > 0)
+        assert (r["similar_rank"] is None) == (not r["answered_is_a_pair"])
+
+
+@pytest.mark.parametrize(("m", "c"), [(5, 1), (6, 2), (7, 3)])
+def test_min_rank_p_is_the_chance_that_random_keys_rank_as_high(recall_errors, m, c):
+    import itertools
+
+    draws = list(itertools.combinations(range(1, m + 1), c))
+    for rank in range(1, m - c + 2):
+        share = sum(min(d) <= rank for d in draws) / len(draws)
+        assert recall_errors._min_rank_p(rank, c, m) == pytest.approx(share, abs=1e-15)
