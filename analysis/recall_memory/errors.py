@@ -65,12 +65,11 @@ def errors(run: Path) -> dict[str, Any]:
             keys_queried.append(x[:, -1])
             total += len(x)
             for i in np.flatnonzero(guess != y):
-                same = np.flatnonzero(digits[i] == guess[i])
+                same = np.flatnonzero(digits[i] == guess[i])  # the pairs holding the answer: never the queried one
                 near = same[np.argmin(np.abs(same - pos[i]))] if same.size else None
                 others = [j for j in range(n) if j != pos[i]]
                 order = sorted(others, key=lambda j: -cos[x[i, -1] - 1, keys[i, j] - 1])
-                cand = [j for j in others if digits[i, j] == guess[i]]
-                rank = min(order.index(j) for j in cand) + 1 if cand else None
+                rank = min(order.index(j) for j in same) + 1 if same.size else None
                 rows.append({
                     "split": split, "index": lo + int(i), "key_id": int(x[i, -1]), "key": task.render([x[i, -1]]),
                     "position": int(pos[i]) + 1, "right": int(y[i]), "answered": int(guess[i]),
@@ -80,7 +79,7 @@ def errors(run: Path) -> dict[str, Any]:
                     "count_right": int((digits[i] == y[i]).sum()), "count_answered": int(same.size),
                     "p_right": float(prob[i, y[i]]), "p_answered": float(prob[i, guess[i]]),
                     "wrong_present": len(set(digits[i].tolist()) - {int(y[i])}) / 9,
-                    "similar_rank": rank, "similar_p": _min_rank_p(rank, len(cand), n - 1) if cand else None,
+                    "similar_rank": rank, "similar_p": _min_rank_p(rank, same.size, n - 1) if same.size else None,
                 })  # fmt: skip
     queried = np.concatenate(keys_queried)
     per_key = np.bincount([r["key_id"] for r in rows], minlength=n + 1)[1:]
